@@ -1,0 +1,254 @@
+using System.Buffers;
+using HttpSysLite.Transport.Http;
+using HttpSysLite.Transport.Output;
+using HttpSysLite.Transport.Routing;
+using HttpSysLite.Transport.Sockets;
+
+namespace HttpSysLite.Transport.Connections;
+
+/// <summary>
+/// One HTTP/1.1 connection: reads heads, validates, routes, delivers to the request queue inline,
+/// and loops while the connection stays persistent. Owns the HTTP ends of the socket's pipes.
+/// </summary>
+internal sealed partial class HttpConnection
+{
+    private readonly RequestContext _context;
+    private int _aborted;
+
+    public HttpConnection(HttpDriver driver, SocketConnection transport, ulong id)
+    {
+        Driver = driver;
+        Transport = transport;
+        Id = id;
+        _context = new RequestContext(this);
+    }
+
+    public ulong Id { get; }
+
+    public HttpDriver Driver { get; }
+
+    public SocketConnection Transport { get; }
+
+    /// <summary>Whether the connection survives the current request; lowered by either side, never raised.</summary>
+    public bool KeepAlive { get; set; }
+
+    public ResponseHeaderWriter HeaderWriter { get; } = new();
+
+    public CancellationToken ConnectionClosed => Transport.ConnectionClosed;
+
+    public bool IsAborted => Volatile.Read(ref _aborted) != 0;
+
+    /// <summary>The URL group of the request in flight, if any (read by a stopping server from another thread).</summary>
+    public UrlGroup? ActiveGroup { get; private set; }
+
+    public void Abort()
+    {
+        Interlocked.Exchange(ref _aborted, 1);
+        Transport.Abort();
+    }
+
+    public async Task RunAsync()
+    {
+        Transport.Start();
+        var registration = Transport.ConnectionClosed.UnsafeRegister(static state => ((RequestContext)state!).OnConnectionClosed(), _context);
+        try
+        {
+            await ProcessRequestsAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is ConnectionResetException || SocketErrors.IsConnectionGone(ex) || IsAborted)
+        {
+            // The client left or the connection was aborted: nothing to answer.
+        }
+        catch (Exception ex)
+        {
+            Driver.ReportError(ex);
+        }
+        finally
+        {
+            ActiveGroup = null;
+            registration.Dispose();
+            await Transport.Input.CompleteAsync().ConfigureAwait(false);
+            await Transport.Output.CompleteAsync().ConfigureAwait(false);
+            await Transport.DisposeAsync().ConfigureAwait(false);
+            Driver.RemoveConnection(this);
+        }
+    }
+
+    /// <summary>
+    /// The Life of a Request, in order:
+    ///  1. Read until a whole head is buffered. Limits apply before parsing; bytes past MaxRequestBytes
+    ///     are never looked at.
+    ///  2. Parse, then validate framing and Host (RFC 9112 sections 3.2 and 6): a bad request is
+    ///     answered with its status and Connection: close, and the connection ends.
+    ///  3. Route by local port, Host and canonical path; no match is 400, as in HTTP.sys.
+    ///  4. Deliver to the queue inline: the app runs on this loop, with no thread hop.
+    ///  5. If the connection persists, skip what the app left of the body (bounded), then go to 1.
+    ///     Pipelined requests already buffered are answered in order by the same loop.
+    /// </summary>
+    private async Task ProcessRequestsAsync()
+    {
+        var input = Transport.Input;
+        while (true)
+        {
+            // 1. Read and parse a head.
+            _context.Reset();
+            var head = new RequestHeadHandler(_context);
+            var rejection = RequestRejectionReason.None;
+            while (true)
+            {
+                var result = await input.ReadAsync().ConfigureAwait(false);
+                var buffer = result.Buffer;
+                if (!buffer.IsEmpty)
+                {
+                    _context.Headers.Clear();
+                    _context.ContentLength = null;
+                    head = new RequestHeadHandler(_context);
+                    var status = HttpParser.ParseHead(buffer, ref head, Driver.Limits, out long consumed, out rejection);
+                    if (status == ParseResult.Done)
+                    {
+                        input.AdvanceTo(buffer.GetPosition(consumed));
+                        break;
+                    }
+                    input.AdvanceTo(buffer.Start, buffer.End);
+                    if (status == ParseResult.Invalid)
+                    {
+                        break;
+                    }
+                }
+                else
+                {
+                    input.AdvanceTo(buffer.End);
+                }
+                if (result.IsCompleted)
+                {
+                    return; // the client closed between requests, or mid-head: nothing to answer
+                }
+            }
+
+            // 2. and 3. Validate and route.
+            if (rejection == RequestRejectionReason.None)
+            {
+                rejection = Validate(ref head);
+            }
+            if (rejection == RequestRejectionReason.None)
+            {
+                rejection = Route(head.Host);
+            }
+            if (rejection != RequestRejectionReason.None)
+            {
+                await RejectAsync(rejection).ConfigureAwait(false);
+                return;
+            }
+
+            // 4. Deliver.
+            var registration = _context.Registration!;
+            ActiveGroup = registration.Group;
+            _context.BeginBody();
+            await registration.Group.Queue.DeliverAsync(_context).ConfigureAwait(false);
+            ActiveGroup = null;
+            if (!_context.IsResponseCompleted || IsAborted)
+            {
+                return; // the server abandoned the response: the connection cannot be trusted
+            }
+
+            // 5. Persist.
+            if (!KeepAlive || !await _context.DrainBodyAsync().ConfigureAwait(false))
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>Semantic checks on a syntactically valid head (RFC 9112 sections 3.2, 6.1, 6.3, 9.3).</summary>
+    private RequestRejectionReason Validate(ref RequestHeadHandler head)
+    {
+        if (head.Error != RequestRejectionReason.None)
+        {
+            return head.Error;
+        }
+        var version = _context.Version;
+        // A 1.1 request carries exactly one Host; a 1.0 request at most one (RFC 9112 section 3.2).
+        if (head.HostCount > 1 || (version == HttpVersion.Http11 && head.HostCount == 0))
+        {
+            return RequestRejectionReason.InvalidHost;
+        }
+        if (head.HasTransferEncoding)
+        {
+            if (_context.ContentLength is not null)
+            {
+                // Allowed by RFC 9112 section 6.1 with Transfer-Encoding winning, but it is the smuggling door: refuse.
+                return RequestRejectionReason.TransferEncodingWithContentLength;
+            }
+            if (version == HttpVersion.Http10)
+            {
+                return RequestRejectionReason.FinalCodingNotChunked; // 1.0 framing with a coding is faulty (section 6.1)
+            }
+            if (head.UnknownCoding)
+            {
+                return RequestRejectionReason.UnknownTransferCoding;
+            }
+            if (!head.FinalCodingIsChunked)
+            {
+                return RequestRejectionReason.FinalCodingNotChunked;
+            }
+            _context.IsChunked = true;
+        }
+
+        // Persistence (RFC 9112 section 9.3): 1.1 persists unless "close"; 1.0 only with "keep-alive".
+        KeepAlive = version == HttpVersion.Http11 ? !head.ConnectionClose : head.ConnectionKeepAlive && !head.ConnectionClose;
+        _context.ExpectContinue = head.ExpectContinue && version == HttpVersion.Http11 && _context.HasRequestBody;
+        _context.IsUpgradableRequest = version == HttpVersion.Http11 && head.ConnectionUpgrade && head.HasUpgrade;
+        return RequestRejectionReason.None;
+    }
+
+    private RequestRejectionReason Route(string? hostHeader)
+    {
+        string host = _context.TargetAuthority ?? hostHeader ?? string.Empty;
+        var local = Transport.LocalEndPoint;
+        var registration = Driver.Table.Find(local.Port, HostWithoutPort(host), local.Address, _context.CanonicalPath);
+        if (registration is null)
+        {
+            return RequestRejectionReason.NoMatchingPrefix;
+        }
+        _context.Registration = registration;
+
+        // PathBase = the prefix path without its trailing slash, in the request's casing; Path = the rest.
+        string path = _context.CanonicalPath;
+        int baseLength = registration.Prefix.Path.Length - 1;
+        if (baseLength == 0)
+        {
+            _context.PathBase = string.Empty;
+            _context.Path = path;
+        }
+        else
+        {
+            _context.PathBase = path.Length > baseLength ? path[..baseLength] : path;
+            _context.Path = path.Length > baseLength ? path[baseLength..] : string.Empty;
+        }
+        return RequestRejectionReason.None;
+    }
+
+    private static ReadOnlySpan<char> HostWithoutPort(string host)
+    {
+        if (host.StartsWith('['))
+        {
+            int close = host.IndexOf(']');
+            return close < 0 ? host : host.AsSpan(0, close + 1);
+        }
+        int colon = host.LastIndexOf(':');
+        return colon < 0 ? host : host.AsSpan(0, colon);
+    }
+
+    /// <summary>Answers a rejected request with its status and Connection: close; the caller then closes.</summary>
+    private async ValueTask RejectAsync(RequestRejectionReason reason)
+    {
+        KeepAlive = false;
+        var output = Transport.Output;
+        output.Write(ReasonPhrases.StatusLine(RequestRejection.StatusCode(reason)));
+        output.Write("Content-Length: 0\r\nConnection: close\r\n"u8);
+        output.Write(HttpDate.HeaderLine);
+        output.Write("Server: HttpSysLite\r\n\r\n"u8);
+        await output.FlushAsync().ConfigureAwait(false);
+        Driver.ReportRejection(reason);
+    }
+}

@@ -1,0 +1,203 @@
+using System.Buffers;
+using HttpSysLite.Transport.Http;
+
+namespace HttpSysLite.Transport.Connections;
+
+public sealed partial class RequestContext
+{
+    /// <summary>Unread bodies up to this size are read and discarded so the connection can be reused; larger ones close it.</summary>
+    public const long MaxDrainBytes = 1024 * 1024;
+
+    private static ReadOnlySpan<byte> ContinueResponse => "HTTP/1.1 100 Continue\r\n\r\n"u8;
+
+    private long _bodyRemaining;
+    private long _bodyBytesRead;
+    private ChunkedDecoder _chunked;
+    private bool _bodyComplete;
+    private bool _bodyFailed;
+    private bool _bodyReadStarted;
+
+    /// <summary>True when the client sent Expect: 100-continue (RFC 9110 section 10.1.1).</summary>
+    public bool ExpectContinue { get; internal set; }
+
+    /// <summary>The body size limit for this request (null: none). May change until the body is first read.</summary>
+    public long? MaxRequestBodySize { get; set; }
+
+    /// <summary>True once reading of the body has begun, after which the limit is fixed.</summary>
+    public bool HasStartedReadingBody => _bodyReadStarted;
+
+    /// <summary>True when the whole body has been read (or there was none).</summary>
+    public bool IsRequestBodyComplete => _bodyComplete;
+
+    private void ResetBody()
+    {
+        _bodyRemaining = 0;
+        _bodyBytesRead = 0;
+        _chunked = default;
+        _bodyComplete = true;
+        _bodyFailed = false;
+        _bodyReadStarted = false;
+        ExpectContinue = false;
+    }
+
+    /// <summary>Called once the head is validated: sets up the body framing (RFC 9112 section 6.3).</summary>
+    internal void BeginBody()
+    {
+        if (IsChunked)
+        {
+            _bodyComplete = false;
+        }
+        else if (ContentLength is long length && length > 0)
+        {
+            _bodyRemaining = length;
+            _bodyComplete = false;
+        }
+    }
+
+    /// <summary>
+    /// Reads body bytes into <paramref name="buffer"/>; 0 means the body is complete. The first read sends
+    /// "100 Continue" when the client waits for it and no final response has started.
+    /// </summary>
+    /// <exception cref="RequestRejectedException">Bad framing, too large, or the client closed early.</exception>
+    public async ValueTask<int> ReadBodyAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        if (_bodyFailed)
+        {
+            throw new RequestRejectedException(RequestRejectionReason.UnexpectedEndOfBody);
+        }
+        if (_bodyComplete || _upgraded)
+        {
+            return 0;
+        }
+        if (!_bodyReadStarted)
+        {
+            _bodyReadStarted = true;
+            if (ContentLength > MaxRequestBodySize)
+            {
+                // Known before a byte is read (Content-Length): refuse without reading.
+                Fail();
+                throw new RequestRejectedException(RequestRejectionReason.RequestBodyTooLarge);
+            }
+            if (ExpectContinue && _responseState == ResponseState.Created)
+            {
+                _connection.Transport.Output.Write(ContinueResponse);
+                await _connection.Transport.Output.FlushAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+        if (buffer.IsEmpty)
+        {
+            return 0;
+        }
+
+        var input = _connection.Transport.Input;
+        while (true)
+        {
+            var result = await input.ReadAsync(cancellationToken).ConfigureAwait(false);
+            var data = result.Buffer;
+            int written;
+            if (!IsChunked)
+            {
+                written = (int)Math.Min(Math.Min(data.Length, _bodyRemaining), buffer.Length);
+                if (written == 0)
+                {
+                    input.AdvanceTo(data.Start, data.End);
+                    if (result.IsCompleted)
+                    {
+                        Fail();
+                        throw new RequestRejectedException(RequestRejectionReason.UnexpectedEndOfBody);
+                    }
+                    continue;
+                }
+                data.Slice(0, written).CopyTo(buffer.Span);
+                input.AdvanceTo(data.GetPosition(written));
+                _bodyRemaining -= written;
+                _bodyComplete = _bodyRemaining == 0;
+                _bodyBytesRead += written;
+                return written;
+            }
+
+            var status = _chunked.Decode(data, buffer.Span, _connection.Driver.Limits, out var consumed, out written, out var reason);
+            if (status == ParseResult.Invalid)
+            {
+                input.AdvanceTo(consumed);
+                Fail();
+                throw new RequestRejectedException(reason);
+            }
+            if (status == ParseResult.Incomplete)
+            {
+                input.AdvanceTo(consumed, data.End);
+                if (result.IsCompleted)
+                {
+                    Fail();
+                    throw new RequestRejectedException(RequestRejectionReason.UnexpectedEndOfBody);
+                }
+                continue;
+            }
+            input.AdvanceTo(consumed);
+            _bodyBytesRead += written;
+            if (_bodyBytesRead > MaxRequestBodySize)
+            {
+                // Chunked: the size shows only while reading (DESIGN.md section 3: 413 during the read).
+                Fail();
+                throw new RequestRejectedException(RequestRejectionReason.RequestBodyTooLarge);
+            }
+            _bodyComplete = _chunked.IsComplete;
+            if (written > 0 || _bodyComplete)
+            {
+                return written;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Reads and discards what the app left of the body, so the next request can be parsed.
+    /// Returns false when the connection cannot be reused.
+    /// </summary>
+    internal async ValueTask<bool> DrainBodyAsync()
+    {
+        if (_bodyComplete)
+        {
+            return true;
+        }
+        if (_bodyFailed || (ExpectContinue && !_bodyReadStarted))
+        {
+            // The client may still be waiting for 100 Continue and never send the body.
+            return false;
+        }
+        long budget = MaxDrainBytes;
+        byte[] scratch = ArrayPool<byte>.Shared.Rent(16 * 1024);
+        try
+        {
+            _bodyReadStarted = true;
+            MaxRequestBodySize = null;
+            while (!_bodyComplete)
+            {
+                int read = await ReadBodyAsync(scratch, _connection.ConnectionClosed).ConfigureAwait(false);
+                budget -= read;
+                if (budget < 0)
+                {
+                    return false;
+                }
+            }
+            return true;
+        }
+        catch (Exception ex) when (ex is IOException or OperationCanceledException)
+        {
+            return false;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(scratch);
+        }
+    }
+
+    /// <summary>True when a drain at the end of the request could keep the connection (known small remainder).</summary>
+    internal bool CanDrainCheaply =>
+        _bodyComplete || (!_bodyFailed && !(ExpectContinue && !_bodyReadStarted) && (IsChunked || _bodyRemaining <= MaxDrainBytes));
+
+    private void Fail()
+    {
+        _bodyFailed = true;
+        _connection.KeepAlive = false;
+    }
+}

@@ -1,0 +1,403 @@
+using System.Buffers;
+using System.Buffers.Text;
+using System.Numerics;
+using HttpSysLite.Transport.Http;
+using HttpSysLite.Transport.Output;
+using HttpSysLite.Transport.Sockets;
+
+namespace HttpSysLite.Transport.Connections;
+
+/// <summary>
+/// The Life of a Write, in order:
+///  1. The server starts the response (<see cref="StartResponse"/>) once its OnStarting callbacks ran;
+///     headers are fixed from then on. If the app declared Content-Length, the head is produced at once
+///     and body bytes go straight into the connection's output buffer.
+///  2. Otherwise body bytes collect in a pending buffer. An explicit flush commits the head as chunked
+///     (HTTP/1.1) or close-delimited (HTTP/1.0), as Kestrel and HttpSys do on an early flush.
+///  3. If the app finishes without flushing, the head is produced with Content-Length = what it wrote,
+///     so small responses go out framed by length, in one send.
+///  4. Completing writes the last chunk and the trailers when chunked, and checks a declared length.
+/// A flush waits while the output holds more than its bound: that is the backpressure of an unsent body.
+/// </summary>
+public sealed partial class RequestContext
+{
+    private static ReadOnlySpan<byte> ServerHeaderLine => "Server: HttpSysLite\r\n"u8;
+
+    private ResponseState _responseState;
+    private ResponseFraming _framing;
+    private IResponseHeaderSource? _headerSource;
+    private long? _responseContentLength;
+    private long _responseBytes;
+    private byte[]? _pending;
+    private int _pendingCount;
+    private bool _upgrading;
+    private bool _upgraded;
+
+    private enum ResponseState
+    {
+        Created,
+        Started,
+        Committed,
+        Completed,
+    }
+
+    private enum ResponseFraming
+    {
+        None,
+        ContentLength,
+        Chunked,
+        CloseDelimited,
+        AppManaged,
+        Upgrade,
+    }
+
+    /// <summary>The status code; 200 until the app sets another.</summary>
+    public int StatusCode { get; set; } = 200;
+
+    /// <summary>A custom reason phrase, or null for the standard one.</summary>
+    public string? ReasonPhrase { get; set; }
+
+    /// <summary>True once the server started the response (headers are then fixed).</summary>
+    public bool HasStarted => _responseState != ResponseState.Created;
+
+    /// <summary>True once the response is complete.</summary>
+    public bool IsResponseCompleted => _responseState == ResponseState.Completed;
+
+    /// <summary>Body bytes the app has written (for HEAD, counted and discarded).</summary>
+    public long ResponseBytesWritten => _responseBytes;
+
+    /// <summary>True when the response will end with chunked framing (so trailers can be sent).</summary>
+    public bool CanHaveTrailers => Version == HttpVersion.Http11 && !IsHeadRequest && (_responseState < ResponseState.Committed || _framing == ResponseFraming.Chunked);
+
+    private bool IsBodylessStatus => StatusCode < 200 || StatusCode == 204 || StatusCode == 304;
+
+    private bool WritesDirect =>
+        _responseState == ResponseState.Committed && !IsHeadRequest && _framing != ResponseFraming.Chunked;
+
+    private void ResetResponse()
+    {
+        _responseState = ResponseState.Created;
+        _framing = ResponseFraming.None;
+        _headerSource = null;
+        _responseContentLength = null;
+        _responseBytes = 0;
+        _pendingCount = 0;
+        if (_pending is not null)
+        {
+            ArrayPool<byte>.Shared.Return(_pending);
+            _pending = null;
+        }
+        _upgrading = false;
+        _upgraded = false;
+        StatusCode = 200;
+        ReasonPhrase = null;
+    }
+
+    /// <summary>Fixes the headers. The server calls this after its OnStarting callbacks, before the first body byte.</summary>
+    public void StartResponse(IResponseHeaderSource headers)
+    {
+        if (_responseState != ResponseState.Created)
+        {
+            throw new InvalidOperationException("The response has already started.");
+        }
+        _headerSource = headers;
+        _responseState = ResponseState.Started;
+        if (headers.ContentLength is not null && !headers.HasTrailers && StatusCode != 101)
+        {
+            CommitHead(final: false);
+        }
+    }
+
+    /// <summary>Memory for the next body bytes; commit them with <see cref="Advance"/>.</summary>
+    public Memory<byte> GetMemory(int sizeHint = 0)
+    {
+        ThrowIfCannotWrite();
+        if (WritesDirect)
+        {
+            return _connection.Transport.Output.GetMemory(sizeHint);
+        }
+        int needed = Math.Max(sizeHint, 1);
+        if (_pending is null || _pending.Length - _pendingCount < needed)
+        {
+            GrowPending(needed);
+        }
+        return _pending.AsMemory(_pendingCount);
+    }
+
+    /// <summary>Commits <paramref name="bytes"/> written into the memory from <see cref="GetMemory"/>.</summary>
+    public void Advance(int bytes)
+    {
+        ThrowIfCannotWrite();
+        long total = _responseBytes + bytes;
+        long? declared = _responseContentLength ?? _headerSource!.ContentLength;
+        if (total > declared && !IsHeadRequest)
+        {
+            throw new InvalidOperationException($"Response Content-Length mismatch: too many bytes written ({total} of {declared}).");
+        }
+        _responseBytes = total;
+        if (WritesDirect)
+        {
+            _connection.Transport.Output.Advance(bytes);
+        }
+        else if (!IsHeadRequest)
+        {
+            _pendingCount += bytes; // a HEAD response counts the bytes for its Content-Length and drops them
+        }
+    }
+
+    /// <summary>Copies <paramref name="data"/> into the body and flushes.</summary>
+    public ValueTask WriteAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
+    {
+        var remaining = data.Span;
+        while (!remaining.IsEmpty)
+        {
+            var memory = GetMemory(Math.Min(remaining.Length, 16 * 1024)).Span;
+            int take = Math.Min(memory.Length, remaining.Length);
+            remaining[..take].CopyTo(memory);
+            Advance(take);
+            remaining = remaining[take..];
+        }
+        return FlushAsync(cancellationToken);
+    }
+
+    /// <summary>Sends what was written so far: an early flush commits the head without a Content-Length.</summary>
+    public ValueTask FlushAsync(CancellationToken cancellationToken = default)
+    {
+        if (_responseState == ResponseState.Created)
+        {
+            throw new InvalidOperationException("The response must be started before it is flushed.");
+        }
+        if (_responseState == ResponseState.Started)
+        {
+            CommitHead(final: false);
+        }
+        MovePendingToOutput();
+        return FlushOutputAsync(cancellationToken);
+    }
+
+    /// <summary>Ends the response: the head if not yet sent, the rest of the body, the last chunk and trailers.</summary>
+    /// <exception cref="InvalidOperationException">Fewer bytes than the declared Content-Length were written.</exception>
+    public async ValueTask CompleteAsync()
+    {
+        if (_responseState == ResponseState.Completed)
+        {
+            return;
+        }
+        if (_responseState == ResponseState.Created)
+        {
+            throw new InvalidOperationException("The response must be started before it is completed.");
+        }
+        if (_responseState == ResponseState.Started)
+        {
+            CommitHead(final: true);
+        }
+        MovePendingToOutput();
+        var output = _connection.Transport.Output;
+        if (_framing == ResponseFraming.Chunked)
+        {
+            // last-chunk trailer-section CRLF (RFC 9112 section 7.1).
+            output.Write("0\r\n"u8);
+            var writer = _connection.HeaderWriter;
+            writer.Reset(output);
+            _headerSource!.WriteTrailers(writer);
+            output.Write("\r\n"u8);
+        }
+        _responseState = ResponseState.Completed;
+        if (_framing == ResponseFraming.ContentLength && !IsHeadRequest && _responseBytes < _responseContentLength)
+        {
+            // The client would wait for bytes that never come: the connection must not be reused.
+            _connection.KeepAlive = false;
+            throw new InvalidOperationException($"Response Content-Length mismatch: too few bytes written ({_responseBytes} of {_responseContentLength}).");
+        }
+        await FlushOutputAsync(default).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Switches protocols: sends the 101 head the server prepared and returns the raw connection as a
+    /// stream. The connection is closed when the request ends.
+    /// </summary>
+    public async ValueTask<Stream> UpgradeAsync()
+    {
+        if (!IsUpgradableRequest)
+        {
+            throw new InvalidOperationException("This request cannot be upgraded.");
+        }
+        if (_responseState != ResponseState.Started || StatusCode != 101)
+        {
+            throw new InvalidOperationException("Start a 101 response before upgrading.");
+        }
+        _upgrading = true;
+        CommitHead(final: false);
+        _upgraded = true;
+        _bodyComplete = true;
+        _connection.KeepAlive = false;
+        await FlushOutputAsync(default).ConfigureAwait(false);
+        return new UpgradedStream(_connection.Transport.Input, _connection.Transport.Output);
+    }
+
+    private void ThrowIfCannotWrite()
+    {
+        if (_responseState == ResponseState.Created)
+        {
+            throw new InvalidOperationException("The response must be started before the body is written.");
+        }
+        if (_responseState == ResponseState.Completed)
+        {
+            throw new InvalidOperationException("The response has completed; no more body can be written.");
+        }
+        if (IsBodylessStatus && !_upgraded)
+        {
+            throw new InvalidOperationException($"Writing to the response body is invalid for responses with status code {StatusCode}.");
+        }
+        if (_connection.IsAborted)
+        {
+            throw new ConnectionResetException(new IOException("The connection was aborted."));
+        }
+    }
+
+    private void GrowPending(int needed)
+    {
+        int size = Math.Max(4096, (int)BitOperations.RoundUpToPowerOf2((uint)(_pendingCount + needed)));
+        byte[] bigger = ArrayPool<byte>.Shared.Rent(size);
+        if (_pending is not null)
+        {
+            _pending.AsSpan(0, _pendingCount).CopyTo(bigger);
+            ArrayPool<byte>.Shared.Return(_pending);
+        }
+        _pending = bigger;
+    }
+
+    private void MovePendingToOutput()
+    {
+        if (_pendingCount == 0)
+        {
+            return;
+        }
+        var output = _connection.Transport.Output;
+        var data = _pending.AsSpan(0, _pendingCount);
+        if (_framing == ResponseFraming.Chunked)
+        {
+            // chunk = chunk-size CRLF chunk-data CRLF (RFC 9112 section 7.1).
+            var span = output.GetSpan(18);
+            Utf8Formatter.TryFormat(_pendingCount, span, out int written, new StandardFormat('X'));
+            span[written++] = (byte)'\r';
+            span[written++] = (byte)'\n';
+            output.Advance(written);
+            output.Write(data);
+            output.Write("\r\n"u8);
+        }
+        else
+        {
+            output.Write(data);
+        }
+        _pendingCount = 0;
+    }
+
+    private async ValueTask FlushOutputAsync(CancellationToken cancellationToken)
+    {
+        var result = await _connection.Transport.Output.FlushAsync(cancellationToken).ConfigureAwait(false);
+        if (result.IsCompleted || _connection.IsAborted)
+        {
+            throw new ConnectionResetException(new IOException("The client disconnected before the response was sent."));
+        }
+    }
+
+    /// <summary>Produces the status line and header section into the output (not yet flushed).</summary>
+    private void CommitHead(bool final)
+    {
+        var output = _connection.Transport.Output;
+        var source = _headerSource!;
+        bool keepAlive = _connection.KeepAlive;
+        long? contentLength = source.ContentLength;
+        bool addContentLength = false;
+
+        ResponseFraming framing;
+        if (_upgrading)
+        {
+            framing = ResponseFraming.Upgrade;
+        }
+        else if (IsBodylessStatus)
+        {
+            framing = ResponseFraming.None; // RFC 9110 sections 15.3.5 and 15.4.5: no content
+        }
+        else if (contentLength is not null)
+        {
+            framing = ResponseFraming.ContentLength;
+        }
+        else if (final && !source.HasTrailers)
+        {
+            framing = ResponseFraming.ContentLength;
+            contentLength = _responseBytes;
+            addContentLength = true;
+        }
+        else if (Version == HttpVersion.Http11)
+        {
+            framing = ResponseFraming.Chunked;
+        }
+        else
+        {
+            framing = ResponseFraming.CloseDelimited; // HTTP/1.0 has no chunked coding (RFC 9112 section 6.3 rule 8)
+            keepAlive = false;
+        }
+
+        if (final && !CanDrainCheaply)
+        {
+            keepAlive = false; // too much unread body to skip: say so now rather than reset later
+        }
+
+        output.Write(ReasonPhrase is null ? ReasonPhrases.StatusLine(StatusCode) : ReasonPhrases.Build(StatusCode, ReasonPhrase));
+
+        var writer = _connection.HeaderWriter;
+        writer.Reset(output);
+        source.WriteHeaders(writer);
+        if (writer.HasTransferEncoding && framing is ResponseFraming.Chunked or ResponseFraming.ContentLength)
+        {
+            // The app frames its own body; we cannot know where it ends, so the connection ends with it.
+            framing = ResponseFraming.AppManaged;
+            addContentLength = false;
+            keepAlive = false;
+        }
+        if (writer.HasConnectionClose)
+        {
+            keepAlive = false;
+        }
+
+        if (addContentLength)
+        {
+            output.Write("Content-Length: "u8);
+            var span = output.GetSpan(20);
+            Utf8Formatter.TryFormat(contentLength!.Value, span, out int written);
+            output.Advance(written);
+            output.Write("\r\n"u8);
+        }
+        else if (framing == ResponseFraming.Chunked)
+        {
+            output.Write("Transfer-Encoding: chunked\r\n"u8);
+        }
+        if (!writer.HasConnection && framing != ResponseFraming.Upgrade)
+        {
+            if (!keepAlive)
+            {
+                output.Write("Connection: close\r\n"u8);
+            }
+            else if (Version == HttpVersion.Http10)
+            {
+                output.Write("Connection: keep-alive\r\n"u8);
+            }
+        }
+        if (!writer.HasDate)
+        {
+            output.Write(HttpDate.HeaderLine);
+        }
+        if (!writer.HasServer)
+        {
+            output.Write(ServerHeaderLine);
+        }
+        output.Write("\r\n"u8);
+
+        _framing = framing;
+        _responseContentLength = framing == ResponseFraming.ContentLength ? contentLength : null;
+        _connection.KeepAlive = keepAlive;
+        _responseState = ResponseState.Committed;
+    }
+}

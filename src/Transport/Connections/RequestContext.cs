@@ -1,0 +1,133 @@
+using System.Net;
+using HttpVersion = HttpSysLite.Transport.Http.HttpVersion;
+using HttpSysLite.Transport.Http;
+using HttpSysLite.Transport.Routing;
+
+namespace HttpSysLite.Transport.Connections;
+
+/// <summary>
+/// One request and its response as the driver delivers them through a request queue: the managed
+/// counterpart of HTTP_REQUEST plus the send and receive calls of the HTTP Server API. One instance
+/// per connection, reset and reused for each keep-alive request. Used by one request at a time; not
+/// thread-safe, except <see cref="Abort"/>.
+/// </summary>
+public sealed partial class RequestContext
+{
+    private static long s_lastRequestId;
+
+    private readonly HttpConnection _connection;
+    private CancellationTokenSource _aborted = new();
+
+    internal RequestContext(HttpConnection connection) => _connection = connection;
+
+    /// <summary>The method, interned for the standard ones.</summary>
+    public string Method { get; internal set; } = KnownMethods.Get;
+
+    /// <summary>The request-target exactly as received.</summary>
+    public string RawTarget { get; internal set; } = "/";
+
+    /// <summary>The matched prefix path without its trailing slash, in the request's casing ("" for a root prefix).</summary>
+    public string PathBase { get; internal set; } = string.Empty;
+
+    /// <summary>The canonical path after <see cref="PathBase"/>; %2F stays encoded.</summary>
+    public string Path { get; internal set; } = "/";
+
+    /// <summary>"" or the query including its leading '?', undecoded.</summary>
+    public string QueryString { get; internal set; } = string.Empty;
+
+    /// <summary>HTTP/1.0 or HTTP/1.1.</summary>
+    public HttpVersion Version { get; internal set; }
+
+    /// <summary>"http".</summary>
+    public string Scheme => "http";
+
+    /// <summary>The request's header fields.</summary>
+    public RequestHeaders Headers { get; } = new();
+
+    /// <summary>The declared Content-Length, or null.</summary>
+    public long? ContentLength { get; internal set; }
+
+    /// <summary>True when the body uses the chunked transfer coding.</summary>
+    public bool IsChunked { get; internal set; }
+
+    /// <summary>True when a body follows the head (RFC 9112 section 6.3).</summary>
+    public bool HasRequestBody => IsChunked || ContentLength > 0;
+
+    /// <summary>True for HEAD: the response carries headers only.</summary>
+    public bool IsHeadRequest => ReferenceEquals(Method, KnownMethods.Head);
+
+    /// <summary>True when the client asked to switch protocols (Connection: upgrade plus Upgrade) on HTTP/1.1.</summary>
+    public bool IsUpgradableRequest { get; internal set; }
+
+    /// <summary>The URL prefix that routed this request.</summary>
+    public PrefixRegistration? Registration { get; internal set; }
+
+    /// <summary>The connection's 64-bit id.</summary>
+    public ulong ConnectionId => _connection.Id;
+
+    /// <summary>This request's 64-bit id, unique in the process (HTTP.sys's HTTP_REQUEST_ID).</summary>
+    public ulong RequestId { get; private set; }
+
+    /// <summary>The client's address; IPv4 peers of the dual-mode socket are shown as plain IPv4.</summary>
+    public IPEndPoint RemoteEndPoint => _connection.Transport.RemoteEndPoint;
+
+    /// <summary>The local address the connection arrived on, unmapped in the same way.</summary>
+    public IPEndPoint LocalEndPoint => _connection.Transport.LocalEndPoint;
+
+    /// <summary>Fires when the client disconnects or the request is aborted.</summary>
+    public CancellationToken RequestAborted => _aborted.Token;
+
+    /// <summary>A slot for the server's own per-request object, kept across the requests of the connection.</summary>
+    public object? ServerState { get; set; }
+
+    /// <summary>The canonical path before the PathBase split, as routing saw it.</summary>
+    internal string CanonicalPath { get; private set; } = "/";
+
+    /// <summary>The authority of an absolute-form target, which replaces Host (RFC 9112 section 3.2.2).</summary>
+    internal string? TargetAuthority { get; private set; }
+
+    /// <summary>True once a target was parsed on this connection, so an identical one can reuse its strings.</summary>
+    internal bool TargetParsed { get; private set; }
+
+    internal void SetTarget(string rawTarget, string canonicalPath, string queryString, string? authority)
+    {
+        RawTarget = rawTarget;
+        CanonicalPath = canonicalPath;
+        QueryString = queryString;
+        TargetAuthority = authority;
+        TargetParsed = rawTarget != "*";
+    }
+
+    /// <summary>Ends the connection at once (RST), abandoning the response. Safe from any thread.</summary>
+    public void Abort() => _connection.Abort();
+
+    internal void OnConnectionClosed()
+    {
+        try
+        {
+            _aborted.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The connection is already gone.
+        }
+    }
+
+    /// <summary>Prepares the object for the next request on the connection.</summary>
+    internal void Reset()
+    {
+        Headers.Clear();
+        ContentLength = null;
+        IsChunked = false;
+        IsUpgradableRequest = false;
+        Registration = null;
+        RequestId = (ulong)Interlocked.Increment(ref s_lastRequestId);
+        if (!_aborted.TryReset())
+        {
+            _aborted.Dispose();
+            _aborted = new CancellationTokenSource();
+        }
+        ResetBody();
+        ResetResponse();
+    }
+}

@@ -1,0 +1,221 @@
+using System.Buffers.Text;
+using System.Text;
+using HttpSysLite.Transport.Http;
+
+namespace HttpSysLite.Transport.Connections;
+
+/// <summary>
+/// Receives a parsed head for a <see cref="RequestContext"/> and notes what framing and routing need:
+/// Host, Content-Length, Transfer-Encoding, Connection, Expect, Upgrade. Semantic errors are recorded in
+/// <see cref="Error"/> and judged after the parse, in one place.
+/// </summary>
+internal struct RequestHeadHandler : IHttpHeadHandler
+{
+    private readonly RequestContext _context;
+
+    public RequestHeadHandler(RequestContext context) => _context = context;
+
+    public RequestRejectionReason Error;
+    public int HostCount;
+    public string? Host;
+    public bool ConnectionClose;
+    public bool ConnectionKeepAlive;
+    public bool ConnectionUpgrade;
+    public bool HasUpgrade;
+    public bool ExpectContinue;
+    public bool HasTransferEncoding;
+    public bool FinalCodingIsChunked;
+    public bool ChunkedSeen;
+    public bool UnknownCoding;
+
+    public void OnRequestLine(ReadOnlySpan<byte> method, ReadOnlySpan<byte> target, HttpVersion version)
+    {
+        var context = _context;
+        context.Method = KnownMethods.GetString(method);
+        context.Version = version;
+
+        if (target.Length == 1 && target[0] == (byte)'*')
+        {
+            // asterisk-form is only for a server-wide OPTIONS (RFC 9112 section 3.2.4).
+            if (!ReferenceEquals(context.Method, KnownMethods.Options))
+            {
+                Error = RequestRejectionReason.InvalidRequestTarget;
+            }
+            context.SetTarget("*", "/", string.Empty, authority: null);
+            return;
+        }
+
+        // A client that repeats its target (as load generators and polling clients do) reuses the strings.
+        if (context.TargetParsed && context.RawTarget.Length == target.Length && Ascii.Equals(target, context.RawTarget))
+        {
+            return;
+        }
+
+        string? authority = null;
+        ReadOnlySpan<byte> pathAndQuery;
+        if (target[0] == (byte)'/')
+        {
+            pathAndQuery = target; // origin-form (RFC 9112 section 3.2.1)
+        }
+        else if (TryGetAbsoluteForm(target, out var authorityBytes, out pathAndQuery))
+        {
+            // absolute-form (section 3.2.2): the authority replaces Host for routing.
+            if (authorityBytes.IsEmpty || authorityBytes.IndexOfAnyExcept(HttpCharacters.Authority) >= 0)
+            {
+                Error = RequestRejectionReason.InvalidRequestTarget;
+                return;
+            }
+            authority = Encoding.ASCII.GetString(authorityBytes);
+        }
+        else
+        {
+            // authority-form belongs to CONNECT, which an origin server does not tunnel (section 3.2.3).
+            Error = RequestRejectionReason.InvalidRequestTarget;
+            return;
+        }
+
+        int question = pathAndQuery.IndexOf((byte)'?');
+        var rawPath = question < 0 ? pathAndQuery : pathAndQuery[..question];
+        var query = question < 0 ? default : pathAndQuery[question..];
+        if (rawPath.IsEmpty)
+        {
+            rawPath = "/"u8;
+        }
+        if (!PathCanonicalizer.TryCanonicalize(rawPath, out string path))
+        {
+            Error = RequestRejectionReason.InvalidPath;
+            return;
+        }
+        context.SetTarget(Encoding.ASCII.GetString(target), path, query.IsEmpty ? string.Empty : Encoding.ASCII.GetString(query), authority);
+    }
+
+    public void OnHeader(ReadOnlySpan<byte> name, ReadOnlySpan<byte> value)
+    {
+        // Known names are interned, so framing headers are recognised by reference.
+        string known = _context.Headers.Add(name, value);
+        if (ReferenceEquals(known, KnownHeaders.Host))
+        {
+            HostCount++;
+            Host = _context.Headers.ValueAt(_context.Headers.Count - 1);
+            if (value.IndexOfAnyExcept(HttpCharacters.Authority) >= 0)
+            {
+                Error = RequestRejectionReason.InvalidHost;
+            }
+        }
+        else if (ReferenceEquals(known, KnownHeaders.ContentLength))
+        {
+            OnContentLength(value);
+        }
+        else if (ReferenceEquals(known, KnownHeaders.TransferEncoding))
+        {
+            HasTransferEncoding = true;
+            OnTransferCodings(value);
+        }
+        else if (ReferenceEquals(known, KnownHeaders.Connection))
+        {
+            OnConnectionOptions(value);
+        }
+        else if (ReferenceEquals(known, KnownHeaders.Expect))
+        {
+            ExpectContinue |= Ascii.EqualsIgnoreCase(value, "100-continue"u8);
+        }
+        else if (ReferenceEquals(known, KnownHeaders.Upgrade))
+        {
+            HasUpgrade = true;
+        }
+    }
+
+    /// <summary>Content-Length = 1*DIGIT (RFC 9110 section 8.6); a repeat must carry the same value.</summary>
+    private void OnContentLength(ReadOnlySpan<byte> value)
+    {
+        if (value.IsEmpty || value.IndexOfAnyExceptInRange((byte)'0', (byte)'9') >= 0
+            || !Utf8Parser.TryParse(value, out long length, out int consumed) || consumed != value.Length
+            || (_context.ContentLength is long previous && previous != length))
+        {
+            Error = RequestRejectionReason.InvalidContentLength;
+            return;
+        }
+        _context.ContentLength = length;
+    }
+
+    /// <summary>
+    /// transfer-coding list (RFC 9112 section 6.1): chunked at most once and last; the codings of the
+    /// registry are known but not decoded by us; anything else is unknown (501).
+    /// </summary>
+    private void OnTransferCodings(ReadOnlySpan<byte> value)
+    {
+        foreach (var range in value.Split((byte)','))
+        {
+            var coding = value[range].Trim(" \t"u8);
+            if (coding.IsEmpty)
+            {
+                continue; // empty list elements are allowed (RFC 9110 section 5.6.1)
+            }
+            if (Ascii.EqualsIgnoreCase(coding, "chunked"u8))
+            {
+                if (ChunkedSeen)
+                {
+                    Error = RequestRejectionReason.FinalCodingNotChunked;
+                }
+                ChunkedSeen = true;
+                FinalCodingIsChunked = true;
+                continue;
+            }
+            FinalCodingIsChunked = false;
+            if (!(Ascii.EqualsIgnoreCase(coding, "gzip"u8) || Ascii.EqualsIgnoreCase(coding, "deflate"u8)
+                || Ascii.EqualsIgnoreCase(coding, "compress"u8) || Ascii.EqualsIgnoreCase(coding, "x-gzip"u8)
+                || Ascii.EqualsIgnoreCase(coding, "x-compress"u8)))
+            {
+                UnknownCoding = true;
+            }
+        }
+        if (value.Trim(" \t"u8).IsEmpty)
+        {
+            FinalCodingIsChunked = false;
+        }
+    }
+
+    private void OnConnectionOptions(ReadOnlySpan<byte> value)
+    {
+        foreach (var range in value.Split((byte)','))
+        {
+            var option = value[range].Trim(" \t"u8);
+            if (Ascii.EqualsIgnoreCase(option, "close"u8))
+            {
+                ConnectionClose = true;
+            }
+            else if (Ascii.EqualsIgnoreCase(option, "keep-alive"u8))
+            {
+                ConnectionKeepAlive = true;
+            }
+            else if (Ascii.EqualsIgnoreCase(option, "upgrade"u8))
+            {
+                ConnectionUpgrade = true;
+            }
+        }
+    }
+
+    private static bool TryGetAbsoluteForm(ReadOnlySpan<byte> target, out ReadOnlySpan<byte> authority, out ReadOnlySpan<byte> pathAndQuery)
+    {
+        authority = default;
+        pathAndQuery = default;
+        int schemeLength;
+        if (target.Length > 7 && Ascii.EqualsIgnoreCase(target[..7], "http://"u8))
+        {
+            schemeLength = 7;
+        }
+        else if (target.Length > 8 && Ascii.EqualsIgnoreCase(target[..8], "https://"u8))
+        {
+            schemeLength = 8;
+        }
+        else
+        {
+            return false;
+        }
+        var rest = target[schemeLength..];
+        int end = rest.IndexOfAny((byte)'/', (byte)'?');
+        authority = end < 0 ? rest : rest[..end];
+        pathAndQuery = end < 0 ? "/"u8 : rest[end..];
+        return true;
+    }
+}

@@ -1,0 +1,56 @@
+using System.Buffers;
+
+namespace HttpSysLite.Transport.Http;
+
+/// <summary>The character classes of RFC 9110 section 5.6 and RFC 3986, as vectorised sets.</summary>
+internal static class HttpCharacters
+{
+    /// <summary>tchar (RFC 9110 section 5.6.2): the characters of a method or field name.</summary>
+    public static readonly SearchValues<byte> Token =
+        SearchValues.Create("!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"u8);
+
+    /// <summary>
+    /// field-vchar / SP / HTAB / obs-text (RFC 9110 section 5.5): anything but CTLs other than HTAB, and DEL.
+    /// CR, LF and NUL inside a value are the classic smuggling tools, so they are rejected here.
+    /// </summary>
+    public static readonly SearchValues<byte> FieldValue = SearchValues.Create(BuildFieldValue());
+
+    /// <summary>The visible ASCII characters a request-target may carry (RFC 9112 section 3.2, RFC 3986 appendix A).</summary>
+    public static readonly SearchValues<byte> Target =
+        SearchValues.Create("!$&'()*+,-./0123456789:;=?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[]_abcdefghijklmnopqrstuvwxyz~%"u8);
+
+    /// <summary>Characters of a Host value: reg-name, IP literal brackets, port colon (RFC 3986 section 3.2.2).</summary>
+    public static readonly SearchValues<byte> Authority =
+        SearchValues.Create("!$&'()*+,-.0123456789:;=ABCDEFGHIJKLMNOPQRSTUVWXYZ[]_abcdefghijklmnopqrstuvwxyz~%"u8);
+
+    /// <summary>Characters a response header value may carry: visible ASCII, SP and HTAB (as Kestrel enforces).</summary>
+    public static readonly SearchValues<char> ResponseValue = SearchValues.Create(BuildResponseValue());
+
+    /// <summary>tchar as chars, for response header names.</summary>
+    public static readonly SearchValues<char> TokenChars =
+        SearchValues.Create("!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz");
+
+    private static byte[] BuildFieldValue()
+    {
+        var bytes = new List<byte> { (byte)'\t' };
+        for (int b = 0x20; b <= 0xFF; b++)
+        {
+            if (b != 0x7F)
+            {
+                bytes.Add((byte)b);
+            }
+        }
+        return bytes.ToArray();
+    }
+
+    private static string BuildResponseValue()
+    {
+        var chars = new char[1 + 0x7F - 0x20];
+        chars[0] = '\t';
+        for (int c = 0x20; c < 0x7F; c++)
+        {
+            chars[c - 0x20 + 1] = (char)c;
+        }
+        return new string(chars);
+    }
+}

@@ -1,0 +1,216 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using HttpSysLite.Transport.Connections;
+using HttpSysLite.Transport.Http;
+using HttpSysLite.Transport.Routing;
+using HttpSysLite.Transport.Sockets;
+
+namespace HttpSysLite.Transport;
+
+/// <summary>
+/// The user-mode "http.sys": one per process. It owns the listening sockets (one bind per port), the
+/// prefix table, and the connections. Registration is rare and takes a lock; the request path reads
+/// an immutable table snapshot and takes none.
+/// </summary>
+public sealed class HttpDriver
+{
+    private static ulong s_lastConnectionId;
+
+    private readonly object _sync = new();
+    private readonly Dictionary<int, List<SocketListener>> _listeners = new();
+    private readonly List<PrefixRegistration> _registrations = new();
+    private readonly ConcurrentDictionary<ulong, HttpConnection> _connections = new();
+    private volatile PrefixTable _table = PrefixTable.Empty;
+
+    /// <summary>The process-wide driver, shared by every server in the process (several apps, one port).</summary>
+    public static HttpDriver Shared { get; } = new();
+
+    /// <summary>The request-head limits (HTTP.sys keeps them machine-wide in the registry).</summary>
+    public HttpParserLimits Limits { get; set; } = HttpParserLimits.Default;
+
+    /// <summary>Called with unexpected exceptions from connection loops (the server logs them).</summary>
+    public event Action<Exception>? ConnectionError;
+
+    /// <summary>Called for each request the driver answered itself with an error status.</summary>
+    public event Action<RequestRejectionReason>? RequestRejected;
+
+    internal PrefixTable Table => _table;
+
+    /// <summary>Open connections (for tests and diagnostics).</summary>
+    public int ConnectionCount => _connections.Count;
+
+    /// <summary>The endpoints being listened on, one per bound socket.</summary>
+    public IReadOnlyList<IPEndPoint> ListenEndPoints
+    {
+        get
+        {
+            lock (_sync)
+            {
+                return _listeners.Values.SelectMany(static l => l).Select(static l => l.EndPoint).ToArray();
+            }
+        }
+    }
+
+    internal PrefixRegistration Register(UrlGroup group, UrlPrefix prefix)
+    {
+        lock (_sync)
+        {
+            if (prefix.Port != 0)
+            {
+                foreach (var existing in _registrations)
+                {
+                    var other = existing.Prefix;
+                    if (other.Port == prefix.Port && other.HostKind == prefix.HostKind
+                        && string.Equals(other.Host, prefix.Host, StringComparison.OrdinalIgnoreCase)
+                        && string.Equals(other.Path, prefix.Path, StringComparison.OrdinalIgnoreCase))
+                    {
+                        throw new InvalidOperationException(
+                            $"The URL prefix '{prefix}' is already registered by {existing.Group.Owner}; {group.Owner} cannot register it too.");
+                    }
+                }
+            }
+
+            var newListeners = new List<SocketListener>();
+            try
+            {
+                prefix = Bind(prefix, newListeners);
+            }
+            catch (SocketException ex)
+            {
+                foreach (var listener in newListeners)
+                {
+                    listener.Dispose();
+                }
+                throw new InvalidOperationException($"Cannot listen for '{prefix}': {ex.Message} ({ex.SocketErrorCode}).", ex);
+            }
+
+            var registration = new PrefixRegistration(prefix, group);
+            _registrations.Add(registration);
+            _table = PrefixTable.Create(_registrations);
+            foreach (var listener in newListeners)
+            {
+                _ = AcceptLoopAsync(listener);
+            }
+            return registration;
+        }
+    }
+
+    internal void Unregister(IReadOnlyCollection<PrefixRegistration> registrations)
+    {
+        List<SocketListener> closing = new();
+        lock (_sync)
+        {
+            foreach (var registration in registrations)
+            {
+                _registrations.Remove(registration);
+            }
+            _table = PrefixTable.Create(_registrations);
+            foreach (int port in _listeners.Keys.ToArray())
+            {
+                if (!_table.HasPort(port))
+                {
+                    closing.AddRange(_listeners[port]);
+                    _listeners.Remove(port);
+                }
+            }
+        }
+        foreach (var listener in closing)
+        {
+            listener.Dispose();
+            foreach (var connection in _connections.Values)
+            {
+                if (connection.Transport.LocalEndPoint.Port == listener.EndPoint.Port)
+                {
+                    connection.Abort(); // nobody serves this port any more
+                }
+            }
+        }
+    }
+
+    internal void AbortRequestsOf(UrlGroup group)
+    {
+        foreach (var connection in _connections.Values)
+        {
+            if (ReferenceEquals(connection.ActiveGroup, group))
+            {
+                connection.Abort();
+            }
+        }
+    }
+
+    /// <summary>Binds what <paramref name="prefix"/> needs on its port (DESIGN.md section 4) and returns it with its real port.</summary>
+    private UrlPrefix Bind(UrlPrefix prefix, List<SocketListener> created)
+    {
+        if (prefix.Port == 0)
+        {
+            var ephemeral = prefix.NeedsWildcardBind
+                ? SocketListener.BindWildcard(0)
+                : SocketListener.BindAddress(new IPEndPoint(prefix.Address!, 0));
+            created.Add(ephemeral);
+            _listeners[ephemeral.EndPoint.Port] = [ephemeral];
+            return prefix.WithPort(ephemeral.EndPoint.Port);
+        }
+
+        if (!_listeners.TryGetValue(prefix.Port, out var listeners))
+        {
+            listeners = new List<SocketListener>();
+        }
+        bool hasWildcard = listeners.Exists(static l => l.IsWildcard);
+        if (prefix.NeedsWildcardBind)
+        {
+            if (!hasWildcard)
+            {
+                if (listeners.Count > 0)
+                {
+                    throw new InvalidOperationException(
+                        $"Port {prefix.Port} is bound to IP addresses only; '{prefix}' needs the wildcard socket. Register the wildcard prefixes first.");
+                }
+                var wildcard = SocketListener.BindWildcard(prefix.Port);
+                created.Add(wildcard);
+                listeners.Add(wildcard);
+            }
+        }
+        else if (!hasWildcard && !listeners.Exists(l => l.EndPoint.Address.Equals(prefix.Address)))
+        {
+            var bound = SocketListener.BindAddress(new IPEndPoint(prefix.Address!, prefix.Port));
+            created.Add(bound);
+            listeners.Add(bound);
+        }
+        _listeners[prefix.Port] = listeners;
+        return prefix;
+    }
+
+    private async Task AcceptLoopAsync(SocketListener listener)
+    {
+        while (true)
+        {
+            var socket = await listener.AcceptAsync().ConfigureAwait(false);
+            if (socket is null)
+            {
+                return;
+            }
+            SocketConnection transport;
+            try
+            {
+                transport = new SocketConnection(socket);
+            }
+            catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+            {
+                socket.Dispose(); // reset before we could read its endpoints
+                continue;
+            }
+            ulong id = Interlocked.Increment(ref s_lastConnectionId);
+            var connection = new HttpConnection(this, transport, id);
+            _connections[id] = connection;
+            // Each connection runs its own loop; the accept loop goes straight back to accepting.
+            ThreadPool.UnsafeQueueUserWorkItem(static c => _ = c.RunAsync(), connection, preferLocal: false);
+        }
+    }
+
+    internal void RemoveConnection(HttpConnection connection) => _connections.TryRemove(connection.Id, out _);
+
+    internal void ReportError(Exception exception) => ConnectionError?.Invoke(exception);
+
+    internal void ReportRejection(RequestRejectionReason reason) => RequestRejected?.Invoke(reason);
+}

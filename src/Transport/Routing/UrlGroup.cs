@@ -1,0 +1,66 @@
+namespace HttpSysLite.Transport.Routing;
+
+/// <summary>
+/// A set of URL prefixes bound to one request queue: HTTP.sys's URL group. A server owns one; its
+/// prefixes are registered with the driver, which binds the ports they need.
+/// </summary>
+public sealed class UrlGroup : IDisposable
+{
+    private readonly HttpDriver _driver;
+    private readonly List<PrefixRegistration> _registrations = new();
+
+    /// <summary>Creates an empty group delivering to <paramref name="queue"/>.</summary>
+    public UrlGroup(HttpDriver driver, RequestQueue queue)
+    {
+        _driver = driver;
+        Queue = queue;
+    }
+
+    /// <summary>Where this group's requests go.</summary>
+    public RequestQueue Queue { get; }
+
+    /// <summary>A name for errors and logs (the owning server's description).</summary>
+    public string Owner { get; init; } = "a server";
+
+    /// <summary>The registered prefixes, with their bound ports.</summary>
+    public IReadOnlyList<PrefixRegistration> Registrations
+    {
+        get
+        {
+            lock (_registrations)
+            {
+                return _registrations.ToArray();
+            }
+        }
+    }
+
+    /// <summary>Registers a prefix (binding its port if needed) and returns it with its real port.</summary>
+    /// <exception cref="InvalidOperationException">Another group holds the same prefix, or the port cannot be bound.</exception>
+    public UrlPrefix AddPrefix(UrlPrefix prefix)
+    {
+        var registration = _driver.Register(this, prefix);
+        lock (_registrations)
+        {
+            _registrations.Add(registration);
+        }
+        return registration.Prefix;
+    }
+
+    /// <summary>Releases every prefix; ports no one else uses are closed.</summary>
+    public void Dispose()
+    {
+        PrefixRegistration[] all;
+        lock (_registrations)
+        {
+            all = _registrations.ToArray();
+            _registrations.Clear();
+        }
+        if (all.Length > 0)
+        {
+            _driver.Unregister(all);
+        }
+    }
+
+    /// <summary>Aborts the connections whose request in flight belongs to this group (a stop past its deadline).</summary>
+    public void AbortActiveRequests() => _driver.AbortRequestsOf(this);
+}

@@ -1,0 +1,50 @@
+using System.Net.Sockets;
+
+namespace HttpSysLite.Transport.Sockets;
+
+internal sealed partial class SocketConnection
+{
+    /// <summary>
+    /// The receive loop. It waits with a zero-byte read before taking a buffer, so an idle keep-alive
+    /// connection holds no buffer memory (the same trick Kestrel's socket transport uses).
+    /// </summary>
+    private async Task ReceiveLoopAsync()
+    {
+        Exception? error = null;
+        var writer = _input.Writer;
+        try
+        {
+            while (true)
+            {
+                await _socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None).ConfigureAwait(false);
+
+                var memory = writer.GetMemory(4096);
+                int received = await _socket.ReceiveAsync(memory, SocketFlags.None).ConfigureAwait(false);
+                if (received == 0)
+                {
+                    break; // FIN: the client has finished sending
+                }
+                writer.Advance(received);
+
+                var flush = await writer.FlushAsync().ConfigureAwait(false);
+                if (flush.IsCompleted || flush.IsCanceled)
+                {
+                    break; // the HTTP connection stopped reading
+                }
+            }
+        }
+        catch (Exception ex) when (SocketErrors.IsConnectionGone(ex))
+        {
+            error = new ConnectionResetException(ex);
+        }
+        catch (Exception ex)
+        {
+            error = ex;
+        }
+        finally
+        {
+            await writer.CompleteAsync(error).ConfigureAwait(false);
+            SignalClosed();
+        }
+    }
+}

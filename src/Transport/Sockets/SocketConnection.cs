@@ -1,0 +1,116 @@
+using System.IO.Pipelines;
+using System.Net;
+using System.Net.Sockets;
+
+namespace HttpSysLite.Transport.Sockets;
+
+/// <summary>
+/// A connected socket as a duplex pipe: one receive loop fills <see cref="Input"/>, one send loop drains
+/// <see cref="Output"/>. Both pipes are bounded, so a slow app stops the reads (TCP backpressure to the
+/// client) and a slow client stops the app's writes. Each pipe end has one owner: the loops own the
+/// socket sides, the HTTP connection owns the other ends. The first close reason wins.
+/// </summary>
+internal sealed partial class SocketConnection
+{
+    /// <summary>Input is paused above this many unread bytes (Kestrel's default request buffer is 1 MiB; ours streams).</summary>
+    public const int InputPauseThreshold = 64 * 1024;
+
+    /// <summary>Output writes wait above this many unsent bytes (Kestrel's MaxResponseBufferSize default).</summary>
+    public const int OutputPauseThreshold = 64 * 1024;
+
+    private readonly Socket _socket;
+    private readonly Pipe _input;
+    private readonly Pipe _output;
+    private readonly CancellationTokenSource _closed = new();
+    private Task _receiveTask = Task.CompletedTask;
+    private Task _sendTask = Task.CompletedTask;
+    private int _aborted;
+
+    public SocketConnection(Socket socket)
+    {
+        _socket = socket;
+        var remote = (IPEndPoint)socket.RemoteEndPoint!;
+        var local = (IPEndPoint)socket.LocalEndPoint!;
+        // IPv4 peers on the dual-mode socket arrive as ::ffff:a.b.c.d; the app sees plain IPv4.
+        RemoteEndPoint = Unmap(remote);
+        LocalEndPoint = Unmap(local);
+
+        // Inline schedulers: socket completions already run on the thread pool, so the app runs on the
+        // thread that received its bytes, with no extra hop (DESIGN.md section 1).
+        _input = new Pipe(new PipeOptions(
+            pauseWriterThreshold: InputPauseThreshold, resumeWriterThreshold: InputPauseThreshold / 2,
+            readerScheduler: PipeScheduler.Inline, writerScheduler: PipeScheduler.Inline, useSynchronizationContext: false));
+        _output = new Pipe(new PipeOptions(
+            pauseWriterThreshold: OutputPauseThreshold, resumeWriterThreshold: OutputPauseThreshold / 2,
+            readerScheduler: PipeScheduler.Inline, writerScheduler: PipeScheduler.Inline, useSynchronizationContext: false));
+    }
+
+    public IPEndPoint RemoteEndPoint { get; }
+
+    public IPEndPoint LocalEndPoint { get; }
+
+    /// <summary>The request bytes, owned by the HTTP connection.</summary>
+    public PipeReader Input => _input.Reader;
+
+    /// <summary>The response bytes, owned by the HTTP connection.</summary>
+    public PipeWriter Output => _output.Writer;
+
+    /// <summary>Fires once when the peer closes or resets, or the connection is aborted.</summary>
+    public CancellationToken ConnectionClosed => _closed.Token;
+
+    public void Start()
+    {
+        _receiveTask = ReceiveLoopAsync();
+        _sendTask = SendLoopAsync();
+    }
+
+    /// <summary>Closes the socket at once (RST if data is unsent); idempotent.</summary>
+    public void Abort()
+    {
+        if (Interlocked.Exchange(ref _aborted, 1) != 0)
+        {
+            return;
+        }
+        try
+        {
+            _socket.LingerState = new LingerOption(true, 0);
+        }
+        catch (SocketException)
+        {
+            // Already closed by the peer: nothing to reset.
+        }
+        catch (ObjectDisposedException)
+        {
+            // Already disposed by the loops.
+        }
+        _socket.Dispose();
+        _output.Reader.CancelPendingRead();
+        SignalClosed();
+    }
+
+    /// <summary>Waits for both loops once the HTTP connection has completed its pipe ends, then releases the socket.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await _sendTask.ConfigureAwait(false);
+        // The send loop has shut down our side; give the peer's FIN a moment, then close for good.
+        _socket.Dispose();
+        await _receiveTask.ConfigureAwait(false);
+        SignalClosed();
+        _closed.Dispose();
+    }
+
+    private void SignalClosed()
+    {
+        try
+        {
+            _closed.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // Disposed after both loops ended: nobody is listening any more.
+        }
+    }
+
+    private static IPEndPoint Unmap(IPEndPoint endPoint) =>
+        endPoint.Address.IsIPv4MappedToIPv6 ? new IPEndPoint(endPoint.Address.MapToIPv4(), endPoint.Port) : endPoint;
+}
