@@ -28,6 +28,7 @@ public sealed partial class RequestContext
     private IResponseHeaderSource? _headerSource;
     private long? _responseContentLength;
     private long _responseBytes;
+    private long _unflushedBytes;
     private byte[]? _pending;
     private int _pendingCount;
     private bool _upgrading;
@@ -63,6 +64,9 @@ public sealed partial class RequestContext
     /// <summary>True once the response is complete.</summary>
     public bool IsResponseCompleted => _responseState == ResponseState.Completed;
 
+    /// <summary>Body bytes written since the last flush (PipeWriter.UnflushedBytes).</summary>
+    public long UnflushedBodyBytes => _unflushedBytes;
+
     /// <summary>Body bytes the app has written (for HEAD, counted and discarded).</summary>
     public long ResponseBytesWritten => _responseBytes;
 
@@ -81,6 +85,7 @@ public sealed partial class RequestContext
         _headerSource = null;
         _responseContentLength = null;
         _responseBytes = 0;
+        _unflushedBytes = 0;
         _pendingCount = 0;
         if (_pending is not null)
         {
@@ -93,6 +98,18 @@ public sealed partial class RequestContext
         ReasonPhrase = null;
     }
 
+    /// <summary>Drops what the app wrote before the response started (the server is replacing the response).</summary>
+    public void DiscardResponseBody()
+    {
+        if (_responseState != ResponseState.Created)
+        {
+            throw new InvalidOperationException("The response has already started.");
+        }
+        _pendingCount = 0;
+        _responseBytes = 0;
+        _unflushedBytes = 0;
+    }
+
     /// <summary>Fixes the headers. The server calls this after its OnStarting callbacks, before the first body byte.</summary>
     public void StartResponse(IResponseHeaderSource headers)
     {
@@ -100,11 +117,17 @@ public sealed partial class RequestContext
         {
             throw new InvalidOperationException("The response has already started.");
         }
+        if (_responseBytes > headers.ContentLength && !IsHeadRequest)
+        {
+            throw new InvalidOperationException($"Response Content-Length mismatch: too many bytes written ({_responseBytes} of {headers.ContentLength}).");
+        }
         _headerSource = headers;
         _responseState = ResponseState.Started;
         if (headers.ContentLength is not null && !headers.HasTrailers && StatusCode != 101)
         {
+            // The length is known: produce the head now, so body bytes go straight to the output buffer.
             CommitHead(final: false);
+            MovePendingToOutput();
         }
     }
 
@@ -129,12 +152,13 @@ public sealed partial class RequestContext
     {
         ThrowIfCannotWrite();
         long total = _responseBytes + bytes;
-        long? declared = _responseContentLength ?? _headerSource!.ContentLength;
+        long? declared = _responseContentLength ?? _headerSource?.ContentLength;
         if (total > declared && !IsHeadRequest)
         {
             throw new InvalidOperationException($"Response Content-Length mismatch: too many bytes written ({total} of {declared}).");
         }
         _responseBytes = total;
+        _unflushedBytes += bytes;
         if (WritesDirect)
         {
             _connection.Transport.Output.Advance(bytes);
@@ -237,10 +261,6 @@ public sealed partial class RequestContext
 
     private void ThrowIfCannotWrite()
     {
-        if (_responseState == ResponseState.Created)
-        {
-            throw new InvalidOperationException("The response must be started before the body is written.");
-        }
         if (_responseState == ResponseState.Completed)
         {
             throw new InvalidOperationException("The response has completed; no more body can be written.");
@@ -295,6 +315,7 @@ public sealed partial class RequestContext
 
     private async ValueTask FlushOutputAsync(CancellationToken cancellationToken)
     {
+        _unflushedBytes = 0;
         var result = await _connection.Transport.Output.FlushAsync(cancellationToken).ConfigureAwait(false);
         if (result.IsCompleted || _connection.IsAborted)
         {

@@ -1,0 +1,211 @@
+using System.Net.WebSockets;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.OutputCaching;
+
+namespace MinimalApi;
+
+/// <summary>
+/// Builds the sample on either server. Public so the functional tests and benchmarks host exactly
+/// these endpoints, on HttpSysLite and on Kestrel, and compare.
+/// </summary>
+public static class SampleApp
+{
+    /// <summary>The prefix served when no --urls is given.</summary>
+    public const string DefaultUrl = "http://+:5000/";
+
+    private static readonly byte[] s_helloWorld = "Hello, World!"u8.ToArray();
+    private static readonly byte[] s_filler = CreateFiller();
+    private static long s_cachedRuns;
+
+    /// <summary>True when the configuration asks for Kestrel (<c>--server kestrel</c>).</summary>
+    public static bool UsesKestrel(IConfiguration configuration) =>
+        string.Equals(configuration["server"], "kestrel", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>Creates the app from command-line style arguments.</summary>
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        bool kestrel = UsesKestrel(builder.Configuration);
+        if (string.IsNullOrEmpty(builder.Configuration["urls"]))
+        {
+            builder.WebHost.UseUrls(DefaultUrl);
+        }
+        if (kestrel)
+        {
+            builder.WebHost.UseKestrel();
+            // Kestrel's best answer to a response cache: the OutputCache middleware.
+            builder.Services.AddOutputCache();
+        }
+        else
+        {
+            builder.WebHost.UseHttpSysLite();
+        }
+        configure?.Invoke(builder);
+
+        var app = builder.Build();
+        if (kestrel)
+        {
+            app.UseOutputCache();
+        }
+        app.UseWebSockets();
+        MapEndpoints(app, kestrel);
+        return app;
+    }
+
+    /// <summary>The endpoints of DESIGN.md section 7.</summary>
+    public static void MapEndpoints(WebApplication app, bool kestrel)
+    {
+        app.MapGet("/", static context =>
+        {
+            context.Response.ContentType = "text/html; charset=utf-8";
+            return context.Response.WriteAsync(IndexPage);
+        });
+
+        app.MapGet("/plaintext", static context =>
+        {
+            var response = context.Response;
+            response.ContentType = "text/plain";
+            response.ContentLength = s_helloWorld.Length;
+            return response.Body.WriteAsync(s_helloWorld).AsTask();
+        });
+
+        app.MapGet("/json", static context =>
+        {
+            var response = context.Response;
+            byte[] body = JsonSerializer.SerializeToUtf8Bytes(new JsonMessage("Hello, World!"), SampleJsonContext.Default.JsonMessage);
+            response.ContentType = "application/json";
+            response.ContentLength = body.Length;
+            return response.Body.WriteAsync(body).AsTask();
+        });
+
+        var cached = app.MapGet("/cached", static context =>
+        {
+            long run = Interlocked.Increment(ref s_cachedRuns);
+            byte[] body = Encoding.UTF8.GetBytes($"cached response, app run #{run}\n");
+            var response = context.Response;
+            response.ContentType = "text/plain";
+            response.Headers.CacheControl = "public, max-age=60";
+            response.ContentLength = body.Length;
+            return response.Body.WriteAsync(body).AsTask();
+        });
+        if (kestrel)
+        {
+            cached.CacheOutput(static policy => policy.Expire(TimeSpan.FromSeconds(60)));
+        }
+
+        app.MapPost("/echo", static async context =>
+        {
+            var request = context.Request;
+            var response = context.Response;
+            if (request.ContentType is not null)
+            {
+                response.ContentType = request.ContentType;
+            }
+            if (request.ContentLength is long length)
+            {
+                response.ContentLength = length;
+            }
+            await request.Body.CopyToAsync(response.Body, 64 * 1024, context.RequestAborted);
+        });
+
+        app.MapGet("/headers", static context =>
+        {
+            var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+            foreach (var header in context.Request.Headers)
+            {
+                headers[header.Key] = header.Value.ToString();
+            }
+            return context.Response.WriteAsJsonAsync(headers, SampleJsonContext.Default.DictionaryStringString);
+        });
+
+        app.MapGet("/bytes/{n:long}", static async (HttpContext context, long n) =>
+        {
+            if (n < 0 || n > 64L * 1024 * 1024)
+            {
+                context.Response.StatusCode = StatusCodes.Status400BadRequest;
+                return;
+            }
+            var response = context.Response;
+            response.ContentType = "application/octet-stream";
+            response.ContentLength = n;
+            for (long sent = 0; sent < n; sent += s_filler.Length)
+            {
+                int chunk = (int)Math.Min(s_filler.Length, n - sent);
+                await response.Body.WriteAsync(s_filler.AsMemory(0, chunk), context.RequestAborted);
+            }
+        });
+
+        app.Map("/ws", static async context =>
+        {
+            if (!context.WebSockets.IsWebSocketRequest)
+            {
+                context.Response.StatusCode = StatusCodes.Status400BadRequest;
+                return;
+            }
+            using var socket = await context.WebSockets.AcceptWebSocketAsync();
+            var buffer = new byte[16 * 1024];
+            while (true)
+            {
+                var received = await socket.ReceiveAsync(buffer, context.RequestAborted);
+                if (received.MessageType == WebSocketMessageType.Close)
+                {
+                    await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "bye", context.RequestAborted);
+                    return;
+                }
+                await socket.SendAsync(buffer.AsMemory(0, received.Count), received.MessageType, received.EndOfMessage, context.RequestAborted);
+            }
+        });
+    }
+
+    private static byte[] CreateFiller()
+    {
+        // 16 KiB of a repeating, recognisable pattern, so a test can check every byte.
+        var filler = new byte[16 * 1024];
+        for (int i = 0; i < filler.Length; i++)
+        {
+            filler[i] = (byte)('a' + (i % 26));
+        }
+        return filler;
+    }
+
+    private const string IndexPage = """
+        <!doctype html>
+        <html lang="en">
+        <head><meta charset="utf-8"><title>HttpSysLite sample</title>
+        <style>body{font-family:system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem}pre{background:#f4f4f4;padding:.6rem;white-space:pre-wrap}button{margin:.2rem}</style>
+        </head>
+        <body>
+        <h1>HttpSysLite sample</h1>
+        <p>Every button calls an endpoint of this app and shows the answer below it.</p>
+        <p>
+          <button onclick="show('/plaintext')">GET /plaintext</button>
+          <button onclick="show('/json')">GET /json</button>
+          <button onclick="show('/cached')">GET /cached</button>
+          <button onclick="show('/headers')">GET /headers</button>
+          <button onclick="show('/bytes/64')">GET /bytes/64</button>
+          <button onclick="echo()">POST /echo</button>
+          <button onclick="ws()">WebSocket /ws</button>
+        </p>
+        <pre id="out">(click a button)</pre>
+        <script>
+        const out = document.getElementById('out');
+        async function show(url) {
+          const r = await fetch(url, { cache: 'no-store' });
+          out.textContent = r.status + ' ' + (r.headers.get('content-type') || '') + '\n\n' + await r.text();
+        }
+        async function echo() {
+          const r = await fetch('/echo', { method: 'POST', headers: { 'Content-Type': 'text/plain' }, body: 'echo at ' + new Date().toISOString() });
+          out.textContent = r.status + '\n\n' + await r.text();
+        }
+        function ws() {
+          const s = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws');
+          s.onopen = () => s.send('hello over WebSocket');
+          s.onmessage = e => { out.textContent = 'WebSocket echoed: ' + e.data; s.close(); };
+          s.onerror = () => { out.textContent = 'WebSocket error'; };
+        }
+        </script>
+        </body>
+        </html>
+        """;
+}

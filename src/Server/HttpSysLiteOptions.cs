@@ -1,0 +1,46 @@
+using HttpSysLite.Transport.Http;
+
+namespace HttpSysLite;
+
+/// <summary>
+/// Options for the HttpSysLite server. Names and defaults follow
+/// Microsoft.AspNetCore.Server.HttpSys.HttpSysOptions, so moving from UseHttpSys is a one-word change;
+/// the limits HTTP.sys keeps in the registry are options here, with the registry's defaults.
+/// Bound from the "HttpSysLite" configuration section.
+/// </summary>
+public sealed class HttpSysLiteOptions
+{
+    /// <summary>HttpSysOptions.MaxRequestBodySize's default: 30,000,000 bytes (about 28.6 MiB).</summary>
+    public const long DefaultMaxRequestBodySize = 30_000_000;
+
+    /// <summary>The default prefix when neither options nor --urls/ASPNETCORE_URLS give one (HttpSys's default).</summary>
+    public const string DefaultUrlPrefix = "http://localhost:5000/";
+
+    /// <summary>The prefixes to register. Empty: the hosting addresses (--urls), else <see cref="DefaultUrlPrefix"/>.</summary>
+    public UrlPrefixCollection UrlPrefixes { get; } = new();
+
+    /// <summary>The request queue's name, for diagnostics; null for an anonymous queue per server.</summary>
+    public string? RequestQueueName { get; set; }
+
+    /// <summary>
+    /// The largest request body, in bytes; null for no limit. Larger bodies fail with 413: before the
+    /// app reads when Content-Length says so, during the read when chunked. Per request through
+    /// IHttpMaxRequestBodySizeFeature.
+    /// </summary>
+    public long? MaxRequestBodySize { get; set; } = DefaultMaxRequestBodySize;
+
+    /// <summary>Whether the body streams allow synchronous Read and Write (off by default, as in ASP.NET Core).</summary>
+    public bool AllowSynchronousIO { get; set; }
+
+    /// <summary>Whether body writes to a disconnected client throw (HttpSysOptions.ThrowWriteExceptions); otherwise they complete silently.</summary>
+    public bool ThrowWriteExceptions { get; set; }
+
+    /// <summary>Request line plus headers, in bytes (HTTP.sys registry MaxRequestBytes, default 16 KiB). Beyond: 431 (414 for the line).</summary>
+    public int MaxRequestBytes { get; set; } = HttpParserLimits.DefaultMaxRequestBytes;
+
+    /// <summary>One header line or the request line, in bytes (HTTP.sys registry MaxFieldLength, default 16 KiB).</summary>
+    public int MaxFieldLength { get; set; } = HttpParserLimits.DefaultMaxFieldLength;
+
+    /// <summary>Header fields per request (Kestrel's default, 100). Beyond: 431.</summary>
+    public int MaxRequestHeaderCount { get; set; } = HttpParserLimits.DefaultMaxRequestHeaderCount;
+}

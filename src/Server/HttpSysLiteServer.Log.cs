@@ -1,0 +1,30 @@
+using Microsoft.Extensions.Logging;
+
+namespace HttpSysLite;
+
+public sealed partial class HttpSysLiteServer
+{
+    internal static partial class Log
+    {
+        [LoggerMessage(1, LogLevel.Information, "Now listening on: {Prefix}", EventName = "ListeningOn")]
+        public static partial void ListeningOn(ILogger logger, string prefix);
+
+        [LoggerMessage(2, LogLevel.Warning, "Overriding address(es) '{Addresses}'. Binding to the prefixes of HttpSysLiteOptions.UrlPrefixes instead.", EventName = "AddressesOverridden")]
+        public static partial void AddressesOverridden(ILogger logger, string addresses);
+
+        [LoggerMessage(3, LogLevel.Error, "An unhandled exception was thrown by the application.", EventName = "ApplicationError")]
+        public static partial void ApplicationError(ILogger logger, Exception exception);
+
+        [LoggerMessage(4, LogLevel.Error, "Unexpected error in a connection loop.", EventName = "ConnectionError")]
+        public static partial void ConnectionError(ILogger logger, Exception exception);
+
+        [LoggerMessage(5, LogLevel.Warning, "Stop timed out with {Count} request(s) in flight; aborting them.", EventName = "StopTimedOut")]
+        public static partial void StopTimedOut(ILogger logger, int count);
+
+        [LoggerMessage(6, LogLevel.Debug, "The response could not be sent: the client disconnected.", EventName = "WriteFailed")]
+        public static partial void WriteFailed(ILogger logger, Exception exception);
+
+        [LoggerMessage(7, LogLevel.Error, "An OnStarting or OnCompleted callback threw.", EventName = "CallbackError")]
+        public static partial void CallbackError(ILogger logger, Exception exception);
+    }
+}

@@ -1,0 +1,216 @@
+using HttpSysLite.RequestProcessing;
+using HttpSysLite.Transport;
+using HttpSysLite.Transport.Http;
+using HttpSysLite.Transport.Routing;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace HttpSysLite;
+
+/// <summary>
+/// The ASP.NET Core server over the HttpSysLite driver: registers the prefixes in a URL group, and
+/// runs the app for each request the group's queue delivers. Start and stop are idempotent; stop is
+/// graceful (drain until the token fires, then abort what is left).
+/// </summary>
+public sealed partial class HttpSysLiteServer : IServer
+{
+    private readonly HttpDriver _driver;
+    private readonly ILogger _logger;
+    private readonly ServerAddressesFeature _addresses = new();
+    private readonly SemaphoreSlim _lifecycle = new(1, 1);
+    private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private UrlGroup? _urlGroup;
+    private int _activeRequests;
+    private volatile bool _stopping;
+    private bool _started;
+    private bool _stopped;
+
+    /// <summary>Created by dependency injection (see UseHttpSysLite).</summary>
+    public HttpSysLiteServer(IOptions<HttpSysLiteOptions> options, ILoggerFactory loggerFactory)
+        : this(options, loggerFactory, HttpDriver.Shared)
+    {
+    }
+
+    internal HttpSysLiteServer(IOptions<HttpSysLiteOptions> options, ILoggerFactory loggerFactory, HttpDriver driver)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(loggerFactory);
+        Options = options.Value;
+        _driver = driver;
+        _logger = loggerFactory.CreateLogger("HttpSysLite");
+        Features = new FeatureCollection();
+        Features.Set<IServerAddressesFeature>(_addresses);
+    }
+
+    /// <summary>The options in force.</summary>
+    public HttpSysLiteOptions Options { get; }
+
+    /// <inheritdoc />
+    public IFeatureCollection Features { get; }
+
+    internal bool IsStopping => _stopping;
+
+    internal ILogger Logger => _logger;
+
+    /// <inheritdoc />
+    public async Task StartAsync<TContext>(IHttpApplication<TContext> application, CancellationToken cancellationToken)
+        where TContext : notnull
+    {
+        ArgumentNullException.ThrowIfNull(application);
+        await _lifecycle.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (_started)
+            {
+                return;
+            }
+            var prefixes = ResolvePrefixes();
+            ValidateOptions();
+            _driver.Limits = new HttpParserLimits(Options.MaxRequestBytes, Options.MaxFieldLength, Options.MaxRequestHeaderCount);
+            _driver.ConnectionError += OnConnectionError;
+
+            var queue = new RequestQueue(Options.RequestQueueName, new ApplicationDispatcher<TContext>(this, application));
+            var group = new UrlGroup(_driver, queue) { Owner = $"server '{Options.RequestQueueName ?? "(anonymous queue)"}'" };
+            var bound = new List<string>();
+            try
+            {
+                foreach (var prefix in prefixes)
+                {
+                    bound.Add(group.AddPrefix(prefix).FullPrefix);
+                }
+            }
+            catch
+            {
+                group.Dispose();
+                _driver.ConnectionError -= OnConnectionError;
+                throw;
+            }
+
+            _urlGroup = group;
+            _addresses.Addresses.Clear();
+            foreach (string address in bound)
+            {
+                _addresses.Addresses.Add(address);
+                Log.ListeningOn(_logger, address);
+            }
+            _started = true;
+        }
+        finally
+        {
+            _lifecycle.Release();
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await _lifecycle.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+        try
+        {
+            if (!_started || _stopped)
+            {
+                return;
+            }
+            // 1. New requests for us are answered 503 with Connection: close from here on.
+            _stopping = true;
+            // 2. Let the requests in flight finish, until the host's shutdown token fires.
+            if (Volatile.Read(ref _activeRequests) > 0)
+            {
+                try
+                {
+                    await _drained.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    // 3. Past the deadline: abort what is left.
+                    Log.StopTimedOut(_logger, Volatile.Read(ref _activeRequests));
+                    _urlGroup!.AbortActiveRequests();
+                }
+            }
+            // 4. Release the prefixes; a port nobody else uses closes with its idle connections.
+            _urlGroup!.Dispose();
+            _driver.ConnectionError -= OnConnectionError;
+            _stopped = true;
+        }
+        finally
+        {
+            _lifecycle.Release();
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => StopAsync(new CancellationToken(canceled: true)).GetAwaiter().GetResult();
+
+    internal void RequestStarted() => Interlocked.Increment(ref _activeRequests);
+
+    internal void RequestFinished()
+    {
+        if (Interlocked.Decrement(ref _activeRequests) == 0 && _stopping)
+        {
+            _drained.TrySetResult();
+        }
+    }
+
+    /// <summary>HttpSys's rule: options win unless PreferHostingUrls; then hosting addresses; then the default.</summary>
+    private List<UrlPrefix> ResolvePrefixes()
+    {
+        IEnumerable<string> source;
+        if (_addresses.PreferHostingUrls && _addresses.Addresses.Count > 0)
+        {
+            source = _addresses.Addresses;
+        }
+        else if (Options.UrlPrefixes.Count > 0)
+        {
+            if (_addresses.Addresses.Count > 0)
+            {
+                Log.AddressesOverridden(_logger, string.Join(", ", _addresses.Addresses));
+            }
+            source = Options.UrlPrefixes;
+        }
+        else if (_addresses.Addresses.Count > 0)
+        {
+            source = _addresses.Addresses;
+        }
+        else
+        {
+            source = [HttpSysLiteOptions.DefaultUrlPrefix];
+        }
+
+        var prefixes = new List<UrlPrefix>();
+        foreach (string text in source)
+        {
+            if (!UrlPrefix.TryCreate(text, out var prefix, out string? error))
+            {
+                throw new InvalidOperationException(
+                    $"HttpSysLiteOptions.UrlPrefixes (or --urls) holds an invalid prefix '{text}': {error}");
+            }
+            prefixes.Add(prefix);
+        }
+        return prefixes;
+    }
+
+    private void ValidateOptions()
+    {
+        if (Options.MaxRequestBodySize < 0)
+        {
+            throw new InvalidOperationException("HttpSysLiteOptions.MaxRequestBodySize must be null (no limit) or at least 0.");
+        }
+        if (Options.MaxRequestBytes < 256)
+        {
+            throw new InvalidOperationException("HttpSysLiteOptions.MaxRequestBytes must be at least 256 bytes; the HTTP.sys default is 16384.");
+        }
+        if (Options.MaxFieldLength < 64)
+        {
+            throw new InvalidOperationException("HttpSysLiteOptions.MaxFieldLength must be at least 64 bytes; the HTTP.sys default is 16384.");
+        }
+        if (Options.MaxRequestHeaderCount < 1)
+        {
+            throw new InvalidOperationException("HttpSysLiteOptions.MaxRequestHeaderCount must be at least 1; the default is 100.");
+        }
+    }
+
+    private void OnConnectionError(Exception exception) => Log.ConnectionError(_logger, exception);
+}

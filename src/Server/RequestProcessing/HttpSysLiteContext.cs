@@ -1,0 +1,229 @@
+using HttpSysLite.Transport.Connections;
+using HttpSysLite.Transport.Output;
+using HttpSysLite.Transport.Sockets;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Primitives;
+using HttpVersion = HttpSysLite.Transport.Http.HttpVersion;
+
+namespace HttpSysLite.RequestProcessing;
+
+/// <summary>
+/// The ASP.NET Core view of one driver request: the feature collection the app's HttpContext is built
+/// on. One per connection and server, reset for each keep-alive request. Owned by the request's loop.
+/// </summary>
+internal sealed partial class HttpSysLiteContext : IResponseHeaderSource
+{
+    private readonly RequestContext _request;
+    private readonly HeaderDictionary _requestHeaders = new();
+    private readonly HeaderDictionary _responseHeaders = new();
+    private readonly RequestBodyStream _requestBody;
+    private readonly ResponseBodyStream _responseBody;
+    private readonly ResponseBodyPipeWriter _responseWriter;
+    private HeaderDictionary? _responseTrailers;
+    private List<KeyValuePair<Func<object, Task>, object>>? _onStarting;
+    private List<KeyValuePair<Func<object, Task>, object>>? _onCompleted;
+    private bool _starting;
+    private bool _completed;
+
+    public HttpSysLiteContext(HttpSysLiteServer server, RequestContext request)
+    {
+        Server = server;
+        _request = request;
+        _requestBody = new RequestBodyStream(this);
+        _responseBody = new ResponseBodyStream(this);
+        _responseWriter = new ResponseBodyPipeWriter(this);
+    }
+
+    public HttpSysLiteServer Server { get; }
+
+    public RequestContext Request => _request;
+
+    public bool ThrowWriteExceptions => Server.Options.ThrowWriteExceptions;
+
+    /// <summary>Resets every per-request field for the request the driver just delivered.</summary>
+    public void Initialize()
+    {
+        _request.MaxRequestBodySize = Server.Options.MaxRequestBodySize;
+
+        _requestHeaders.IsReadOnly = false;
+        _requestHeaders.Clear();
+        var headers = _request.Headers;
+        for (int i = 0; i < headers.Count; i++)
+        {
+            string name = headers.NameAt(i);
+            _requestHeaders[name] = _requestHeaders.TryGetValue(name, out var existing)
+                ? StringValues.Concat(existing, headers.ValueAt(i))
+                : new StringValues(headers.ValueAt(i));
+        }
+
+        _responseHeaders.IsReadOnly = false;
+        _responseHeaders.Clear();
+        if (_responseTrailers is not null)
+        {
+            _responseTrailers.IsReadOnly = false;
+            _responseTrailers.Clear();
+        }
+        _onStarting?.Clear();
+        _onCompleted?.Clear();
+        _starting = false;
+        _completed = false;
+        InitializeFeatures();
+    }
+
+    /// <summary>Fires OnStarting (last registered first), fixes the headers, and starts the driver's response.</summary>
+    public ValueTask EnsureStartedAsync()
+    {
+        if (_request.HasStarted || _starting)
+        {
+            return ValueTask.CompletedTask;
+        }
+        if (_onStarting is null || _onStarting.Count == 0)
+        {
+            Start();
+            return ValueTask.CompletedTask;
+        }
+        return FireOnStartingThenStartAsync();
+    }
+
+    private async ValueTask FireOnStartingThenStartAsync()
+    {
+        _starting = true;
+        try
+        {
+            var callbacks = _onStarting!;
+            for (int i = callbacks.Count - 1; i >= 0; i--)
+            {
+                await callbacks[i].Key(callbacks[i].Value).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            _starting = false;
+        }
+        Start();
+    }
+
+    private void Start()
+    {
+        foreach (var header in _responseHeaders)
+        {
+            foreach (string? value in header.Value)
+            {
+                if (value is not null && !ResponseHeaderWriter.IsValid(header.Key, value))
+                {
+                    throw new InvalidOperationException($"Invalid non-ASCII or control character in header: {header.Key}");
+                }
+            }
+        }
+        _responseHeaders.IsReadOnly = true;
+        _request.StartResponse(this);
+    }
+
+    /// <summary>Ends the response after the app returned.</summary>
+    public async ValueTask CompleteAsync()
+    {
+        if (_completed)
+        {
+            return;
+        }
+        await EnsureStartedAsync().ConfigureAwait(false);
+        if (_responseTrailers is not null)
+        {
+            _responseTrailers.IsReadOnly = true;
+        }
+        _completed = true;
+        try
+        {
+            await _request.CompleteAsync().ConfigureAwait(false);
+        }
+        catch (ConnectionResetException ex)
+        {
+            HttpSysLiteServer.Log.WriteFailed(Server.Logger, ex);
+            _request.Abort();
+        }
+    }
+
+    /// <summary>The policy for an app exception (see <see cref="ApplicationDispatcher{TContext}"/>).</summary>
+    public async ValueTask OnApplicationErrorAsync(Exception exception)
+    {
+        if (exception is ConnectionResetException || (exception is OperationCanceledException && _request.RequestAborted.IsCancellationRequested))
+        {
+            HttpSysLiteServer.Log.WriteFailed(Server.Logger, exception);
+            _request.Abort();
+            return;
+        }
+        HttpSysLiteServer.Log.ApplicationError(Server.Logger, exception);
+        if (_request.HasStarted)
+        {
+            _request.Abort(); // part of a response is out; ending it cleanly would pass a truncated body off as whole
+            return;
+        }
+
+        _request.DiscardResponseBody();
+        _responseHeaders.Clear();
+        _request.StatusCode = exception is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError;
+        _request.ReasonPhrase = null;
+        _completed = false;
+        _onStarting?.Clear(); // the app's callbacks belong to the response it failed to produce
+        await CompleteAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>Answers 503 while the server stops, and closes the connection.</summary>
+    public async ValueTask SendServiceUnavailableAsync()
+    {
+        _request.StatusCode = StatusCodes.Status503ServiceUnavailable;
+        _responseHeaders["Connection"] = "close";
+        await CompleteAsync().ConfigureAwait(false);
+    }
+
+    public async ValueTask FireOnCompletedAsync()
+    {
+        var callbacks = _onCompleted;
+        if (callbacks is null)
+        {
+            return;
+        }
+        for (int i = callbacks.Count - 1; i >= 0; i--)
+        {
+            try
+            {
+                await callbacks[i].Key(callbacks[i].Value).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                HttpSysLiteServer.Log.CallbackError(Server.Logger, ex);
+            }
+        }
+    }
+
+    long? IResponseHeaderSource.ContentLength => _responseHeaders.ContentLength;
+
+    bool IResponseHeaderSource.HasTrailers => _responseTrailers is { Count: > 0 };
+
+    void IResponseHeaderSource.WriteHeaders(ResponseHeaderWriter writer) => Write(_responseHeaders, writer);
+
+    void IResponseHeaderSource.WriteTrailers(ResponseHeaderWriter writer)
+    {
+        if (_responseTrailers is not null)
+        {
+            Write(_responseTrailers, writer);
+        }
+    }
+
+    private static void Write(HeaderDictionary headers, ResponseHeaderWriter writer)
+    {
+        foreach (var header in headers)
+        {
+            foreach (string? value in header.Value)
+            {
+                if (value is not null)
+                {
+                    writer.Append(header.Key, value);
+                }
+            }
+        }
+    }
+
+    private static string ProtocolOf(HttpVersion version) =>
+        version == HttpVersion.Http11 ? HttpProtocol.Http11 : HttpProtocol.Http10;
+}
