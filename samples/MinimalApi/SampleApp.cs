@@ -14,6 +14,9 @@ public static class SampleApp
     /// <summary>The prefix served when no --urls is given.</summary>
     public const string DefaultUrl = "http://+:5000/";
 
+    // GET endpoints also answer HEAD, with the same headers and no body (RFC 9110 section 9.3.2).
+    private static readonly string[] s_getOrHead = ["GET", "HEAD"];
+
     private static readonly byte[] s_helloWorld = "Hello, World!"u8.ToArray();
     private static readonly byte[] s_filler = CreateFiller();
     private static long s_cachedRuns;
@@ -62,7 +65,7 @@ public static class SampleApp
             return context.Response.WriteAsync(IndexPage);
         });
 
-        app.MapGet("/plaintext", static context =>
+        app.MapMethods("/plaintext", s_getOrHead, static context =>
         {
             var response = context.Response;
             response.ContentType = "text/plain";
@@ -70,7 +73,7 @@ public static class SampleApp
             return response.Body.WriteAsync(s_helloWorld).AsTask();
         });
 
-        app.MapGet("/json", static context =>
+        app.MapMethods("/json", s_getOrHead, static context =>
         {
             var response = context.Response;
             byte[] body = JsonSerializer.SerializeToUtf8Bytes(new JsonMessage("Hello, World!"), SampleJsonContext.Default.JsonMessage);
@@ -119,7 +122,7 @@ public static class SampleApp
             return context.Response.WriteAsJsonAsync(headers, SampleJsonContext.Default.DictionaryStringString);
         });
 
-        app.MapGet("/bytes/{n:long}", static async (HttpContext context, long n) =>
+        app.MapMethods("/bytes/{n:long}", s_getOrHead, static async (HttpContext context, long n) =>
         {
             if (n < 0 || n > 64L * 1024 * 1024)
             {

@@ -64,27 +64,27 @@ internal sealed partial class SocketConnection
         _sendTask = SendLoopAsync();
     }
 
-    /// <summary>Closes the socket at once (RST if data is unsent); idempotent.</summary>
+    /// <summary>
+    /// Ends the connection at once: unsent output is dropped, and the peer sees the stream end (FIN,
+    /// as Kestrel's abort does) after what was already sent, so a cut-short body is visibly short.
+    /// Idempotent; safe from any thread.
+    /// </summary>
     public void Abort()
     {
         if (Interlocked.Exchange(ref _aborted, 1) != 0)
         {
             return;
         }
+        _output.Reader.CancelPendingRead();
         try
         {
-            _socket.LingerState = new LingerOption(true, 0);
+            _socket.Shutdown(SocketShutdown.Both);
         }
-        catch (SocketException)
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
         {
-            // Already closed by the peer: nothing to reset.
-        }
-        catch (ObjectDisposedException)
-        {
-            // Already disposed by the loops.
+            // Already closed by the peer or by the loops: nothing left to end.
         }
         _socket.Dispose();
-        _output.Reader.CancelPendingRead();
         SignalClosed();
     }
 

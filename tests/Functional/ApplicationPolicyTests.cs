@@ -1,0 +1,208 @@
+using System.Net.Sockets;
+using HttpSysLite.Tests.Functional.Support;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+
+namespace HttpSysLite.Tests.Functional;
+
+/// <summary>
+/// What the server does around the app: exceptions, aborts, callbacks, limits. Each test runs on
+/// HttpSysLite and on Kestrel; the two must agree.
+/// </summary>
+public abstract class ApplicationPolicyTests
+{
+    protected abstract ServerKind Kind { get; }
+
+    /// <summary>A response cut short ends the stream early (FIN) or resets it; either way it never reads as whole.</summary>
+    private static async Task AssertCutShortAsync(RawConnection connection)
+    {
+        var ex = await Record.ExceptionAsync(() => connection.ReadResponseAsync());
+        Assert.True(ex is IOException or SocketException, $"expected a cut-short response, got {ex?.GetType().Name ?? "a whole response"}");
+    }
+
+    [Fact]
+    public async Task ClientDisconnectFiresRequestAborted()
+    {
+        var aborted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var server = await TestServer.StartAsync(Kind, app => app.MapGet("/wait", async context =>
+        {
+            context.RequestAborted.Register(() => aborted.TrySetResult());
+            entered.TrySetResult();
+            await Task.Delay(Timeout.Infinite, context.RequestAborted).ContinueWith(static _ => { });
+        }));
+
+        var connection = await server.ConnectAsync();
+        await connection.SendAsync("GET /wait HTTP/1.1\r\nHost: localhost\r\n\r\n");
+        await entered.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        await connection.DisposeAsync();
+        await aborted.Task.WaitAsync(TimeSpan.FromSeconds(30));
+    }
+
+    [Fact]
+    public async Task ExceptionBeforeTheResponseStartsGives500WithAnEmptyBody()
+    {
+        await using var server = await TestServer.StartAsync(Kind, app => app.MapGet("/throw", context =>
+        {
+            context.Response.Headers["X-Lost"] = "lost";
+            throw new InvalidOperationException("boom");
+        }));
+        await using var connection = await server.ConnectAsync();
+        await connection.SendAsync("GET /throw HTTP/1.1\r\nHost: localhost\r\n\r\n");
+        var response = await connection.ReadResponseAsync();
+        Assert.Equal("HTTP/1.1 500 Internal Server Error", response.StatusLine);
+        Assert.Equal("0", response.Header("Content-Length"));
+        Assert.Null(response.Header("X-Lost"));
+        Assert.Empty(response.Body);
+
+        // The connection is still good.
+        await connection.SendAsync("GET /throw HTTP/1.1\r\nHost: localhost\r\n\r\n");
+        Assert.Equal(500, (await connection.ReadResponseAsync()).StatusCode);
+    }
+
+    [Fact]
+    public async Task ExceptionAfterTheResponseStartedAbortsTheConnection()
+    {
+        await using var server = await TestServer.StartAsync(Kind, app => app.MapGet("/throw-late", async context =>
+        {
+            await context.Response.WriteAsync("partial");
+            await context.Response.Body.FlushAsync();
+            throw new InvalidOperationException("boom");
+        }));
+        await using var connection = await server.ConnectAsync();
+        await connection.SendAsync("GET /throw-late HTTP/1.1\r\nHost: localhost\r\n\r\n");
+        // The head and the first chunk arrive; the body never completes: reading it must fail.
+        await AssertCutShortAsync(connection);
+    }
+
+    [Fact]
+    public async Task OnStartingRunsBeforeTheHeadAndOnCompletedAfterTheResponseLastRegisteredFirst()
+    {
+        var order = new List<string>();
+        var completed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var server = await TestServer.StartAsync(Kind, app => app.MapGet("/callbacks", async context =>
+        {
+            context.Response.OnStarting(() => { order.Add("starting-1"); context.Response.Headers["X-First"] = "1"; return Task.CompletedTask; });
+            context.Response.OnStarting(() => { order.Add("starting-2"); return Task.CompletedTask; });
+            context.Response.OnCompleted(() => { order.Add("completed-1"); completed.TrySetResult(); return Task.CompletedTask; });
+            context.Response.OnCompleted(() => { order.Add("completed-2"); return Task.CompletedTask; });
+            await context.Response.WriteAsync("body");
+            order.Add("written");
+        }));
+        using var client = server.CreateClient();
+        var response = await client.GetAsync("/callbacks");
+        Assert.Equal("1", response.Headers.GetValues("X-First").Single());
+        await completed.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(["starting-2", "starting-1", "written", "completed-2", "completed-1"], order);
+    }
+
+    [Fact]
+    public async Task BodyOverMaxRequestBodySizeIs413()
+    {
+        await using var server = await TestServer.StartAsync(Kind, app => app.MapPost("/small", async context =>
+        {
+            context.Features.Get<IHttpMaxRequestBodySizeFeature>()!.MaxRequestBodySize = 10;
+            await context.Request.Body.CopyToAsync(Stream.Null);
+        }));
+        await using var connection = await server.ConnectAsync();
+        await connection.SendAsync("POST /small HTTP/1.1\r\nHost: localhost\r\nContent-Length: 11\r\n\r\nhello world");
+        var response = await connection.ReadResponseAsync();
+        Assert.Equal(413, response.StatusCode);
+
+        await using var chunked = await server.ConnectAsync();
+        await chunked.SendAsync("POST /small HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n6\r\nhello \r\n5\r\nworld\r\n0\r\n\r\n");
+        Assert.Equal(413, (await chunked.ReadResponseAsync()).StatusCode);
+    }
+
+    [Fact]
+    public async Task SynchronousWritesAreRefusedByDefault()
+    {
+        await using var server = await TestServer.StartAsync(Kind, app => app.MapGet("/sync", context =>
+        {
+            context.Response.Body.Write("sync"u8);
+            return Task.CompletedTask;
+        }));
+        using var client = server.CreateClient();
+        var response = await client.GetAsync("/sync");
+        Assert.Equal(500, (int)response.StatusCode);
+    }
+
+    [Fact]
+    public async Task SynchronousWritesWorkWhenAllowed()
+    {
+        await using var server = await TestServer.StartAsync(Kind, app => app.MapGet("/sync", context =>
+        {
+            context.Features.Get<IHttpBodyControlFeature>()!.AllowSynchronousIO = true;
+            context.Response.Body.Write("sync"u8);
+            return Task.CompletedTask;
+        }));
+        using var client = server.CreateClient();
+        Assert.Equal("sync", await client.GetStringAsync("/sync"));
+    }
+
+    [Fact]
+    public async Task RequestFeaturesDescribeTheRequest()
+    {
+        int port = 0;
+        await using var server = await TestServer.StartAsync(Kind, app => app.MapGet("/describe/{**rest}", context =>
+        {
+            var request = context.Request;
+            var connection = context.Connection;
+            return context.Response.WriteAsync(string.Join("|",
+                request.Method, request.Scheme, request.Protocol, request.PathBase.Value, request.Path.Value, request.QueryString.Value,
+                context.Features.Get<IHttpRequestFeature>()!.RawTarget, connection.RemoteIpAddress, connection.LocalIpAddress,
+                connection.LocalPort == port, string.IsNullOrEmpty(context.TraceIdentifier), string.IsNullOrEmpty(connection.Id)));
+        }));
+        port = server.Port;
+        await using var raw = await server.ConnectAsync();
+        await raw.SendAsync("GET /describe/a%20b/%2F/c?x=1&y=%20 HTTP/1.1\r\nHost: localhost\r\n\r\n");
+        var response = await raw.ReadResponseAsync();
+        Assert.Equal("GET|http|HTTP/1.1||/describe/a b/%2F/c|?x=1&y=%20|/describe/a%20b/%2F/c?x=1&y=%20|127.0.0.1|127.0.0.1|True|False|False", response.BodyText);
+    }
+
+    [Fact]
+    public async Task ContentLengthMismatchAbortsTheResponse()
+    {
+        await using var server = await TestServer.StartAsync(Kind, app => app.MapGet("/short", async context =>
+        {
+            context.Response.ContentLength = 10;
+            await context.Response.WriteAsync("12345");
+        }));
+        await using var connection = await server.ConnectAsync();
+        await connection.SendAsync("GET /short HTTP/1.1\r\nHost: localhost\r\n\r\n");
+        await AssertCutShortAsync(connection);
+    }
+}
+
+public sealed class HttpSysLiteApplicationPolicyTests : ApplicationPolicyTests
+{
+    protected override ServerKind Kind => ServerKind.HttpSysLite;
+
+    /// <summary>
+    /// HttpSysLite only: Kestrel does not support response trailers on HTTP/1.1 (its trailers feature
+    /// serves HTTP/2 and HTTP/3); HttpSysLite sends them after the last chunk (RFC 9112 section 7.1.2).
+    /// </summary>
+    [Fact]
+    public async Task TrailersFollowTheLastChunk()
+    {
+        await using var server = await TestServer.StartAsync(Kind, app => app.MapGet("/trailers", async context =>
+        {
+            var trailers = context.Features.Get<IHttpResponseTrailersFeature>();
+            Assert.NotNull(trailers);
+            trailers.Trailers["X-Checksum"] = "abc";
+            await context.Response.WriteAsync("body");
+        }));
+        await using var connection = await server.ConnectAsync();
+        await connection.SendAsync("GET /trailers HTTP/1.1\r\nHost: localhost\r\n\r\n");
+        var response = await connection.ReadResponseAsync();
+        Assert.True(response.WasChunked);
+        Assert.Equal("body", response.BodyText);
+        Assert.Equal("abc", response.Trailers.Single(t => t.Key == "X-Checksum").Value);
+    }
+}
+
+public sealed class KestrelApplicationPolicyTests : ApplicationPolicyTests
+{
+    protected override ServerKind Kind => ServerKind.Kestrel;
+}

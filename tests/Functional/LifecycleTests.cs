@@ -1,0 +1,131 @@
+using System.Net.Sockets;
+using HttpSysLite.Tests.Functional.Support;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+
+namespace HttpSysLite.Tests.Functional;
+
+/// <summary>Start and stop: graceful drain, abort past the deadline, idempotence. On both servers.</summary>
+public abstract class LifecycleTests
+{
+    protected abstract ServerKind Kind { get; }
+
+    [Fact]
+    public async Task GracefulStopLetsTheRequestInFlightFinishThenRefusesConnections()
+    {
+        var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var server = await TestServer.StartAsync(Kind, app => app.MapGet("/slow", async context =>
+        {
+            entered.TrySetResult();
+            await release.Task;
+            await context.Response.WriteAsync("finished");
+        }));
+
+        await using var connection = await server.ConnectAsync();
+        await connection.SendAsync("GET /slow HTTP/1.1\r\nHost: localhost\r\n\r\n");
+        await entered.Task.WaitAsync(TimeSpan.FromSeconds(30));
+
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var stopping = server.App.StopAsync(deadline.Token);
+        await Task.Delay(200);
+        Assert.False(stopping.IsCompleted); // it waits for the request
+        release.SetResult();
+
+        var response = await connection.ReadResponseAsync();
+        Assert.Equal("finished", response.BodyText);
+        await stopping.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.True(await connection.IsClosedByServerAsync());
+
+        await Assert.ThrowsAnyAsync<SocketException>(() => RawConnection.ConnectAsync(server.EndPoint));
+        await server.App.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task StopPastItsDeadlineAbortsTheRequestsLeft()
+    {
+        var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var server = await TestServer.StartAsync(Kind, app => app.MapGet("/stuck", async context =>
+        {
+            entered.TrySetResult();
+            await Task.Delay(Timeout.Infinite, context.RequestAborted).ContinueWith(static _ => { });
+        }));
+        await using var connection = await server.ConnectAsync();
+        await connection.SendAsync("GET /stuck HTTP/1.1\r\nHost: localhost\r\n\r\n");
+        await entered.Task.WaitAsync(TimeSpan.FromSeconds(30));
+
+        using var deadline = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
+        await server.App.StopAsync(deadline.Token).WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.True(await connection.IsClosedByServerAsync());
+        await server.App.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task StopIsIdempotent()
+    {
+        var server = await TestServer.StartSampleAsync(Kind);
+        await server.Server.StopAsync(CancellationToken.None);
+        await server.Server.StopAsync(CancellationToken.None);
+        await server.DisposeAsync();
+    }
+}
+
+public sealed class HttpSysLiteLifecycleTests : LifecycleTests
+{
+    protected override ServerKind Kind => ServerKind.HttpSysLite;
+
+    /// <summary>
+    /// HttpSysLite only, a deliberate difference: while it drains, a request arriving on an open
+    /// keep-alive connection is answered 503 with Connection: close (HTTP.sys's answer for a queue
+    /// that is going away); Kestrel closes idle connections when stop begins instead.
+    /// </summary>
+    [Fact]
+    public async Task RequestArrivingWhileStoppingGets503()
+    {
+        var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var server = await TestServer.StartAsync(Kind, app =>
+        {
+            app.MapGet("/slow", async context =>
+            {
+                entered.TrySetResult();
+                await release.Task;
+            });
+            app.MapGet("/fast", () => "fast");
+        });
+        await using var busy = await server.ConnectAsync();
+        await using var idle = await server.ConnectAsync();
+        await idle.SendAsync("GET /fast HTTP/1.1\r\nHost: localhost\r\n\r\n");
+        Assert.Equal("fast", (await idle.ReadResponseAsync()).BodyText);
+
+        await busy.SendAsync("GET /slow HTTP/1.1\r\nHost: localhost\r\n\r\n");
+        await entered.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        var stopping = server.App.StopAsync(new CancellationTokenSource(TimeSpan.FromSeconds(30)).Token);
+        await Task.Delay(100);
+
+        await idle.SendAsync("GET /fast HTTP/1.1\r\nHost: localhost\r\n\r\n");
+        var refused = await idle.ReadResponseAsync();
+        Assert.Equal("HTTP/1.1 503 Service Unavailable", refused.StatusLine);
+        Assert.True(refused.HasConnectionClose);
+        Assert.True(await idle.IsClosedByServerAsync());
+
+        release.SetResult();
+        Assert.Equal(200, (await busy.ReadResponseAsync()).StatusCode);
+        await stopping.WaitAsync(TimeSpan.FromSeconds(30));
+        await server.App.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task InvalidPrefixFailsAtStartNamingTheOption()
+    {
+        var ex = await Assert.ThrowsAsync<InvalidOperationException>(() =>
+            TestServer.StartAsync(Kind, static _ => { }, url: "http://+/missing-port/"));
+        Assert.Contains("UrlPrefixes", ex.Message);
+        Assert.Contains("port is missing", ex.Message);
+    }
+}
+
+public sealed class KestrelLifecycleTests : LifecycleTests
+{
+    protected override ServerKind Kind => ServerKind.Kestrel;
+}

@@ -1,0 +1,90 @@
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace HttpSysLite.Tests.Functional.Support;
+
+/// <summary>
+/// A real server on a loopback ephemeral port, hosting either the sample's endpoints or a test's own,
+/// on HttpSysLite or on Kestrel. Disposing stops it.
+/// </summary>
+public sealed class TestServer : IAsyncDisposable
+{
+    private TestServer(WebApplication app, ServerKind kind, int port)
+    {
+        App = app;
+        Kind = kind;
+        Port = port;
+    }
+
+    public WebApplication App { get; }
+
+    public ServerKind Kind { get; }
+
+    public int Port { get; }
+
+    public Uri BaseAddress => new($"http://127.0.0.1:{Port}/");
+
+    public IPEndPoint EndPoint => new(IPAddress.Loopback, Port);
+
+    public IServer Server => App.Services.GetRequiredService<IServer>();
+
+    /// <summary>Starts the sample app (DESIGN.md section 7) on <paramref name="kind"/>.</summary>
+    public static Task<TestServer> StartSampleAsync(ServerKind kind, string? url = null) =>
+        StartAsync(kind, url, app => MinimalApi.SampleApp.MapEndpoints(app, kind == ServerKind.Kestrel), sample: true);
+
+    /// <summary>Starts an app with the endpoints <paramref name="map"/> adds.</summary>
+    public static Task<TestServer> StartAsync(ServerKind kind, Action<WebApplication> map, Action<HttpSysLiteOptions>? options = null, string? url = null) =>
+        StartAsync(kind, url, map, sample: false, options);
+
+    private static async Task<TestServer> StartAsync(ServerKind kind, string? url, Action<WebApplication> map, bool sample, Action<HttpSysLiteOptions>? options = null)
+    {
+        // HttpSysLite gets a strong-wildcard prefix (the dual-mode socket); Kestrel binds loopback.
+        url ??= kind == ServerKind.HttpSysLite ? "http://+:0/" : "http://127.0.0.1:0";
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.WebHost.UseUrls(url);
+        if (kind == ServerKind.Kestrel)
+        {
+            builder.WebHost.UseKestrel();
+            if (sample)
+            {
+                builder.Services.AddOutputCache();
+            }
+        }
+        else
+        {
+            builder.WebHost.UseHttpSysLite(options ?? (static _ => { }));
+        }
+        builder.Services.AddRouting();
+        var app = builder.Build();
+        if (sample && kind == ServerKind.Kestrel)
+        {
+            app.UseOutputCache();
+        }
+        app.UseWebSockets();
+        map(app);
+        await app.StartAsync();
+
+        var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses;
+        string address = addresses.First();
+        int port = int.Parse(address.TrimEnd('/').Split(':').Last());
+        return new TestServer(app, kind, port);
+    }
+
+    public HttpClient CreateClient() => new() { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
+
+    public Task<RawConnection> ConnectAsync() => RawConnection.ConnectAsync(EndPoint);
+
+    public async ValueTask DisposeAsync()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        await App.StopAsync(timeout.Token);
+        await App.DisposeAsync();
+    }
+}
