@@ -1,6 +1,7 @@
 using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.OutputCaching;
 
 namespace MinimalApi;
@@ -20,6 +21,9 @@ public static class SampleApp
     private static readonly byte[] s_helloWorld = "Hello, World!"u8.ToArray();
     private static readonly byte[] s_filler = CreateFiller();
     private static long s_cachedRuns;
+
+    /// <summary>The largest body /bytes sends and /echo accepts: 64 MiB.</summary>
+    public const long MaxBytes = 64L * 1024 * 1024;
 
     /// <summary>True when the configuration asks for Kestrel (<c>--server kestrel</c>).</summary>
     public static bool UsesKestrel(IConfiguration configuration) =>
@@ -99,6 +103,8 @@ public static class SampleApp
 
         app.MapPost("/echo", static async context =>
         {
+            // Echo streams, so it can take more than the 30 MB default: up to the 64 MiB /bytes serves.
+            context.Features.Get<IHttpMaxRequestBodySizeFeature>()!.MaxRequestBodySize = MaxBytes;
             var request = context.Request;
             var response = context.Response;
             if (request.ContentType is not null)
@@ -124,7 +130,7 @@ public static class SampleApp
 
         app.MapMethods("/bytes/{n:long}", s_getOrHead, static async (HttpContext context, long n) =>
         {
-            if (n < 0 || n > 64L * 1024 * 1024)
+            if (n < 0 || n > MaxBytes)
             {
                 context.Response.StatusCode = StatusCodes.Status400BadRequest;
                 return;
