@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Net.Sockets;
 
 namespace HttpSysLite.Transport.Sockets;
@@ -29,7 +30,11 @@ internal sealed partial class SocketConnection
                 var flush = await writer.FlushAsync().ConfigureAwait(false);
                 if (flush.IsCompleted || flush.IsCanceled)
                 {
-                    break; // the HTTP connection stopped reading
+                    // The HTTP connection stopped reading (it is closing). Discard what still comes
+                    // until the peer's FIN: closing with unread input would send RST, and an RST can
+                    // destroy the response the client has not read yet (a "lingering close").
+                    await DiscardUntilClosedAsync().ConfigureAwait(false);
+                    break;
                 }
             }
         }
@@ -45,6 +50,21 @@ internal sealed partial class SocketConnection
         {
             await writer.CompleteAsync(error).ConfigureAwait(false);
             SignalClosed();
+        }
+    }
+
+    private async ValueTask DiscardUntilClosedAsync()
+    {
+        byte[] scratch = ArrayPool<byte>.Shared.Rent(4096);
+        try
+        {
+            while (await _socket.ReceiveAsync(scratch, SocketFlags.None).ConfigureAwait(false) > 0)
+            {
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(scratch);
         }
     }
 }

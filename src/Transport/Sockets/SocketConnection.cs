@@ -15,6 +15,9 @@ internal sealed partial class SocketConnection
     /// <summary>Input is paused above this many unread bytes (Kestrel's default request buffer is 1 MiB; ours streams).</summary>
     public const int InputPauseThreshold = 64 * 1024;
 
+    /// <summary>How long a closing connection waits for the peer's FIN before it closes regardless.</summary>
+    public static readonly TimeSpan LingerTimeout = TimeSpan.FromSeconds(2);
+
     /// <summary>Output writes wait above this many unsent bytes (Kestrel's MaxResponseBufferSize default).</summary>
     public const int OutputPauseThreshold = 64 * 1024;
 
@@ -92,7 +95,12 @@ internal sealed partial class SocketConnection
     public async ValueTask DisposeAsync()
     {
         await _sendTask.ConfigureAwait(false);
-        // The send loop has shut down our side; give the peer's FIN a moment, then close for good.
+        // The send loop has sent everything and our FIN; a client that read its response closes too.
+        // Wait (bounded) for that, so unread input does not turn our close into a reset.
+        if (!_receiveTask.IsCompleted)
+        {
+            await Task.WhenAny(_receiveTask, Task.Delay(LingerTimeout)).ConfigureAwait(false);
+        }
         _socket.Dispose();
         await _receiveTask.ConfigureAwait(false);
         SignalClosed();
