@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.IO.Pipelines;
 using HttpSysLite.Transport.Http;
 using HttpSysLite.Transport.Output;
 using HttpSysLite.Transport.Routing;
@@ -96,7 +97,12 @@ internal sealed partial class HttpConnection
             var rejection = RequestRejectionReason.None;
             while (true)
             {
-                var result = await input.ReadAsync().ConfigureAwait(false);
+                if (!input.TryRead(out var result))
+                {
+                    // Nothing buffered: send what pipelined responses left unflushed, then wait.
+                    await FlushOutputAsync().ConfigureAwait(false);
+                    result = await input.ReadAsync().ConfigureAwait(false);
+                }
                 var buffer = result.Buffer;
                 if (!buffer.IsEmpty)
                 {
@@ -158,6 +164,22 @@ internal sealed partial class HttpConnection
             }
         }
     }
+
+    /// <summary>True when request bytes are already buffered (a pipelined request); reads nothing.</summary>
+    public bool HasBufferedInput()
+    {
+        var input = Transport.Input;
+        if (!input.TryRead(out var result))
+        {
+            return false;
+        }
+        bool any = !result.Buffer.IsEmpty;
+        input.AdvanceTo(result.Buffer.Start, result.Buffer.Start);
+        return any;
+    }
+
+    private ValueTask<FlushResult> FlushOutputAsync() =>
+        Transport.Output.UnflushedBytes > 0 ? Transport.Output.FlushAsync() : default;
 
     /// <summary>Semantic checks on a syntactically valid head (RFC 9112 sections 3.2, 6.1, 6.3, 9.3).</summary>
     private RequestRejectionReason Validate(ref RequestHeadHandler head)

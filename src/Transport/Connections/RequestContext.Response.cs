@@ -233,6 +233,13 @@ public sealed partial class RequestContext
             _connection.KeepAlive = false;
             throw new InvalidOperationException($"Response Content-Length mismatch: too few bytes written ({_responseBytes} of {_responseContentLength}).");
         }
+        if (_bodyComplete && _connection.KeepAlive && _connection.HasBufferedInput())
+        {
+            // Pipelining: the next request is already here. Leave this response in the output buffer;
+            // the connection flushes before it waits for input, so N responses go out in one send.
+            _unflushedBytes = 0;
+            return;
+        }
         await FlushOutputAsync(default).ConfigureAwait(false);
     }
 
