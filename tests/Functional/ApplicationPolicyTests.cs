@@ -162,6 +162,24 @@ public abstract class ApplicationPolicyTests
     }
 
     [Fact]
+    public async Task SendFileSendsTheRequestedRange()
+    {
+        string path = Path.GetTempFileName();
+        await File.WriteAllTextAsync(path, "0123456789abcdefghij");
+        try
+        {
+            await using var server = await TestServer.StartAsync(Kind, app => app.MapGet("/file", context =>
+                context.Response.SendFileAsync(path, offset: 5, count: 10)));
+            using var client = server.CreateClient();
+            Assert.Equal("56789abcde", await client.GetStringAsync("/file"));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
     public async Task ContentLengthMismatchAbortsTheResponse()
     {
         await using var server = await TestServer.StartAsync(Kind, app => app.MapGet("/short", async context =>
@@ -178,6 +196,29 @@ public abstract class ApplicationPolicyTests
 public sealed class HttpSysLiteApplicationPolicyTests : ApplicationPolicyTests
 {
     protected override ServerKind Kind => ServerKind.HttpSysLite;
+
+    /// <summary>
+    /// HttpSysLite only, a deliberate difference: a header collection the app installs through
+    /// IHttpResponseFeature.Headers is the one sent. Kestrel accepts the new collection but
+    /// serialises its own, so the replacement's headers are silently lost.
+    /// </summary>
+    [Fact]
+    public async Task AReplacedResponseHeaderCollectionIsTheOneSent()
+    {
+        await using var server = await TestServer.StartAsync(Kind, app => app.MapGet("/replaced", context =>
+        {
+            var feature = context.Features.Get<IHttpResponseFeature>()!;
+            var replacement = new HeaderDictionary { ["X-Replaced"] = "yes" };
+            feature.Headers = replacement;
+            return context.Response.WriteAsync("ok");
+        }));
+        await using var connection = await server.ConnectAsync();
+        await connection.SendAsync("GET /replaced HTTP/1.1\r\nHost: localhost\r\n\r\n");
+        var response = await connection.ReadResponseAsync();
+        Assert.Equal(200, response.StatusCode);
+        Assert.Equal("yes", response.Header("X-Replaced"));
+        Assert.Equal("ok", response.BodyText);
+    }
 
     /// <summary>
     /// HttpSysLite only: Kestrel does not support response trailers on HTTP/1.1 (its trailers feature

@@ -11,9 +11,10 @@ namespace HttpSysLite.Tests.Functional;
 public sealed partial class SampleProcessTests
 {
     [Theory]
-    [InlineData("--urls http://+:0/", "http://127.0.0.1:{0}/plaintext", "http://[::1]:{0}/plaintext")]
-    [InlineData("--server kestrel --urls http://127.0.0.1:0", "http://127.0.0.1:{0}/plaintext", null)]
-    public async Task SampleServesPlaintext(string arguments, string first, string? second)
+    [InlineData("--urls http://+:0/", null, "http://127.0.0.1:{0}/plaintext", "http://[::1]:{0}/plaintext")]
+    [InlineData("", "http://+:0/", "http://127.0.0.1:{0}/plaintext", "http://[::1]:{0}/plaintext")]
+    [InlineData("--server kestrel --urls http://127.0.0.1:0", null, "http://127.0.0.1:{0}/plaintext", null)]
+    public async Task SampleServesPlaintext(string arguments, string? aspnetcoreUrls, string first, string? second)
     {
         string sampleDll = typeof(MinimalApi.SampleApp).Assembly.Location;
         var start = new ProcessStartInfo("dotnet", $"\"{sampleDll}\" {arguments}")
@@ -22,7 +23,8 @@ public sealed partial class SampleProcessTests
             RedirectStandardError = true,
             WorkingDirectory = Path.GetDirectoryName(sampleDll)!,
         };
-        start.Environment["ASPNETCORE_URLS"] = null;
+        // The second case passes its address the other documented way: ASPNETCORE_URLS.
+        start.Environment["ASPNETCORE_URLS"] = aspnetcoreUrls;
         using var process = Process.Start(start)!;
         try
         {

@@ -105,7 +105,7 @@ internal sealed partial class HttpSysLiteContext : IResponseHeaderSource
 
     private void Start()
     {
-        foreach (var header in _responseHeaders)
+        foreach (var header in ResponseHeaders)
         {
             foreach (string? value in header.Value)
             {
@@ -160,6 +160,7 @@ internal sealed partial class HttpSysLiteContext : IResponseHeaderSource
         }
 
         _request.DiscardResponseBody();
+        _responseHeadersValue = _responseHeaders;
         _responseHeaders.Clear();
         _request.StatusCode = exception is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError;
         _request.ReasonPhrase = null;
@@ -196,11 +197,33 @@ internal sealed partial class HttpSysLiteContext : IResponseHeaderSource
         }
     }
 
-    long? IResponseHeaderSource.ContentLength => _responseHeaders.ContentLength;
+    /// <summary>The response headers in force: ours, unless the app replaced the collection.</summary>
+    private IHeaderDictionary ResponseHeaders => _responseHeadersValue;
+
+    long? IResponseHeaderSource.ContentLength => ResponseHeaders.ContentLength;
 
     bool IResponseHeaderSource.HasTrailers => _responseTrailers is { Count: > 0 };
 
-    void IResponseHeaderSource.WriteHeaders(ResponseHeaderWriter writer) => Write(_responseHeaders, writer);
+    void IResponseHeaderSource.WriteHeaders(ResponseHeaderWriter writer)
+    {
+        if (ReferenceEquals(_responseHeadersValue, _responseHeaders))
+        {
+            Write(_responseHeaders, writer); // the struct enumerator: no allocation
+        }
+        else
+        {
+            foreach (var header in _responseHeadersValue)
+            {
+                foreach (string? value in header.Value)
+                {
+                    if (value is not null)
+                    {
+                        writer.Append(header.Key, value);
+                    }
+                }
+            }
+        }
+    }
 
     void IResponseHeaderSource.WriteTrailers(ResponseHeaderWriter writer)
     {

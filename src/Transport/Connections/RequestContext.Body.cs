@@ -8,6 +8,9 @@ public sealed partial class RequestContext
     /// <summary>Unread bodies up to this size are read and discarded so the connection can be reused; larger ones close it.</summary>
     public const long MaxDrainBytes = 1024 * 1024;
 
+    /// <summary>How long skipping an unread body may take (HTTP.sys's DrainEntityBody default: 2 minutes).</summary>
+    public static readonly TimeSpan DrainTimeout = TimeSpan.FromMinutes(2);
+
     private static ReadOnlySpan<byte> ContinueResponse => "HTTP/1.1 100 Continue\r\n\r\n"u8;
 
     private long _bodyRemaining;
@@ -159,20 +162,23 @@ public sealed partial class RequestContext
         {
             return true;
         }
-        if (_bodyFailed || (ExpectContinue && !_bodyReadStarted))
+        if (!CanDrainCheaply)
         {
-            // The client may still be waiting for 100 Continue and never send the body.
+            // Failed framing, a client still waiting for 100 Continue, or more left than we would skip.
             return false;
         }
         long budget = MaxDrainBytes;
         byte[] scratch = ArrayPool<byte>.Shared.Rent(16 * 1024);
+        // Off the fast path (the app left body unread): a timer per drain is acceptable here.
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_connection.ConnectionClosed);
+        timeout.CancelAfter(DrainTimeout);
         try
         {
             _bodyReadStarted = true;
             MaxRequestBodySize = null;
             while (!_bodyComplete)
             {
-                int read = await ReadBodyAsync(scratch, _connection.ConnectionClosed).ConfigureAwait(false);
+                int read = await ReadBodyAsync(scratch, timeout.Token).ConfigureAwait(false);
                 budget -= read;
                 if (budget < 0)
                 {

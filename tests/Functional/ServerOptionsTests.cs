@@ -1,0 +1,118 @@
+using HttpSysLite.Tests.Functional.Support;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace HttpSysLite.Tests.Functional;
+
+/// <summary>HttpSysLite's own surface: options from configuration, prefixes shared between servers, driver limits.</summary>
+public sealed class ServerOptionsTests
+{
+    private static async Task<WebApplication> StartAsync(Dictionary<string, string?> settings, Action<WebApplication> map)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.Configuration.AddInMemoryCollection(settings);
+        builder.WebHost.UseHttpSysLite();
+        var app = builder.Build();
+        map(app);
+        await app.StartAsync();
+        return app;
+    }
+
+    private static int PortOf(WebApplication app) =>
+        new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single().Replace("+", "localhost")).Port;
+
+    [Fact]
+    public async Task OptionsBindFromTheHttpSysLiteConfigurationSection()
+    {
+        await using var app = await StartAsync(new()
+        {
+            ["HttpSysLite:UrlPrefixes:0"] = "http://127.0.0.1:0/configured/",
+            ["HttpSysLite:MaxRequestBodySize"] = "4",
+            ["HttpSysLite:RequestQueueName"] = "from-config",
+        }, app => app.MapPost("/upload", async context => await context.Request.Body.CopyToAsync(Stream.Null)));
+
+        var options = app.Services.GetRequiredService<IOptions<HttpSysLiteOptions>>().Value;
+        Assert.Equal("from-config", options.RequestQueueName);
+        Assert.Equal(4, options.MaxRequestBodySize);
+
+        int port = PortOf(app);
+        await using var connection = await Support.RawConnection.ConnectAsync(new(System.Net.IPAddress.Loopback, port));
+        await connection.SendAsync("POST /configured/upload HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\n\r\nhello");
+        Assert.Equal(413, (await connection.ReadResponseAsync()).StatusCode);
+        await app.StopAsync();
+    }
+
+    [Fact]
+    public async Task TwoServersShareOnePortByPathAndStopIndependently()
+    {
+        await using var first = await StartAsync(new() { ["HttpSysLite:UrlPrefixes:0"] = "http://+:0/one/" },
+            app => app.MapGet("/", (HttpContext c) => $"one:{c.Request.PathBase}"));
+        int port = PortOf(first);
+        await using var second = await StartAsync(new() { ["HttpSysLite:UrlPrefixes:0"] = $"http://+:{port}/two/" },
+            app => app.MapGet("/", (HttpContext c) => $"two:{c.Request.PathBase}"));
+
+        using var client = new HttpClient();
+        Assert.Equal("one:/one", await client.GetStringAsync($"http://127.0.0.1:{port}/one/"));
+        Assert.Equal("two:/two", await client.GetStringAsync($"http://127.0.0.1:{port}/two/"));
+        Assert.Equal("two:/TWO", await client.GetStringAsync($"http://127.0.0.1:{port}/TWO/")); // PathBase keeps the request's casing
+        Assert.Single(Transport.HttpDriver.Shared.ListenEndPoints, e => e.Port == port);
+
+        // Stopping one releases its prefix only: the other keeps serving on the same socket.
+        await second.StopAsync();
+        var gone = await client.GetAsync($"http://127.0.0.1:{port}/two/");
+        Assert.Equal(400, (int)gone.StatusCode);
+        Assert.Equal("one:/one", await client.GetStringAsync($"http://127.0.0.1:{port}/one/"));
+        await first.StopAsync();
+    }
+
+    [Fact]
+    public async Task ARegisteredPrefixCannotBeTakenByAnotherServer()
+    {
+        await using var first = await StartAsync(new() { ["HttpSysLite:UrlPrefixes:0"] = "http://+:0/taken/", ["HttpSysLite:RequestQueueName"] = "owner" },
+            static _ => { });
+        int port = PortOf(first);
+        var ex = await Assert.ThrowsAsync<InvalidOperationException>(() => StartAsync(
+            new() { ["HttpSysLite:UrlPrefixes:0"] = $"http://+:{port}/taken/", ["HttpSysLite:RequestQueueName"] = "intruder" }, static _ => { }));
+        Assert.Contains($"http://+:{port}/taken/", ex.Message);
+        Assert.Contains("owner", ex.Message);
+        Assert.Contains("intruder", ex.Message);
+        await first.StopAsync();
+    }
+
+    /// <summary>
+    /// HttpSysLite only, a deliberate difference: an unread body over 1 MiB is not drained (that would
+    /// read a client's upload just to throw it away); the connection closes after the response, and a
+    /// response produced when the app finishes says Connection: close. Kestrel drains it, bounded by
+    /// its data-rate limits.
+    /// </summary>
+    [Fact]
+    public async Task ALargeUnreadBodyClosesTheConnectionInsteadOfDraining()
+    {
+        await using var server = await TestServer.StartAsync(ServerKind.HttpSysLite, app =>
+        {
+            app.MapPost("/accepted", (HttpContext context) => { context.Response.StatusCode = 202; });
+            app.MapPost("/ignore", () => "ignored");
+        });
+
+        await using var atCompletion = await server.ConnectAsync();
+        await atCompletion.SendAsync("POST /accepted HTTP/1.1\r\nHost: localhost\r\nContent-Length: 2000000\r\n\r\n");
+        var accepted = await atCompletion.ReadResponseAsync();
+        Assert.Equal(202, accepted.StatusCode);
+        Assert.True(accepted.HasConnectionClose);
+        Assert.True(await atCompletion.IsClosedByServerAsync());
+
+        // A response that started while the body was unread cannot know yet; the close alone says it.
+        await using var started = await server.ConnectAsync();
+        await started.SendAsync("POST /ignore HTTP/1.1\r\nHost: localhost\r\nContent-Length: 2000000\r\n\r\n");
+        Assert.Equal("ignored", (await started.ReadResponseAsync()).BodyText);
+        Assert.True(await started.IsClosedByServerAsync());
+    }
+}
