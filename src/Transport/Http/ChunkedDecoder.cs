@@ -163,15 +163,12 @@ public struct ChunkedDecoder
     {
         if (sequence.IsSingleSegment)
         {
-            return TryParseSizeLine(TrimCarriageReturn(sequence.FirstSpan), out size);
+            return TryParseSizeLine(HttpParser.TrimCarriageReturn(sequence.FirstSpan), out size);
         }
         Span<byte> copy = stackalloc byte[MaxChunkLineLength];
         sequence.CopyTo(copy);
-        return TryParseSizeLine(TrimCarriageReturn(copy[..(int)sequence.Length]), out size);
+        return TryParseSizeLine(HttpParser.TrimCarriageReturn(copy[..(int)sequence.Length]), out size);
     }
-
-    private static ReadOnlySpan<byte> TrimCarriageReturn(ReadOnlySpan<byte> line) =>
-        line.Length > 0 && line[^1] == (byte)'\r' ? line[..^1] : line;
 
     /// <summary>chunk-size [ chunk-ext ], without the line end (RFC 9112 section 7.1 and 7.1.1).</summary>
     internal static bool TryParseSizeLine(ReadOnlySpan<byte> line, out long size)
@@ -184,7 +181,7 @@ public struct ChunkedDecoder
             {
                 return false;
             }
-            size = (size << 4) | (long)HexValue(line[i]);
+            size = (size << 4) | (long)HttpCharacters.HexValue(line[i]);
             i++;
         }
         if (i == 0)
@@ -296,10 +293,7 @@ public struct ChunkedDecoder
             sequence.CopyTo(rented);
             line = rented.AsSpan(0, (int)sequence.Length);
         }
-        if (line.Length > 0 && line[^1] == (byte)'\r')
-        {
-            line = line[..^1];
-        }
+        line = HttpParser.TrimCarriageReturn(line);
         empty = line.IsEmpty;
         bool valid = empty || HttpParser.TryParseHeaderLine(line, out _, out _);
         if (rented is not null)
@@ -308,6 +302,4 @@ public struct ChunkedDecoder
         }
         return valid;
     }
-
-    private static int HexValue(byte b) => b <= '9' ? b - '0' : (b | 0x20) - 'a' + 10;
 }

@@ -30,6 +30,9 @@ internal static class HttpCharacters
     public static readonly SearchValues<char> TokenChars =
         SearchValues.Create("!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz");
 
+    /// <summary>The value of one hex digit already checked with char.IsAsciiHexDigit.</summary>
+    public static int HexValue(byte digit) => digit <= '9' ? digit - '0' : (digit | 0x20) - 'a' + 10;
+
     private static byte[] BuildFieldValue()
     {
         var bytes = new List<byte> { (byte)'\t' };

@@ -238,7 +238,8 @@ public static class HttpParser
         return value.IndexOfAnyExcept(HttpCharacters.FieldValue) < 0;
     }
 
-    private static ReadOnlySpan<byte> TrimCarriageReturn(ReadOnlySpan<byte> line) =>
+    /// <summary>Drops the CR of a CRLF line end; a bare LF line has none (RFC 9112 section 2.2).</summary>
+    internal static ReadOnlySpan<byte> TrimCarriageReturn(ReadOnlySpan<byte> line) =>
         line.Length > 0 && line[^1] == (byte)'\r' ? line[..^1] : line;
 
     private static ParseResult Reject(RequestRejectionReason why, out RequestRejectionReason reason)

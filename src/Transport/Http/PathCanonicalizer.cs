@@ -70,7 +70,7 @@ public static class PathCanonicalizer
             {
                 return -1; // a '%' must introduce two hex digits (RFC 3986 section 2.1)
             }
-            byte value = (byte)((HexValue(source[i + 1]) << 4) | HexValue(source[i + 2]));
+            byte value = (byte)((HttpCharacters.HexValue(source[i + 1]) << 4) | HttpCharacters.HexValue(source[i + 2]));
             if (value < 0x20 || value == 0x7F)
             {
                 return -1; // encoded control characters (including %00) are never a path
@@ -148,6 +148,4 @@ public static class PathCanonicalizer
         }
         return write;
     }
-
-    private static int HexValue(byte b) => b <= '9' ? b - '0' : (b | 0x20) - 'a' + 10;
 }
