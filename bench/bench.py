@@ -1,0 +1,203 @@
+#!/usr/bin/env python3
+"""Runs each workload against the sample on HttpSysLite and on Kestrel, alternating (A B A B ...),
+and prints one markdown table. Called by bench/run.sh, which installs the tools and builds the sample.
+
+Ratios are HttpSysLite / Kestrel, the median of the per-round ratios, so a machine that drifts between
+rounds affects both sides of each ratio alike. Absolute numbers are only for reading the ratios."""
+import argparse
+import datetime
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import time
+
+PORT = 5071
+SERVERS = ("HttpSysLite", "Kestrel")
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+PIPELINE_LUA = """
+init = function(args)
+  local r = {}
+  for i = 1, 16 do r[i] = wrk.format(nil, "/plaintext") end
+  req = table.concat(r)
+end
+request = function() return req end
+"""
+
+ECHO_LUA = """
+wrk.method = "POST"
+wrk.body = string.rep("a", 4096)
+wrk.headers["Content-Type"] = "application/octet-stream"
+"""
+
+# name, connections, path, extra wrk arguments, lua script (or None)
+WORKLOADS = [
+    ("/plaintext keep-alive, 64 conns", 64, "/plaintext", [], None),
+    ("/plaintext keep-alive, 256 conns", 256, "/plaintext", [], None),
+    ("/plaintext pipelined x16, 64 conns", 64, "/plaintext", [], PIPELINE_LUA),
+    ("/json, 64 conns", 64, "/json", [], None),
+    ("/cached, 64 conns", 64, "/cached", [], None),
+    ("Connection: close, 32 conns", 32, "/plaintext", ["-H", "Connection: close"], None),
+    ("/bytes/65536, 64 conns", 64, "/bytes/65536", [], None),
+    ("POST /echo 4 KiB, 64 conns", 64, "/echo", [], ECHO_LUA),
+]
+
+
+def cpus():
+    return os.cpu_count() or 1
+
+
+def pin(cpu):
+    """taskset prefix: the server and the load generator get different CPUs where there are two."""
+    return ["taskset", "-c", str(cpu)] if cpus() >= 2 else []
+
+
+def start_server(sample, kind):
+    args = ["dotnet", sample, "--urls", f"http://127.0.0.1:{PORT}", "--Logging:LogLevel:Default=Warning"]
+    if kind == "Kestrel":
+        args += ["--server", "kestrel"]
+    process = subprocess.Popen(pin(0) + args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{kind} exited: {process.stderr.read().decode(errors='replace')}")
+        try:
+            with socket.create_connection(("127.0.0.1", PORT), timeout=1) as s:
+                s.sendall(b"GET /plaintext HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+                if b"Hello, World!" in s.recv(4096) + s.recv(4096):
+                    return process
+        except OSError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError(f"{kind} did not answer within 60 s")
+
+
+def stop_server(process):
+    # Only the process this script started, by its own handle.
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def to_ms(value):
+    number, unit = re.match(r"([\d.]+)(\w+)", value).groups()
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
+
+
+def run_wrk(connections, path, extra, script, seconds):
+    command = pin(1) + ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "5s"] + extra
+    script_path = None
+    if script:
+        script_path = os.path.join(HERE, ".out", f"script{abs(hash(script))}.lua")
+        with open(script_path, "w") as f:
+            f.write(script)
+        command += ["-s", script_path]
+    command.append(f"http://127.0.0.1:{PORT}{path}")
+    output = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    p99 = re.search(r"99%\s+([\d.]+\w+)", output)
+    errors = bool(re.search(r"Non-2xx|Socket errors", output))
+    return rps, (to_ms(p99.group(1)) if p99 else float("nan")), errors
+
+
+def measure(sample, kind, workload, seconds, warmup):
+    name, connections, path, extra, script = workload
+    process = start_server(sample, kind)
+    try:
+        run_wrk(connections, path, extra, script, warmup)
+        rps, p99, errors = run_wrk(connections, path, extra, script, seconds)
+        return {"rps": rps, "p99": p99, "errors": errors, "rss": rss_kib(process.pid)}
+    finally:
+        stop_server(process)
+
+
+def measure_idle(sample, kind, count, hold):
+    process = start_server(sample, kind)
+    try:
+        time.sleep(1)
+        before = rss_kib(process.pid)
+        client = subprocess.Popen(pin(1) + [sys.executable, os.path.join(HERE, "idle_connections.py"), "--port", str(PORT),
+                                            "--count", str(count), "--hold", str(hold)], stdout=subprocess.PIPE, text=True)
+        line = client.stdout.readline()
+        ready = re.match(r"ready (\d+) failed (\d+)", line or "")
+        time.sleep(min(2.0, hold / 2))
+        after = rss_kib(process.pid)
+        client.wait(timeout=hold + 60)
+        opened = int(ready.group(1)) if ready else 0
+        return {"before": before, "after": after, "opened": opened,
+                "per_conn": (after - before) / opened if opened else float("nan")}
+    finally:
+        stop_server(process)
+
+
+def median_ratio(a_runs, b_runs, key):
+    return statistics.median(a[key] / b[key] for a, b in zip(a_runs, b_runs) if b[key])
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sample", required=True)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--rounds", type=int)
+    parser.add_argument("--seconds", type=int)
+    parser.add_argument("--only", help="run only workloads whose name contains this text")
+    args = parser.parse_args()
+
+    rounds = args.rounds or (1 if args.quick else 3)
+    seconds = args.seconds or (3 if args.quick else 10)
+    warmup = 1 if args.quick else 3
+    idle_count = 2000 if args.quick else 10000
+    os.makedirs(os.path.join(HERE, ".out"), exist_ok=True)
+    workloads = [w for w in WORKLOADS if not args.only or args.only in w[0]]
+
+    started = time.time()
+    print(f"# HttpSysLite vs Kestrel — {datetime.date.today()}, {cpus()} cores, "
+          f"{rounds} round(s) of {seconds} s, server on CPU 0 and wrk on CPU 1" if cpus() >= 2 else " (no pinning: 1 CPU)",
+          flush=True)
+    print(flush=True)
+    print("| workload | HttpSysLite req/s | Kestrel req/s | ratio | p99 HttpSysLite | p99 Kestrel | RSS HttpSysLite | RSS Kestrel |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|", flush=True)
+    for workload in workloads:
+        runs = {kind: [] for kind in SERVERS}
+        for _ in range(rounds):
+            for kind in SERVERS:
+                runs[kind].append(measure(args.sample, kind, workload, seconds, warmup))
+        a, b = runs["HttpSysLite"], runs["Kestrel"]
+        flag = " (errors!)" if any(r["errors"] for r in a + b) else ""
+        print(f"| {workload[0]}{flag} | {statistics.median(r['rps'] for r in a):,.0f} | {statistics.median(r['rps'] for r in b):,.0f} "
+              f"| **{median_ratio(a, b, 'rps'):.2f}** | {statistics.median(r['p99'] for r in a):.2f} ms | {statistics.median(r['p99'] for r in b):.2f} ms "
+              f"| {statistics.median(r['rss'] for r in a) / 1024:.0f} MiB | {statistics.median(r['rss'] for r in b) / 1024:.0f} MiB |", flush=True)
+
+    if not args.only or "idle" in args.only:
+        runs = {kind: [] for kind in SERVERS}
+        for _ in range(rounds):
+            for kind in SERVERS:
+                runs[kind].append(measure_idle(args.sample, kind, idle_count, hold=4 if args.quick else 6))
+        a, b = runs["HttpSysLite"], runs["Kestrel"]
+        per_a = statistics.median(r["per_conn"] for r in a)
+        per_b = statistics.median(r["per_conn"] for r in b)
+        print(f"| {idle_count:,} idle keep-alive conns: RSS per conn (opened {min(r['opened'] for r in a + b):,}) "
+              f"| {per_a:.1f} KiB | {per_b:.1f} KiB | **{per_a / per_b:.2f}** | | "
+              f"| {statistics.median(r['after'] for r in a) / 1024:.0f} MiB | {statistics.median(r['after'] for r in b) / 1024:.0f} MiB |", flush=True)
+
+    print()
+    print(f"ratio = median over rounds of HttpSysLite/Kestrel (req/s; for idle connections, RSS per connection, lower is better). "
+          f"Took {time.time() - started:.0f} s.")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# HttpSysLite vs Kestrel, side by side, in one command. See bench/README.md.
+#   bench/run.sh            full run (3 rounds, A B A B ...)
+#   bench/run.sh --quick    smoke run, under 3 minutes
+# Traffic goes only to 127.0.0.1; every run is bounded in time.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+command -v wrk >/dev/null 2>&1 || need+=(wrk)
+command -v h2load >/dev/null 2>&1 || need+=(nghttp2-client)
+command -v python3 >/dev/null 2>&1 || need+=(python3)
+command -v taskset >/dev/null 2>&1 || need+=(util-linux)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "Installing ${need[*]} from Debian..."
+  sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+out="bench/.out/sample"
+echo "Publishing the sample in Release to $out ..."
+dotnet publish samples/MinimalApi -c Release -o "$out" --nologo -v quiet >/dev/null
+
+# 10,000 idle connections need as many descriptors on each side.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
+exec python3 bench/bench.py --sample "$out/MinimalApi.dll" "$@"
