@@ -14,7 +14,16 @@ import subprocess
 import sys
 import time
 
-PORT = 5071
+FIRST_PORT = 5071
+_runs = 0
+
+
+def next_port():
+    """A fresh port per server start: the last server's TIME_WAIT sockets would stop a server that
+    does not set SO_REUSEADDR (Kestrel) from binding the same port."""
+    global _runs
+    _runs += 1
+    return FIRST_PORT + _runs % 200
 SERVERS = ("HttpSysLite", "Kestrel")
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -55,8 +64,8 @@ def pin(cpu):
     return ["taskset", "-c", str(cpu)] if cpus() >= 2 else []
 
 
-def start_server(sample, kind):
-    args = ["dotnet", sample, "--urls", f"http://127.0.0.1:{PORT}", "--Logging:LogLevel:Default=Warning"]
+def start_server(sample, kind, port):
+    args = ["dotnet", sample, "--urls", f"http://127.0.0.1:{port}", "--Logging:LogLevel:Default=Warning"]
     if kind == "Kestrel":
         args += ["--server", "kestrel"]
     process = subprocess.Popen(pin(0) + args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -65,7 +74,7 @@ def start_server(sample, kind):
         if process.poll() is not None:
             raise RuntimeError(f"{kind} exited: {process.stderr.read().decode(errors='replace')}")
         try:
-            with socket.create_connection(("127.0.0.1", PORT), timeout=1) as s:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
                 s.sendall(b"GET /plaintext HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
                 if b"Hello, World!" in s.recv(4096) + s.recv(4096):
                     return process
@@ -85,6 +94,13 @@ def stop_server(process):
         process.wait()
 
 
+def cpu_seconds(pid):
+    """utime + stime of a process, in seconds (fields 14 and 15 of /proc/PID/stat)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_kib(pid):
     with open(f"/proc/{pid}/status") as status:
         for line in status:
@@ -98,7 +114,7 @@ def to_ms(value):
     return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
 
 
-def run_wrk(connections, path, extra, script, seconds):
+def run_wrk(port, connections, path, extra, script, seconds):
     command = pin(1) + ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "5s"] + extra
     script_path = None
     if script:
@@ -106,31 +122,37 @@ def run_wrk(connections, path, extra, script, seconds):
         with open(script_path, "w") as f:
             f.write(script)
         command += ["-s", script_path]
-    command.append(f"http://127.0.0.1:{PORT}{path}")
+    command.append(f"http://127.0.0.1:{port}{path}")
     output = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    requests = int(re.search(r"(\d+) requests in", output).group(1))
     p99 = re.search(r"99%\s+([\d.]+\w+)", output)
     errors = bool(re.search(r"Non-2xx|Socket errors", output))
-    return rps, (to_ms(p99.group(1)) if p99 else float("nan")), errors
+    return rps, (to_ms(p99.group(1)) if p99 else float("nan")), errors, requests
 
 
 def measure(sample, kind, workload, seconds, warmup):
     name, connections, path, extra, script = workload
-    process = start_server(sample, kind)
+    port = next_port()
+    process = start_server(sample, kind, port)
     try:
-        run_wrk(connections, path, extra, script, warmup)
-        rps, p99, errors = run_wrk(connections, path, extra, script, seconds)
-        return {"rps": rps, "p99": p99, "errors": errors, "rss": rss_kib(process.pid)}
+        run_wrk(port, connections, path, extra, script, warmup)
+        cpu_before = cpu_seconds(process.pid)
+        rps, p99, errors, requests = run_wrk(port, connections, path, extra, script, seconds)
+        cpu = cpu_seconds(process.pid) - cpu_before
+        return {"rps": rps, "p99": p99, "errors": errors, "rss": rss_kib(process.pid),
+                "cpu_us": 1e6 * cpu / requests if requests else float("nan")}
     finally:
         stop_server(process)
 
 
 def measure_idle(sample, kind, count, hold):
-    process = start_server(sample, kind)
+    port = next_port()
+    process = start_server(sample, kind, port)
     try:
         time.sleep(1)
         before = rss_kib(process.pid)
-        client = subprocess.Popen(pin(1) + [sys.executable, os.path.join(HERE, "idle_connections.py"), "--port", str(PORT),
+        client = subprocess.Popen(pin(1) + [sys.executable, os.path.join(HERE, "idle_connections.py"), "--port", str(port),
                                             "--count", str(count), "--hold", str(hold)], stdout=subprocess.PIPE, text=True)
         line = client.stdout.readline()
         ready = re.match(r"ready (\d+) failed (\d+)", line or "")
@@ -169,8 +191,8 @@ def main():
           f"{rounds} round(s) of {seconds} s, server on CPU 0 and wrk on CPU 1" if cpus() >= 2 else " (no pinning: 1 CPU)",
           flush=True)
     print(flush=True)
-    print("| workload | HttpSysLite req/s | Kestrel req/s | ratio | p99 HttpSysLite | p99 Kestrel | RSS HttpSysLite | RSS Kestrel |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|", flush=True)
+    print("| workload | HttpSysLite req/s | Kestrel req/s | ratio | p99 HttpSysLite | p99 Kestrel | CPU µs/req HttpSysLite | CPU µs/req Kestrel | CPU ratio | RSS HttpSysLite | RSS Kestrel |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|", flush=True)
     for workload in workloads:
         runs = {kind: [] for kind in SERVERS}
         for _ in range(rounds):
@@ -180,6 +202,7 @@ def main():
         flag = " (errors!)" if any(r["errors"] for r in a + b) else ""
         print(f"| {workload[0]}{flag} | {statistics.median(r['rps'] for r in a):,.0f} | {statistics.median(r['rps'] for r in b):,.0f} "
               f"| **{median_ratio(a, b, 'rps'):.2f}** | {statistics.median(r['p99'] for r in a):.2f} ms | {statistics.median(r['p99'] for r in b):.2f} ms "
+              f"| {statistics.median(r['cpu_us'] for r in a):.1f} | {statistics.median(r['cpu_us'] for r in b):.1f} | {median_ratio(a, b, 'cpu_us'):.2f} "
               f"| {statistics.median(r['rss'] for r in a) / 1024:.0f} MiB | {statistics.median(r['rss'] for r in b) / 1024:.0f} MiB |", flush=True)
 
     if not args.only or "idle" in args.only:
@@ -191,11 +214,12 @@ def main():
         per_a = statistics.median(r["per_conn"] for r in a)
         per_b = statistics.median(r["per_conn"] for r in b)
         print(f"| {idle_count:,} idle keep-alive conns: RSS per conn (opened {min(r['opened'] for r in a + b):,}) "
-              f"| {per_a:.1f} KiB | {per_b:.1f} KiB | **{per_a / per_b:.2f}** | | "
+              f"| {per_a:.1f} KiB | {per_b:.1f} KiB | **{per_a / per_b:.2f}** | | | | | "
               f"| {statistics.median(r['after'] for r in a) / 1024:.0f} MiB | {statistics.median(r['after'] for r in b) / 1024:.0f} MiB |", flush=True)
 
     print()
-    print(f"ratio = median over rounds of HttpSysLite/Kestrel (req/s; for idle connections, RSS per connection, lower is better). "
+    print(f"ratio = median over rounds of HttpSysLite/Kestrel req/s (higher is better); CPU ratio = the same for server CPU time "
+          f"per request (lower is better, and steadier than req/s on a shared machine); idle connections: RSS per connection (lower is better). "
           f"Took {time.time() - started:.0f} s.")
 
 

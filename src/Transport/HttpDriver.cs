@@ -122,7 +122,8 @@ public sealed class HttpDriver
             {
                 if (connection.Transport.LocalEndPoint.Port == listener.EndPoint.Port)
                 {
-                    connection.Abort(); // nobody serves this port any more
+                    // Nobody serves this port any more: finish what is queued, then close.
+                    connection.CloseGracefully();
                 }
             }
         }

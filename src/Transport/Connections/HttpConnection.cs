@@ -15,6 +15,7 @@ internal sealed partial class HttpConnection
 {
     private readonly RequestContext _context;
     private int _aborted;
+    private volatile bool _closing;
 
     public HttpConnection(HttpDriver driver, SocketConnection transport, ulong id)
     {
@@ -41,6 +42,19 @@ internal sealed partial class HttpConnection
 
     /// <summary>The URL group of the request in flight, if any (read by a stopping server from another thread).</summary>
     public UrlGroup? ActiveGroup { get; private set; }
+
+    /// <summary>
+    /// Ends the connection once its current request (if any) is answered: what is queued is sent, then
+    /// FIN. An idle connection stops waiting for its next request at once. Safe from any thread.
+    /// </summary>
+    public void CloseGracefully()
+    {
+        _closing = true;
+        if (ActiveGroup is null)
+        {
+            Transport.Input.CancelPendingRead(); // the head-read loop sees a canceled read and ends
+        }
+    }
 
     public void Abort()
     {
@@ -125,9 +139,9 @@ internal sealed partial class HttpConnection
                 {
                     input.AdvanceTo(buffer.End);
                 }
-                if (result.IsCompleted)
+                if (result.IsCompleted || _closing)
                 {
-                    return; // the client closed between requests, or mid-head: nothing to answer
+                    return; // the client closed between requests (or mid-head), or the port is closing
                 }
             }
 
@@ -158,7 +172,7 @@ internal sealed partial class HttpConnection
             }
 
             // 5. Persist.
-            if (!KeepAlive || !await _context.DrainBodyAsync().ConfigureAwait(false))
+            if (!KeepAlive || _closing || !await _context.DrainBodyAsync().ConfigureAwait(false))
             {
                 return;
             }

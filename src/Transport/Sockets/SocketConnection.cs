@@ -38,14 +38,16 @@ internal sealed partial class SocketConnection
         RemoteEndPoint = Unmap(remote);
         LocalEndPoint = Unmap(local);
 
-        // Inline schedulers: socket completions already run on the thread pool, so the app runs on the
-        // thread that received its bytes, with no extra hop (DESIGN.md section 1).
+        // Where each loop resumes, chosen by measurement (bench/README.md, server CPU per request on one
+        // core): the connection loop resumes on the thread pool and the send loop on a shared IOQueue,
+        // as Kestrel arranges them. Running both inline (the app inside the receive loop's flush, the
+        // send inside the app's flush) avoids two hops on paper but cost over twice the CPU per request.
         _input = new Pipe(new PipeOptions(
             pauseWriterThreshold: InputPauseThreshold, resumeWriterThreshold: InputPauseThreshold / 2,
-            readerScheduler: PipeScheduler.Inline, writerScheduler: PipeScheduler.Inline, useSynchronizationContext: false));
+            readerScheduler: PipeScheduler.ThreadPool, writerScheduler: PipeScheduler.Inline, useSynchronizationContext: false));
         _output = new Pipe(new PipeOptions(
             pauseWriterThreshold: OutputPauseThreshold, resumeWriterThreshold: OutputPauseThreshold / 2,
-            readerScheduler: PipeScheduler.Inline, writerScheduler: PipeScheduler.Inline, useSynchronizationContext: false));
+            readerScheduler: IOQueue.Next(), writerScheduler: PipeScheduler.Inline, useSynchronizationContext: false));
     }
 
     public IPEndPoint RemoteEndPoint { get; }
