@@ -26,9 +26,9 @@ internal sealed class ApplicationDispatcher<TContext> : IRequestQueueHandler
     public async ValueTask ProcessRequestAsync(RequestContext request)
     {
         // One context per connection and server, reused for each keep-alive request.
-        if (request.ServerState is not HttpSysLiteContext context || !ReferenceEquals(context.Server, _server))
+        if (request.ServerState is not HttpSysLiteContext<TContext> context || !ReferenceEquals(context.Server, _server))
         {
-            context = new HttpSysLiteContext(_server, request);
+            context = new HttpSysLiteContext<TContext>(_server, request);
             request.ServerState = context;
         }
         context.Initialize();

@@ -12,7 +12,7 @@ namespace HttpSysLite.RequestProcessing;
 /// (STYLE.md rule 6). A feature the app sets replaces ours for the rest of the request. An absent
 /// feature means an absent capability: trailers exist only where the response can still be chunked.
 /// </summary>
-internal sealed partial class HttpSysLiteContext :
+internal partial class HttpSysLiteContext :
     IFeatureCollection,
     IHttpRequestFeature,
     IHttpResponseFeature,

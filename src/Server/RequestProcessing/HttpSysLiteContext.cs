@@ -11,7 +11,7 @@ namespace HttpSysLite.RequestProcessing;
 /// The ASP.NET Core view of one driver request: the feature collection the app's HttpContext is built
 /// on. One per connection and server, reset for each keep-alive request. Owned by the request's loop.
 /// </summary>
-internal sealed partial class HttpSysLiteContext : IResponseHeaderSource
+internal partial class HttpSysLiteContext : IResponseHeaderSource
 {
     private readonly RequestContext _request;
     private readonly HeaderDictionary _requestHeaders = new();

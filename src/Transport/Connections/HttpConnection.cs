@@ -16,6 +16,7 @@ internal sealed partial class HttpConnection
     private readonly RequestContext _context;
     private int _aborted;
     private volatile bool _closing;
+    private bool _moreBuffered;
 
     public HttpConnection(HttpDriver driver, SocketConnection transport, ulong id)
     {
@@ -126,6 +127,8 @@ internal sealed partial class HttpConnection
                     var status = HttpParser.ParseHead(buffer, ref head, Driver.Limits, out long consumed, out rejection);
                     if (status == ParseResult.Done)
                     {
+                        // More bytes behind this head: a body, or pipelined requests.
+                        _moreBuffered = buffer.Length > consumed;
                         input.AdvanceTo(buffer.GetPosition(consumed));
                         break;
                     }
@@ -179,9 +182,13 @@ internal sealed partial class HttpConnection
         }
     }
 
-    /// <summary>True when request bytes are already buffered (a pipelined request); reads nothing.</summary>
+    /// <summary>True when request bytes are already buffered behind the current request (pipelining); reads nothing.</summary>
     public bool HasBufferedInput()
     {
+        if (!_moreBuffered)
+        {
+            return false; // the usual case, decided without touching the pipe
+        }
         var input = Transport.Input;
         if (!input.TryRead(out var result))
         {
