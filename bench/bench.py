@@ -64,8 +64,8 @@ def pin(cpu):
     return ["taskset", "-c", str(cpu)] if cpus() >= 2 else []
 
 
-def start_server(sample, kind, port):
-    args = ["dotnet", sample, "--urls", f"http://127.0.0.1:{port}", "--Logging:LogLevel:Default=Warning"]
+def start_server(sample, kind, port, extra_args=()):
+    args = ["dotnet", sample, "--urls", f"http://127.0.0.1:{port}", "--Logging:LogLevel:Default=Warning", *extra_args]
     if kind == "Kestrel":
         args += ["--server", "kestrel"]
     process = subprocess.Popen(pin(0) + args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -131,10 +131,10 @@ def run_wrk(port, connections, path, extra, script, seconds):
     return rps, (to_ms(p99.group(1)) if p99 else float("nan")), errors, requests
 
 
-def measure(sample, kind, workload, seconds, warmup):
+def measure(sample, kind, workload, seconds, warmup, server_args=()):
     name, connections, path, extra, script = workload
     port = next_port()
-    process = start_server(sample, kind, port)
+    process = start_server(sample, kind, port, server_args)
     try:
         run_wrk(port, connections, path, extra, script, warmup)
         cpu_before = cpu_seconds(process.pid)
@@ -216,6 +216,21 @@ def main():
         print(f"| {idle_count:,} idle keep-alive conns: RSS per conn (opened {min(r['opened'] for r in a + b):,}) "
               f"| {per_a:.1f} KiB | {per_b:.1f} KiB | **{per_a / per_b:.2f}** | | | | | "
               f"| {statistics.median(r['after'] for r in a) / 1024:.0f} MiB | {statistics.median(r['after'] for r in b) / 1024:.0f} MiB |", flush=True)
+
+    if not args.only or "routing" in args.only:
+        # Routing cost: the same /plaintext on HttpSysLite with its one prefix, and with 1,000 more
+        # registered on the same port (issue: under 5% of throughput).
+        plaintext = WORKLOADS[0]
+        one, many = [], []
+        for _ in range(rounds):
+            one.append(measure(args.sample, "HttpSysLite", plaintext, seconds, warmup))
+            many.append(measure(args.sample, "HttpSysLite", plaintext, seconds, warmup, ["--extra-prefixes", "1000"]))
+        print()
+        print("| routing | 1 prefix req/s | 1,001 prefixes req/s | ratio | CPU µs/req, 1 | CPU µs/req, 1,001 | CPU ratio |")
+        print("|---|---:|---:|---:|---:|---:|---:|")
+        print(f"| /plaintext on HttpSysLite | {statistics.median(r['rps'] for r in one):,.0f} | {statistics.median(r['rps'] for r in many):,.0f} "
+              f"| **{median_ratio(many, one, 'rps'):.2f}** | {statistics.median(r['cpu_us'] for r in one):.1f} "
+              f"| {statistics.median(r['cpu_us'] for r in many):.1f} | {median_ratio(many, one, 'cpu_us'):.2f} |", flush=True)
 
     print()
     print(f"ratio = median over rounds of HttpSysLite/Kestrel req/s (higher is better); CPU ratio = the same for server CPU time "

@@ -1,4 +1,15 @@
 // The HttpSysLite sample. `dotnet run` serves http://+:5000/ with HttpSysLite;
 // `--server kestrel` hosts the very same endpoints on Kestrel; `--urls` works with both.
+// `--two-apps` adds a second app on the same port under /admin/ (HttpSysLite only).
 var app = MinimalApi.SampleApp.Build(args);
-app.Run();
+if (!MinimalApi.SampleApp.WantsTwoApps(app.Configuration))
+{
+    app.Run();
+    return;
+}
+
+await app.StartAsync();
+await using var admin = MinimalApi.SampleApp.BuildAdminApp(app);
+await admin.StartAsync();
+await app.WaitForShutdownAsync();
+await admin.StopAsync();

@@ -29,6 +29,38 @@ public static class SampleApp
     public static bool UsesKestrel(IConfiguration configuration) =>
         string.Equals(configuration["server"], "kestrel", StringComparison.OrdinalIgnoreCase);
 
+    /// <summary>True for <c>--two-apps</c>: a second app shares the port under /admin/.</summary>
+    public static bool WantsTwoApps(IConfiguration configuration) =>
+        string.Equals(configuration["two-apps"], "true", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// The second app of <c>--two-apps</c>: its own WebApplication, host and request queue, registered on
+    /// the first app's port under /admin/. One socket serves both; each sees only its own requests.
+    /// </summary>
+    public static WebApplication BuildAdminApp(WebApplication main)
+    {
+        if (UsesKestrel(main.Configuration))
+        {
+            throw new InvalidOperationException("--two-apps needs HttpSysLite: Kestrel cannot share a port between apps.");
+        }
+        var address = main.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()
+            .Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()!.Addresses.First();
+        int port = new Uri(address.Replace("+", "localhost").Replace("*", "localhost")).Port;
+
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseHttpSysLite(options =>
+        {
+            options.UrlPrefixes.Add($"http://+:{port}/admin/");
+            options.RequestQueueName = "admin";
+        });
+        var admin = builder.Build();
+        admin.MapGet("/", static (HttpContext context) =>
+            $"admin app: PathBase={context.Request.PathBase}, Path={context.Request.Path}\n");
+        admin.MapGet("/{**rest}", static (HttpContext context) =>
+            $"admin app: PathBase={context.Request.PathBase}, Path={context.Request.Path}\n");
+        return admin;
+    }
+
     /// <summary>Creates the app from command-line style arguments.</summary>
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
@@ -46,7 +78,22 @@ public static class SampleApp
         }
         else
         {
-            builder.WebHost.UseHttpSysLite();
+            // --extra-prefixes N registers N more prefixes (/p0/ … on the first URL's port), to measure
+            // what routing costs with many registrations (bench/bench.py). Needs an explicit port.
+            int extra = builder.Configuration.GetValue("extra-prefixes", 0);
+            builder.WebHost.UseHttpSysLite(options =>
+            {
+                if (extra > 0)
+                {
+                    string url = (builder.Configuration["urls"] ?? DefaultUrl).Split(';')[0];
+                    int port = new Uri(url.Replace("+", "localhost").Replace("*", "localhost")).Port;
+                    options.UrlPrefixes.Add(url);
+                    for (int i = 0; i < extra; i++)
+                    {
+                        options.UrlPrefixes.Add($"http://+:{port}/p{i}/");
+                    }
+                }
+            });
         }
         configure?.Invoke(builder);
 

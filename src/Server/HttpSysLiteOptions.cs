@@ -19,8 +19,29 @@ public sealed class HttpSysLiteOptions
     /// <summary>The prefixes to register. Empty: the hosting addresses (--urls), else <see cref="DefaultUrlPrefix"/>.</summary>
     public UrlPrefixCollection UrlPrefixes { get; } = new();
 
-    /// <summary>The request queue's name, for diagnostics; null for an anonymous queue per server.</summary>
+    /// <summary>The request queue's name; null for an anonymous queue per server. Servers in one process share a named queue with <see cref="RequestQueueMode"/>.</summary>
     public string? RequestQueueName { get; set; }
+
+    /// <summary>Create the named queue, attach to it, or either (HttpSys's RequestQueueMode; default Create).</summary>
+    public RequestQueueMode RequestQueueMode { get; set; }
+
+    /// <summary>HttpSysOptions.RequestQueueLimit's default: 1000 waiting requests.</summary>
+    public const int DefaultRequestQueueLimit = Transport.Routing.RequestQueue.DefaultLimit;
+
+    /// <summary>How many requests may wait for the app once it is saturated; beyond, 503 per <see cref="Http503Verbosity"/>.</summary>
+    public int RequestQueueLimit { get; set; } = DefaultRequestQueueLimit;
+
+    /// <summary>
+    /// How many requests the app may run at once before later ones queue; null (the default) for no
+    /// limit, so every request runs inline on its connection as soon as it is parsed.
+    /// </summary>
+    public int? MaxConcurrentRequests { get; set; }
+
+    /// <summary>What a request that cannot be queued gets: a reset (Basic, the HttpSys default), a 503 (Limited), or a 503 that says why (Full).</summary>
+    public Http503VerbosityLevel Http503Verbosity { get; set; } = Http503VerbosityLevel.Basic;
+
+    /// <summary>The HTTP.sys timers.</summary>
+    public TimeoutManager Timeouts { get; } = new();
 
     /// <summary>
     /// The largest request body, in bytes; null for no limit. Larger bodies fail with 413: before the

@@ -24,6 +24,9 @@ public sealed partial class HttpSysLiteServer
         [LoggerMessage(6, LogLevel.Debug, "The response could not be sent: the client disconnected.", EventName = "WriteFailed")]
         public static partial void WriteFailed(ILogger logger, Exception exception);
 
+        [LoggerMessage(8, LogLevel.Information, "Attached to the request queue '{Name}': its creator's URL prefixes and settings apply.", EventName = "AttachedToQueue")]
+        public static partial void AttachedToQueue(ILogger logger, string name);
+
         [LoggerMessage(7, LogLevel.Error, "An OnStarting or OnCompleted callback threw.", EventName = "CallbackError")]
         public static partial void CallbackError(ILogger logger, Exception exception);
     }

@@ -23,6 +23,8 @@ public sealed partial class HttpSysLiteServer : IServer
     private readonly SemaphoreSlim _lifecycle = new(1, 1);
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private UrlGroup? _urlGroup;
+    private RequestQueue? _queue;
+    private IRequestQueueHandler? _dispatcher;
     private int _activeRequests;
     private volatile bool _stopping;
     private bool _started;
@@ -67,29 +69,50 @@ public sealed partial class HttpSysLiteServer : IServer
             {
                 return;
             }
-            var prefixes = ResolvePrefixes();
             ValidateOptions();
+            var prefixes = Options.RequestQueueMode == RequestQueueMode.Attach ? [] : ResolvePrefixes();
             _driver.Limits = new HttpParserLimits(Options.MaxRequestBytes, Options.MaxFieldLength, Options.MaxRequestHeaderCount);
             _driver.ConnectionError += OnConnectionError;
 
-            var queue = new RequestQueue(Options.RequestQueueName, new ApplicationDispatcher<TContext>(this, application));
-            var group = new UrlGroup(_driver, queue) { Owner = $"server '{Options.RequestQueueName ?? "(anonymous queue)"}'" };
+            var dispatcher = new ApplicationDispatcher<TContext>(this, application);
+            var queue = _driver.OpenRequestQueue(Options.RequestQueueName, (Transport.Routing.RequestQueueMode)Options.RequestQueueMode, dispatcher, out bool created);
             var bound = new List<string>();
-            try
+            if (created)
             {
-                foreach (var prefix in prefixes)
+                queue.Limit = Options.RequestQueueLimit;
+                queue.Timeout = Options.Timeouts.RequestQueue;
+                queue.MaxConcurrentRequests = Options.MaxConcurrentRequests;
+                queue.RejectionMode = Options.Http503Verbosity switch
                 {
-                    bound.Add(group.AddPrefix(prefix).FullPrefix);
+                    Http503VerbosityLevel.Limited => ServiceUnavailableMode.Status,
+                    Http503VerbosityLevel.Full => ServiceUnavailableMode.StatusWithReason,
+                    _ => ServiceUnavailableMode.Reset,
+                };
+                var group = new UrlGroup(_driver, queue) { Owner = $"server '{Options.RequestQueueName ?? "(anonymous queue)"}'" };
+                try
+                {
+                    foreach (var prefix in prefixes)
+                    {
+                        bound.Add(group.AddPrefix(prefix).FullPrefix);
+                    }
                 }
+                catch
+                {
+                    group.Dispose();
+                    _driver.CloseRequestQueue(queue, dispatcher);
+                    _driver.ConnectionError -= OnConnectionError;
+                    throw;
+                }
+                _urlGroup = group;
             }
-            catch
+            else
             {
-                group.Dispose();
-                _driver.ConnectionError -= OnConnectionError;
-                throw;
+                // Attached: the creator's prefixes and queue settings apply (as with HTTP.sys).
+                Log.AttachedToQueue(_logger, queue.Name!);
             }
 
-            _urlGroup = group;
+            _queue = queue;
+            _dispatcher = dispatcher;
             _addresses.Addresses.Clear();
             foreach (string address in bound)
             {
@@ -127,11 +150,12 @@ public sealed partial class HttpSysLiteServer : IServer
                 {
                     // 3. Past the deadline: abort what is left.
                     Log.StopTimedOut(_logger, Volatile.Read(ref _activeRequests));
-                    _urlGroup!.AbortActiveRequests();
+                    _urlGroup?.AbortActiveRequests();
                 }
             }
-            // 4. Release the prefixes; a port nobody else uses closes with its idle connections.
-            _urlGroup!.Dispose();
+            // 4. Release the prefixes (a port nobody else uses closes with its idle connections) and the queue.
+            _urlGroup?.Dispose();
+            _driver.CloseRequestQueue(_queue!, _dispatcher!);
             _driver.ConnectionError -= OnConnectionError;
             _stopped = true;
         }
@@ -205,6 +229,18 @@ public sealed partial class HttpSysLiteServer : IServer
         if (Options.MaxFieldLength < 64)
         {
             throw new InvalidOperationException("HttpSysLiteOptions.MaxFieldLength must be at least 64 bytes; the HTTP.sys default is 16384.");
+        }
+        if (Options.RequestQueueLimit < 1)
+        {
+            throw new InvalidOperationException("HttpSysLiteOptions.RequestQueueLimit must be at least 1; the HTTP.sys default is 1000.");
+        }
+        if (Options.MaxConcurrentRequests < 1)
+        {
+            throw new InvalidOperationException("HttpSysLiteOptions.MaxConcurrentRequests must be null (no limit) or at least 1.");
+        }
+        if (Options.RequestQueueMode != RequestQueueMode.Create && Options.RequestQueueName is null)
+        {
+            throw new InvalidOperationException($"HttpSysLiteOptions.RequestQueueMode {Options.RequestQueueMode} needs a RequestQueueName: set one, or use RequestQueueMode.Create.");
         }
         if (Options.MaxRequestHeaderCount < 1)
         {

@@ -21,6 +21,7 @@ public sealed class HttpDriver
     private readonly Dictionary<int, List<SocketListener>> _listeners = new();
     private readonly List<PrefixRegistration> _registrations = new();
     private readonly ConcurrentDictionary<ulong, HttpConnection> _connections = new();
+    private readonly Dictionary<string, RequestQueue> _namedQueues = new(StringComparer.OrdinalIgnoreCase);
     private volatile PrefixTable _table = PrefixTable.Empty;
 
     /// <summary>The process-wide driver, shared by every server in the process (several apps, one port).</summary>
@@ -48,6 +49,61 @@ public sealed class HttpDriver
             lock (_sync)
             {
                 return _listeners.Values.SelectMany(static l => l).Select(static l => l.EndPoint).ToArray();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Opens a request queue for <paramref name="handler"/>: an anonymous one, or a named one created or
+    /// attached to as <paramref name="mode"/> says, with HTTP.sys's errors. <paramref name="created"/>
+    /// tells whether this call created it (the creator configures it and registers the prefixes).
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Create for a name that exists, or Attach for one that does not.</exception>
+    public RequestQueue OpenRequestQueue(string? name, RequestQueueMode mode, IRequestQueueHandler handler, out bool created)
+    {
+        if (name is null)
+        {
+            if (mode == RequestQueueMode.Attach)
+            {
+                throw new InvalidOperationException("RequestQueueMode.Attach needs a RequestQueueName: an anonymous queue cannot be attached to.");
+            }
+            created = true;
+            return new RequestQueue(null, handler);
+        }
+        lock (_sync)
+        {
+            if (_namedQueues.TryGetValue(name, out var existing))
+            {
+                if (mode == RequestQueueMode.Create)
+                {
+                    throw new InvalidOperationException(
+                        $"A request queue named '{name}' already exists (HTTP.sys: ERROR_ALREADY_EXISTS). Use RequestQueueMode.Attach or CreateOrAttach to share it.");
+                }
+                existing.Attach(handler);
+                created = false;
+                return existing;
+            }
+            if (mode == RequestQueueMode.Attach)
+            {
+                throw new InvalidOperationException(
+                    $"No request queue named '{name}' exists to attach to (HTTP.sys: ERROR_FILE_NOT_FOUND). Start the server that creates it first, or use CreateOrAttach.");
+            }
+            var queue = new RequestQueue(name, handler);
+            _namedQueues[name] = queue;
+            created = true;
+            return queue;
+        }
+    }
+
+    /// <summary>Detaches <paramref name="handler"/>; a named queue with no consumer left is forgotten.</summary>
+    public void CloseRequestQueue(RequestQueue queue, IRequestQueueHandler handler)
+    {
+        lock (_sync)
+        {
+            if (queue.Detach(handler) == 0 && queue.Name is not null
+                && _namedQueues.TryGetValue(queue.Name, out var registered) && ReferenceEquals(registered, queue))
+            {
+                _namedQueues.Remove(queue.Name);
             }
         }
     }

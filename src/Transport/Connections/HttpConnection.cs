@@ -97,7 +97,9 @@ internal sealed partial class HttpConnection
     ///  2. Parse, then validate framing and Host (RFC 9112 sections 3.2 and 6): a bad request is
     ///     answered with its status and Connection: close, and the connection ends.
     ///  3. Route by local port, Host and canonical path; no match is 400, as in HTTP.sys.
-    ///  4. Deliver to the queue inline: the app runs on this loop, with no thread hop.
+    ///  4. Deliver through the request queue: while its apps have capacity the app runs right here, on
+    ///     this loop (no hop between parsing and the app); once saturated the request waits, bounded by
+    ///     the queue's limit and timeout, and is turned away per its 503 verbosity past either.
     ///  5. If the connection persists, skip what the app left of the body (bounded), then go to 1.
     ///     Pipelined requests already buffered are answered in order by the same loop.
     /// </summary>
@@ -163,12 +165,36 @@ internal sealed partial class HttpConnection
                 return;
             }
 
-            // 4. Deliver.
+            // 4. Deliver: inline while the queue's apps have capacity, else wait in the queue (bounded).
             var registration = _context.Registration!;
+            var queue = registration.Group.Queue;
+            if (!queue.TryEnter())
+            {
+                var outcome = await queue.WaitAsync(ConnectionClosed).ConfigureAwait(false);
+                if (outcome != QueueOutcome.Granted)
+                {
+                    await RejectFromQueueAsync(queue, outcome).ConfigureAwait(false);
+                    return;
+                }
+            }
+            var consumer = queue.NextConsumer();
+            if (consumer is null)
+            {
+                queue.Exit();
+                await RejectFromQueueAsync(queue, QueueOutcome.NoConsumer).ConfigureAwait(false);
+                return;
+            }
             ActiveGroup = registration.Group;
             _context.BeginBody();
-            await registration.Group.Queue.DeliverAsync(_context).ConfigureAwait(false);
-            ActiveGroup = null;
+            try
+            {
+                await consumer.ProcessRequestAsync(_context).ConfigureAwait(false);
+            }
+            finally
+            {
+                ActiveGroup = null;
+                queue.Exit();
+            }
             if (!_context.IsResponseCompleted || IsAborted)
             {
                 return; // the server abandoned the response: the connection cannot be trusted
@@ -255,19 +281,9 @@ internal sealed partial class HttpConnection
         }
         _context.Registration = registration;
 
-        // PathBase = the prefix path without its trailing slash, in the request's casing; Path = the rest.
-        string path = _context.CanonicalPath;
-        int baseLength = registration.Prefix.Path.Length - 1;
-        if (baseLength == 0)
-        {
-            _context.PathBase = string.Empty;
-            _context.Path = path;
-        }
-        else
-        {
-            _context.PathBase = path.Length > baseLength ? path[..baseLength] : path;
-            _context.Path = path.Length > baseLength ? path[baseLength..] : string.Empty;
-        }
+        registration.Prefix.SplitPath(_context.CanonicalPath, out string pathBase, out string path);
+        _context.PathBase = pathBase;
+        _context.Path = path;
         return RequestRejectionReason.None;
     }
 
@@ -283,15 +299,41 @@ internal sealed partial class HttpConnection
     }
 
     /// <summary>Answers a rejected request with its status and Connection: close; the caller then closes.</summary>
-    private async ValueTask RejectAsync(RequestRejectionReason reason)
+    private ValueTask RejectAsync(RequestRejectionReason reason)
+    {
+        Driver.ReportRejection(reason);
+        return WriteErrorAsync(ReasonPhrases.StatusLine(RequestRejection.StatusCode(reason)));
+    }
+
+    /// <summary>Turns a request away for its queue (HTTP.sys's 503 verbosity): a reset, a 503, or a 503 that says why.</summary>
+    private ValueTask RejectFromQueueAsync(RequestQueue queue, QueueOutcome outcome)
+    {
+        switch (queue.RejectionMode)
+        {
+            case ServiceUnavailableMode.Reset:
+                Abort();
+                return default;
+            case ServiceUnavailableMode.StatusWithReason:
+                string why = outcome switch
+                {
+                    QueueOutcome.QueueFull => "Service Unavailable (queue full)",
+                    QueueOutcome.TimedOut => "Service Unavailable (queue timeout)",
+                    _ => "Service Unavailable (no application)",
+                };
+                return WriteErrorAsync(ReasonPhrases.Build(503, why));
+            default:
+                return WriteErrorAsync(ReasonPhrases.StatusLine(503));
+        }
+    }
+
+    private async ValueTask WriteErrorAsync(byte[] statusLine)
     {
         KeepAlive = false;
         var output = Transport.Output;
-        output.Write(ReasonPhrases.StatusLine(RequestRejection.StatusCode(reason)));
+        output.Write(statusLine);
         output.Write("Content-Length: 0\r\nConnection: close\r\n"u8);
         output.Write(HttpDate.HeaderLine);
         output.Write("Server: HttpSysLite\r\n\r\n"u8);
         await output.FlushAsync().ConfigureAwait(false);
-        Driver.ReportRejection(reason);
     }
 }

@@ -15,9 +15,12 @@ internal static class HttpCharacters
     /// </summary>
     public static readonly SearchValues<byte> FieldValue = SearchValues.Create(BuildFieldValue());
 
-    /// <summary>The visible ASCII characters a request-target may carry (RFC 9112 section 3.2, RFC 3986 appendix A).</summary>
+    /// <summary>
+    /// The visible ASCII characters a request-target may carry (RFC 9112 section 3.2, RFC 3986 appendix A),
+    /// plus '\', which HTTP.sys accepts and canonicalises to '/'.
+    /// </summary>
     public static readonly SearchValues<byte> Target =
-        SearchValues.Create("!$&'()*+,-./0123456789:;=?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[]_abcdefghijklmnopqrstuvwxyz~%"u8);
+        SearchValues.Create("!$&'()*+,-./0123456789:;=?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[]_abcdefghijklmnopqrstuvwxyz~%\\"u8);
 
     /// <summary>Characters of a Host value: reg-name, IP literal brackets, port colon (RFC 3986 section 3.2.2).</summary>
     public static readonly SearchValues<byte> Authority =

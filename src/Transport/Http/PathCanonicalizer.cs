@@ -6,9 +6,10 @@ namespace HttpSysLite.Transport.Http;
 
 /// <summary>
 /// Turns the raw path of a request-target into the canonical path that routing and the app see:
-/// percent-decoding (except %2F, which stays encoded as Kestrel and HttpSys keep it), rejection of
-/// encoded control characters and invalid UTF-8, and dot-segment removal (RFC 3986 section 5.2.4)
-/// after decoding, so that an encoded dot cannot step out of a prefix.
+/// percent-decoding (except %2F, which stays encoded as Kestrel and HttpSys keep it), '\' (raw or
+/// %5C) as '/' as HTTP.sys does, rejection of encoded control characters and invalid UTF-8, and
+/// dot-segment removal (RFC 3986 section 5.2.4) after all of that, so that no encoded dot or
+/// backslash can step out of a prefix.
 /// </summary>
 public static class PathCanonicalizer
 {
@@ -22,7 +23,7 @@ public static class PathCanonicalizer
         }
 
         // Fast path: nothing encoded and no dot segment means the raw path is already canonical.
-        if (rawPath.IndexOf((byte)'%') < 0 && !HasDotSegment(rawPath))
+        if (rawPath.IndexOfAny((byte)'%', (byte)'\\') < 0 && !HasDotSegment(rawPath))
         {
             if (!Utf8.IsValid(rawPath))
             {
@@ -63,7 +64,7 @@ public static class PathCanonicalizer
             byte b = source[i];
             if (b != (byte)'%')
             {
-                destination[written++] = b;
+                destination[written++] = b == (byte)'\\' ? (byte)'/' : b;
                 continue;
             }
             if (i + 2 >= source.Length || !char.IsAsciiHexDigit((char)source[i + 1]) || !char.IsAsciiHexDigit((char)source[i + 2]))
@@ -75,7 +76,11 @@ public static class PathCanonicalizer
             {
                 return -1; // encoded control characters (including %00) are never a path
             }
-            if (value == (byte)'/')
+            if (value == (byte)'\\')
+            {
+                destination[written++] = (byte)'/'; // %5C is a backslash, and a backslash is a separator
+            }
+            else if (value == (byte)'/')
             {
                 // %2F stays encoded: it is data inside a segment, not a separator.
                 destination[written++] = source[i];

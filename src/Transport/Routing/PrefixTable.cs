@@ -3,30 +3,34 @@ using System.Net;
 namespace HttpSysLite.Transport.Routing;
 
 /// <summary>
-/// An immutable snapshot of every registered prefix, grouped by port and ordered by HTTP.sys
-/// precedence: strong wildcard, host name, IP-bound, weak wildcard; within a bucket the longest path
-/// first. Changes build a new snapshot and swap it in, so a lookup takes no lock and allocates nothing.
+/// An immutable snapshot of every registered prefix, indexed for lookup by HTTP.sys precedence:
+/// per port, the strong wildcard, the host names (a dictionary), the IP addresses, then the weak
+/// wildcard; within each, a dictionary of prefix paths probed from the request path's longest
+/// segment boundary down. A lookup costs a few dictionary probes whatever the number of prefixes,
+/// takes no lock and allocates nothing. Changes build a new snapshot and swap it in.
 /// </summary>
 public sealed class PrefixTable
 {
-    private readonly Dictionary<int, PrefixRegistration[]> _byPort;
+    private readonly Dictionary<int, PortPrefixes> _byPort;
 
     /// <summary>The empty table.</summary>
-    public static PrefixTable Empty { get; } = new([]);
+    public static PrefixTable Empty { get; } = Create([]);
 
-    private PrefixTable(Dictionary<int, PrefixRegistration[]> byPort) => _byPort = byPort;
-
-    /// <summary>Every registration, in no particular order.</summary>
-    public IEnumerable<PrefixRegistration> All => _byPort.Values.SelectMany(static r => r);
+    private PrefixTable(Dictionary<int, PortPrefixes> byPort) => _byPort = byPort;
 
     /// <summary>Builds a snapshot from registrations.</summary>
     public static PrefixTable Create(IEnumerable<PrefixRegistration> registrations)
     {
-        var byPort = registrations
-            .GroupBy(static r => r.Prefix.Port)
-            .ToDictionary(
-                static g => g.Key,
-                static g => g.OrderBy(static r => r.Prefix.HostKind).ThenByDescending(static r => r.Prefix.Path.Length).ToArray());
+        var byPort = new Dictionary<int, PortPrefixes>();
+        foreach (var registration in registrations)
+        {
+            var prefix = registration.Prefix;
+            if (!byPort.TryGetValue(prefix.Port, out var port))
+            {
+                byPort[prefix.Port] = port = new PortPrefixes();
+            }
+            port.Add(registration);
+        }
         return new PrefixTable(byPort);
     }
 
@@ -35,29 +39,16 @@ public sealed class PrefixTable
 
     /// <summary>
     /// Finds the registration for a request: by the local port, the Host (without its port), the local
-    /// address, and the canonical path. Null when nothing matches (HTTP.sys then answers 400).
+    /// address, and the canonical path. The first bucket with a match wins, and within it the longest
+    /// whole-segment path. Null when nothing matches (HTTP.sys then answers 400).
     /// </summary>
     public PrefixRegistration? Find(int localPort, ReadOnlySpan<char> host, IPAddress localAddress, string path)
     {
-        if (!_byPort.TryGetValue(localPort, out var registrations))
+        if (!_byPort.TryGetValue(localPort, out var port))
         {
             return null;
         }
-        foreach (var registration in registrations)
-        {
-            var prefix = registration.Prefix;
-            bool hostMatches = prefix.HostKind switch
-            {
-                UrlPrefixHostKind.HostName => host.Equals(prefix.Host, StringComparison.OrdinalIgnoreCase),
-                UrlPrefixHostKind.IPAddress => prefix.Address!.Equals(localAddress),
-                _ => true,
-            };
-            if (hostMatches && PathMatches(prefix.Path, path))
-            {
-                return registration;
-            }
-        }
-        return null;
+        return port.Find(host, localAddress, path);
     }
 
     /// <summary>
@@ -71,5 +62,114 @@ public sealed class PrefixTable
             return true;
         }
         return path.Length == prefixPath.Length - 1 && prefixPath.StartsWith(path, StringComparison.OrdinalIgnoreCase);
+    }
+
+    /// <summary>The four buckets of one port.</summary>
+    private sealed class PortPrefixes
+    {
+        private PathIndex? _strong;
+        private Dictionary<string, PathIndex>? _hosts;
+        private List<(IPAddress Address, PathIndex Paths)>? _addresses;
+        private PathIndex? _weak;
+
+        public void Add(PrefixRegistration registration)
+        {
+            var prefix = registration.Prefix;
+            switch (prefix.HostKind)
+            {
+                case UrlPrefixHostKind.StrongWildcard:
+                    (_strong ??= new PathIndex()).Add(registration);
+                    break;
+                case UrlPrefixHostKind.WeakWildcard:
+                    (_weak ??= new PathIndex()).Add(registration);
+                    break;
+                case UrlPrefixHostKind.HostName:
+                    _hosts ??= new Dictionary<string, PathIndex>(StringComparer.OrdinalIgnoreCase);
+                    if (!_hosts.TryGetValue(prefix.Host, out var hostPaths))
+                    {
+                        _hosts[prefix.Host] = hostPaths = new PathIndex();
+                    }
+                    hostPaths.Add(registration);
+                    break;
+                default:
+                    _addresses ??= new();
+                    int index = _addresses.FindIndex(a => a.Address.Equals(prefix.Address));
+                    if (index < 0)
+                    {
+                        _addresses.Add((prefix.Address!, new PathIndex()));
+                        index = _addresses.Count - 1;
+                    }
+                    _addresses[index].Paths.Add(registration);
+                    break;
+            }
+        }
+
+        public PrefixRegistration? Find(ReadOnlySpan<char> host, IPAddress localAddress, string path)
+        {
+            // 1. Strong wildcard: claims the request whatever the host.
+            if (_strong?.Find(path) is { } strong)
+            {
+                return strong;
+            }
+            // 2. Host name, compared with the request's Host without its port.
+            if (_hosts is not null && _hosts.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(host, out var hostPaths)
+                && hostPaths.Find(path) is { } named)
+            {
+                return named;
+            }
+            // 3. IP-bound: the local address the connection arrived on.
+            if (_addresses is not null)
+            {
+                foreach (var (address, paths) in _addresses)
+                {
+                    if (address.Equals(localAddress) && paths.Find(path) is { } bound)
+                    {
+                        return bound;
+                    }
+                }
+            }
+            // 4. Weak wildcard: what nothing else claimed.
+            return _weak?.Find(path);
+        }
+    }
+
+    /// <summary>Prefix paths of one bucket (and host), keyed case-insensitively by the path with its trailing slash.</summary>
+    private sealed class PathIndex
+    {
+        private readonly Dictionary<string, PrefixRegistration> _byPath = new(StringComparer.OrdinalIgnoreCase);
+        private int _longest;
+
+        public void Add(PrefixRegistration registration)
+        {
+            string path = registration.Prefix.Path;
+            _byPath[path] = registration;
+            _longest = Math.Max(_longest, path.Length);
+        }
+
+        /// <summary>The longest registered prefix path that the request path starts with, on a segment boundary.</summary>
+        public PrefixRegistration? Find(string path)
+        {
+            var lookup = _byPath.GetAlternateLookup<ReadOnlySpan<char>>();
+            // "/app" matches the prefix "/app/": probe the whole path with a slash appended.
+            if (path.Length > 0 && path[^1] != '/' && path.Length + 1 <= _longest)
+            {
+                Span<char> withSlash = stackalloc char[path.Length + 1];
+                path.CopyTo(withSlash);
+                withSlash[^1] = '/';
+                if (lookup.TryGetValue(withSlash, out var exact))
+                {
+                    return exact;
+                }
+            }
+            // Then every segment boundary, longest first; none longer than the longest prefix.
+            for (int i = Math.Min(path.Length, _longest) - 1; i >= 0; i--)
+            {
+                if (path[i] == '/' && lookup.TryGetValue(path.AsSpan(0, i + 1), out var registration))
+                {
+                    return registration;
+                }
+            }
+            return null;
+        }
     }
 }

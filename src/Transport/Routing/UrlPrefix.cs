@@ -44,6 +44,30 @@ public sealed class UrlPrefix
     /// <summary>True when the port needs the dual-mode wildcard socket (any host other than an IP literal).</summary>
     public bool NeedsWildcardBind => HostKind != UrlPrefixHostKind.IPAddress;
 
+    /// <summary>
+    /// Splits a canonical path this prefix matched: PathBase = the prefix path without its trailing
+    /// slash, in the request's casing ("" for a root prefix); Path = the rest.
+    /// </summary>
+    public void SplitPath(string canonicalPath, out string pathBase, out string path)
+    {
+        int baseLength = Path.Length - 1;
+        if (baseLength == 0)
+        {
+            pathBase = string.Empty;
+            path = canonicalPath;
+        }
+        else if (canonicalPath.Length > baseLength)
+        {
+            pathBase = canonicalPath[..baseLength];
+            path = canonicalPath[baseLength..];
+        }
+        else
+        {
+            pathBase = canonicalPath;
+            path = string.Empty;
+        }
+    }
+
     /// <summary>The same prefix on another port (used once an ephemeral port is known).</summary>
     public UrlPrefix WithPort(int port) => new(Scheme, Host, HostKind, Address, port, Path);
 

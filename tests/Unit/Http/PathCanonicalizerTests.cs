@@ -25,6 +25,9 @@ public class PathCanonicalizerTests
     [InlineData("/a/.hidden", "/a/.hidden")]
     [InlineData("/a/..b", "/a/..b")]
     [InlineData("/a%252e%252e/b", "/a%2e%2e/b")]   // decoded once only: no double decoding
+    [InlineData("/a\\b", "/a/b")]                  // a backslash is a separator, as in HTTP.sys
+    [InlineData("/a%5Cb", "/a/b")]
+    [InlineData("/a/b\\..\\c", "/a/c")]
     public void Canonicalizes(string raw, string expected)
     {
         Assert.True(PathCanonicalizer.TryCanonicalize(Encoding.ASCII.GetBytes(raw), out string path));
