@@ -24,6 +24,7 @@ public sealed partial class HttpSysLiteServer : IServer
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private UrlGroup? _urlGroup;
     private RequestQueue? _queue;
+    private readonly Dictionary<string, UrlPrefix> _registered = new(StringComparer.OrdinalIgnoreCase);
     private IRequestQueueHandler? _dispatcher;
     private int _activeRequests;
     private volatile bool _stopping;
@@ -91,9 +92,11 @@ public sealed partial class HttpSysLiteServer : IServer
                 var group = new UrlGroup(_driver, queue) { Owner = $"server '{Options.RequestQueueName ?? "(anonymous queue)"}'" };
                 try
                 {
-                    foreach (var prefix in prefixes)
+                    foreach (var (text, prefix) in prefixes)
                     {
-                        bound.Add(group.AddPrefix(prefix).FullPrefix);
+                        var registered = group.AddPrefix(prefix);
+                        _registered[text] = registered;
+                        bound.Add(registered.FullPrefix);
                     }
                 }
                 catch
@@ -104,6 +107,7 @@ public sealed partial class HttpSysLiteServer : IServer
                     throw;
                 }
                 _urlGroup = group;
+                Options.UrlPrefixes.Attach(this); // from now on, changes to UrlPrefixes apply at once
             }
             else
             {
@@ -154,6 +158,7 @@ public sealed partial class HttpSysLiteServer : IServer
                 }
             }
             // 4. Release the prefixes (a port nobody else uses closes with its idle connections) and the queue.
+            Options.UrlPrefixes.Attach(null);
             _urlGroup?.Dispose();
             _driver.CloseRequestQueue(_queue!, _dispatcher!);
             _driver.ConnectionError -= OnConnectionError;
@@ -178,8 +183,40 @@ public sealed partial class HttpSysLiteServer : IServer
         }
     }
 
+    /// <summary>Registers a prefix added to UrlPrefixes while the server runs.</summary>
+    internal void AddPrefix(string text)
+    {
+        if (!UrlPrefix.TryCreate(text, out var prefix, out string? error))
+        {
+            throw new ArgumentException($"Invalid URL prefix '{text}': {error}", nameof(text));
+        }
+        var group = _urlGroup ?? throw new InvalidOperationException("This server attached to another server's queue; prefixes belong to the creator.");
+        var registered = group.AddPrefix(prefix);
+        lock (_registered)
+        {
+            _registered[text] = registered;
+        }
+        _addresses.Addresses.Add(registered.FullPrefix);
+        Log.ListeningOn(_logger, registered.FullPrefix);
+    }
+
+    /// <summary>Releases a prefix removed from UrlPrefixes while the server runs.</summary>
+    internal void RemovePrefix(string text)
+    {
+        UrlPrefix? registered;
+        lock (_registered)
+        {
+            if (!_registered.Remove(text, out registered))
+            {
+                return;
+            }
+        }
+        _urlGroup!.RemovePrefix(registered);
+        _addresses.Addresses.Remove(registered.FullPrefix);
+    }
+
     /// <summary>HttpSys's rule: options win unless PreferHostingUrls; then hosting addresses; then the default.</summary>
-    private List<UrlPrefix> ResolvePrefixes()
+    private List<(string Text, UrlPrefix Prefix)> ResolvePrefixes()
     {
         IEnumerable<string> source;
         if (_addresses.PreferHostingUrls && _addresses.Addresses.Count > 0)
@@ -203,7 +240,7 @@ public sealed partial class HttpSysLiteServer : IServer
             source = [HttpSysLiteOptions.DefaultUrlPrefix];
         }
 
-        var prefixes = new List<UrlPrefix>();
+        var prefixes = new List<(string, UrlPrefix)>();
         foreach (string text in source)
         {
             if (!UrlPrefix.TryCreate(text, out var prefix, out string? error))
@@ -211,7 +248,7 @@ public sealed partial class HttpSysLiteServer : IServer
                 throw new InvalidOperationException(
                     $"HttpSysLiteOptions.UrlPrefixes (or --urls) holds an invalid prefix '{text}': {error}");
             }
-            prefixes.Add(prefix);
+            prefixes.Add((text, prefix));
         }
         return prefixes;
     }

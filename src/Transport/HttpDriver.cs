@@ -218,14 +218,34 @@ public sealed class HttpDriver
         {
             if (!hasWildcard)
             {
-                if (listeners.Count > 0)
+                // The port served IP literals alone and now needs the dual-mode socket: a listener
+                // cannot share the port with the wider bind, so close the narrow listeners and bind
+                // [::]. Established connections are sockets of their own and keep running; only a
+                // connect in that instant could be refused. IP-bound prefixes keep matching on the
+                // connection's local address.
+                var narrow = listeners.ToArray();
+                foreach (var listener in narrow)
                 {
-                    throw new InvalidOperationException(
-                        $"Port {prefix.Port} is bound to IP addresses only; '{prefix}' needs the wildcard socket. Register the wildcard prefixes first.");
+                    listener.Dispose();
                 }
-                var wildcard = SocketListener.BindWildcard(prefix.Port);
-                created.Add(wildcard);
-                listeners.Add(wildcard);
+                listeners.Clear();
+                try
+                {
+                    var wildcard = SocketListener.BindWildcard(prefix.Port);
+                    created.Add(wildcard);
+                    listeners.Add(wildcard);
+                }
+                catch (SocketException)
+                {
+                    foreach (var listener in narrow)
+                    {
+                        // Put the narrow listeners back as they were, serving at once.
+                        var restored = SocketListener.BindAddress(listener.EndPoint);
+                        listeners.Add(restored);
+                        _ = AcceptLoopAsync(restored);
+                    }
+                    throw;
+                }
             }
         }
         else if (!hasWildcard && !listeners.Exists(l => l.EndPoint.Address.Equals(prefix.Address)))

@@ -115,4 +115,57 @@ public sealed class ServerOptionsTests
         Assert.Equal("ignored", (await started.ReadResponseAsync()).BodyText);
         Assert.True(await started.IsClosedByServerAsync());
     }
+
+    [Fact]
+    public async Task PrefixesAddedAndRemovedAtRunTimeApplyToNewRequests()
+    {
+        await using var app = await StartAsync(new() { ["HttpSysLite:UrlPrefixes:0"] = "http://+:0/a/" },
+            app => app.MapGet("/", (HttpContext c) => $"base:{c.Request.PathBase}"));
+        int port = PortOf(app);
+        var options = app.Services.GetRequiredService<IOptions<HttpSysLiteOptions>>().Value;
+        var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses;
+        using var client = new HttpClient();
+        Assert.Equal(400, (int)(await client.GetAsync($"http://127.0.0.1:{port}/b/")).StatusCode);
+
+        options.UrlPrefixes.Add($"http://+:{port}/b/");
+        Assert.Equal("base:/b", await client.GetStringAsync($"http://127.0.0.1:{port}/b/"));
+        Assert.Contains($"http://+:{port}/b/", addresses);
+
+        options.UrlPrefixes.Remove($"http://+:{port}/b/");
+        Assert.Equal(400, (int)(await client.GetAsync($"http://127.0.0.1:{port}/b/")).StatusCode);
+        Assert.DoesNotContain($"http://+:{port}/b/", addresses);
+        Assert.Equal("base:/a", await client.GetStringAsync($"http://127.0.0.1:{port}/a/"));
+
+        var invalid = Assert.Throws<ArgumentException>(() => options.UrlPrefixes.Add("http://+/no-port/"));
+        Assert.Contains("port is missing", invalid.Message);
+        Assert.DoesNotContain("http://+/no-port/", options.UrlPrefixes);
+        await app.StopAsync();
+    }
+
+    [Fact]
+    public async Task AWildcardAddedToAnIpOnlyPortRebindsWithoutDroppingConnections()
+    {
+        await using var app = await StartAsync(new() { ["HttpSysLite:UrlPrefixes:0"] = "http://127.0.0.1:0/" },
+            app => app.MapGet("/{**rest}", (HttpContext c) => $"{c.Request.PathBase}|{c.Connection.LocalIpAddress}"));
+        int port = PortOf(app);
+        var endPoints = () => Transport.HttpDriver.Shared.ListenEndPoints.Where(e => e.Port == port).ToArray();
+        Assert.Equal(System.Net.IPAddress.Loopback, Assert.Single(endPoints()).Address);
+
+        // A keep-alive connection made before the rebind.
+        await using var before = await Support.RawConnection.ConnectAsync(new(System.Net.IPAddress.Loopback, port));
+        await before.SendAsync("GET /x HTTP/1.1\r\nHost: localhost\r\n\r\n");
+        Assert.Equal("|127.0.0.1", (await before.ReadResponseAsync()).BodyText);
+
+        var options = app.Services.GetRequiredService<IOptions<HttpSysLiteOptions>>().Value;
+        options.UrlPrefixes.Add($"http://+:{port}/wide/");
+        Assert.Equal(System.Net.IPAddress.IPv6Any, Assert.Single(endPoints()).Address);
+
+        // The old connection still works, and the new socket serves both families.
+        await before.SendAsync("GET /y HTTP/1.1\r\nHost: localhost\r\n\r\n");
+        Assert.Equal("|127.0.0.1", (await before.ReadResponseAsync()).BodyText);
+        using var client = new HttpClient();
+        Assert.Equal("/wide|::1", await client.GetStringAsync($"http://[::1]:{port}/wide/"));
+        Assert.Equal("|127.0.0.1", await client.GetStringAsync($"http://127.0.0.1:{port}/z"));
+        await app.StopAsync();
+    }
 }

@@ -46,6 +46,22 @@ public sealed class UrlGroup : IDisposable
         return registration.Prefix;
     }
 
+    /// <summary>Releases one registered prefix (as returned by <see cref="AddPrefix"/>); new requests stop matching it.</summary>
+    public void RemovePrefix(UrlPrefix registered)
+    {
+        PrefixRegistration? registration;
+        lock (_registrations)
+        {
+            registration = _registrations.Find(r => ReferenceEquals(r.Prefix, registered));
+            if (registration is null)
+            {
+                return;
+            }
+            _registrations.Remove(registration);
+        }
+        _driver.Unregister([registration]);
+    }
+
     /// <summary>Releases every prefix; ports no one else uses are closed.</summary>
     public void Dispose()
     {
