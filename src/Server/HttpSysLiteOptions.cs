@@ -40,6 +40,15 @@ public sealed class HttpSysLiteOptions
     /// <summary>What a request that cannot be queued gets: a reset (Basic, the HttpSys default), a 503 (Limited), or a 503 that says why (Full).</summary>
     public Http503VerbosityLevel Http503Verbosity { get; set; } = Http503VerbosityLevel.Basic;
 
+    /// <summary>
+    /// Whether responses that say so (Cache-Control: public with a lifetime) are stored and answered by the
+    /// kernel-style cache without running the app (HttpSysOptions.EnableResponseCaching; default true).
+    /// </summary>
+    public bool EnableResponseCaching { get; set; } = true;
+
+    /// <summary>The response cache's limits.</summary>
+    public ResponseCacheOptions ResponseCache { get; } = new();
+
     /// <summary>The HTTP.sys timers.</summary>
     public TimeoutManager Timeouts { get; } = new();
 

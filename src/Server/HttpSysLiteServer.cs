@@ -15,7 +15,7 @@ namespace HttpSysLite;
 /// runs the app for each request the group's queue delivers. Start and stop are idempotent; stop is
 /// graceful (drain until the token fires, then abort what is left).
 /// </summary>
-public sealed partial class HttpSysLiteServer : IServer
+public sealed partial class HttpSysLiteServer : IServer, Features.IHttpSysLiteCacheFeature
 {
     private readonly HttpDriver _driver;
     private readonly ILogger _logger;
@@ -46,6 +46,7 @@ public sealed partial class HttpSysLiteServer : IServer
         _logger = loggerFactory.CreateLogger("HttpSysLite");
         Features = new FeatureCollection();
         Features.Set<IServerAddressesFeature>(_addresses);
+        Features.Set<Features.IHttpSysLiteCacheFeature>(this);
     }
 
     /// <summary>The options in force.</summary>
@@ -73,6 +74,11 @@ public sealed partial class HttpSysLiteServer : IServer
             ValidateOptions();
             var prefixes = Options.RequestQueueMode == RequestQueueMode.Attach ? [] : ResolvePrefixes();
             _driver.Limits = new HttpParserLimits(Options.MaxRequestBytes, Options.MaxFieldLength, Options.MaxRequestHeaderCount);
+            var cache = _driver.Cache;
+            cache.MaxBytes = Options.ResponseCache.MaxBytes;
+            cache.MaxEntryBytes = Options.ResponseCache.MaxEntryBytes;
+            cache.ScavengerPeriod = Options.ResponseCache.ScavengerPeriod;
+            cache.AddHitHeader = Options.ResponseCache.AddHitHeader;
             _driver.ConnectionError += OnConnectionError;
 
             var dispatcher = new ApplicationDispatcher<TContext>(this, application);
@@ -183,6 +189,9 @@ public sealed partial class HttpSysLiteServer : IServer
         }
     }
 
+    /// <inheritdoc />
+    public int Flush(string url, bool recursive = false) => _driver.Cache.Flush(url, recursive);
+
     /// <summary>Registers a prefix added to UrlPrefixes while the server runs.</summary>
     internal void AddPrefix(string text)
     {
@@ -266,6 +275,14 @@ public sealed partial class HttpSysLiteServer : IServer
         if (Options.MaxFieldLength < 64)
         {
             throw new InvalidOperationException("HttpSysLiteOptions.MaxFieldLength must be at least 64 bytes; the HTTP.sys default is 16384.");
+        }
+        if (Options.ResponseCache.MaxEntryBytes < 0 || Options.ResponseCache.MaxBytes < 0)
+        {
+            throw new InvalidOperationException("HttpSysLiteOptions.ResponseCache.MaxBytes and MaxEntryBytes must be at least 0 (0 stores nothing).");
+        }
+        if (Options.ResponseCache.ScavengerPeriod <= TimeSpan.Zero)
+        {
+            throw new InvalidOperationException("HttpSysLiteOptions.ResponseCache.ScavengerPeriod must be positive; the HTTP.sys default is 120 seconds.");
         }
         if (Options.RequestQueueLimit < 1)
         {

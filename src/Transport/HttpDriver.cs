@@ -27,6 +27,9 @@ public sealed class HttpDriver
     /// <summary>The process-wide driver, shared by every server in the process (several apps, one port).</summary>
     public static HttpDriver Shared { get; } = new();
 
+    /// <summary>The kernel-style response cache, shared by every server in the process.</summary>
+    public Caching.ResponseCache Cache { get; } = new();
+
     /// <summary>The request-head limits (HTTP.sys keeps them machine-wide in the registry).</summary>
     public HttpParserLimits Limits { get; set; } = HttpParserLimits.Default;
 

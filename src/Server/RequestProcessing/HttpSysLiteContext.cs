@@ -116,6 +116,10 @@ internal partial class HttpSysLiteContext : IResponseHeaderSource
             }
         }
         _responseHeaders.IsReadOnly = true;
+        if (_request.IsCacheableRequest && Server.Options.EnableResponseCaching && ResponseHeaders.CacheControl.Count > 0)
+        {
+            _request.CachePolicy = ResponseCachePolicy.Compute(ResponseHeaders);
+        }
         _request.StartResponse(this);
     }
 

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using HttpSysLite.Transport.Caching;
 using HttpSysLite.Transport.Http;
 using HttpSysLite.Transport.Output;
 using HttpSysLite.Transport.Routing;
@@ -13,6 +14,9 @@ namespace HttpSysLite.Transport.Connections;
 /// </summary>
 internal sealed partial class HttpConnection
 {
+    /// <summary>Longer URLs are never cached: the key is built on the stack.</summary>
+    public const int MaxCacheKeyLength = 2048;
+
     private readonly RequestContext _context;
     private int _aborted;
     private volatile bool _closing;
@@ -150,14 +154,26 @@ internal sealed partial class HttpConnection
                 }
             }
 
-            // 2. and 3. Validate and route.
+            // 2. Validate. Then the response cache, before routing: a hit never reaches a queue or an app.
             if (rejection == RequestRejectionReason.None)
             {
                 rejection = Validate(ref head);
             }
+            if (rejection == RequestRejectionReason.None && !Driver.Cache.IsEmpty
+                && LookupCache(ref head, out bool notModified) is { } cached)
+            {
+                await ServeFromCacheAsync(cached, notModified).ConfigureAwait(false);
+                if (!KeepAlive)
+                {
+                    return;
+                }
+                continue;
+            }
+
+            // 3. Route.
             if (rejection == RequestRejectionReason.None)
             {
-                rejection = Route(head.Host);
+                rejection = Route();
             }
             if (rejection != RequestRejectionReason.None)
             {
@@ -266,13 +282,16 @@ internal sealed partial class HttpConnection
         // Persistence (RFC 9112 section 9.3): 1.1 persists unless "close"; 1.0 only with "keep-alive".
         KeepAlive = version == HttpVersion.Http11 ? !head.ConnectionClose : head.ConnectionKeepAlive && !head.ConnectionClose;
         _context.ExpectContinue = head.ExpectContinue && version == HttpVersion.Http11 && _context.HasRequestBody;
+        _context.Host = _context.TargetAuthority ?? head.Host ?? string.Empty;
+        _context.IsCacheableRequest = ReferenceEquals(_context.Method, KnownMethods.Get) && !_context.HasRequestBody
+            && !head.HasAuthorization && !head.HasRange;
         _context.IsUpgradableRequest = version == HttpVersion.Http11 && head.ConnectionUpgrade && head.HasUpgrade;
         return RequestRejectionReason.None;
     }
 
-    private RequestRejectionReason Route(string? hostHeader)
+    private RequestRejectionReason Route()
     {
-        string host = _context.TargetAuthority ?? hostHeader ?? string.Empty;
+        string host = _context.Host;
         var local = Transport.LocalEndPoint;
         var registration = Driver.Table.Find(local.Port, HostWithoutPort(host), local.Address, _context.CanonicalPath);
         if (registration is null)
@@ -285,6 +304,79 @@ internal sealed partial class HttpConnection
         _context.PathBase = pathBase;
         _context.Path = path;
         return RequestRejectionReason.None;
+    }
+
+    /// <summary>
+    /// The cache's answer for this request, if any: GET and HEAD without Authorization, Range or a body
+    /// may be answered from an entry; an unsafe method invalidates its URL's entry (RFC 9111 section 4.4).
+    /// </summary>
+    private CacheEntry? LookupCache(ref RequestHeadHandler head, out bool notModified)
+    {
+        notModified = false;
+        string method = _context.Method;
+        bool get = ReferenceEquals(method, KnownMethods.Get);
+        if (!get && !ReferenceEquals(method, KnownMethods.Head))
+        {
+            if (ReferenceEquals(method, KnownMethods.Post) || ReferenceEquals(method, KnownMethods.Put)
+                || ReferenceEquals(method, KnownMethods.Patch) || ReferenceEquals(method, KnownMethods.Delete))
+            {
+                Span<char> unsafeKey = stackalloc char[MaxCacheKeyLength];
+                int unsafeLength = ResponseCache.WriteKey(unsafeKey, _context.Host, Transport.LocalEndPoint.Port, _context.CanonicalPath, _context.QueryString);
+                if (unsafeLength > 0)
+                {
+                    Driver.Cache.Invalidate(unsafeKey[..unsafeLength]);
+                }
+            }
+            return null;
+        }
+        if (head.HasAuthorization || head.HasRange || _context.HasRequestBody)
+        {
+            return null;
+        }
+        Span<char> key = stackalloc char[MaxCacheKeyLength];
+        int length = ResponseCache.WriteKey(key, _context.Host, Transport.LocalEndPoint.Port, _context.CanonicalPath, _context.QueryString);
+        var entry = length > 0 ? Driver.Cache.Lookup(key[..length]) : null;
+        if (entry is not null)
+        {
+            notModified = head.IfNoneMatch is { } ifNoneMatch
+                ? entry.MatchesIfNoneMatch(ifNoneMatch)
+                : head.IfModifiedSince is { } ifModifiedSince && entry.NotModifiedSince(ifModifiedSince);
+        }
+        return entry;
+    }
+
+    /// <summary>
+    /// Answers from the cache: the stored head, a fresh Date, the connection's own Connection header,
+    /// then the body (none for HEAD or a 304) — all in one send.
+    /// </summary>
+    private ValueTask ServeFromCacheAsync(CacheEntry entry, bool notModified)
+    {
+        var output = Transport.Output;
+        output.Write(notModified ? entry.NotModifiedHead : entry.Head);
+        output.Write(HttpDate.HeaderLine);
+        if (Driver.Cache.AddHitHeader)
+        {
+            output.Write("X-HttpSysLite-Cache: HIT\r\n"u8);
+        }
+        if (!KeepAlive)
+        {
+            output.Write("Connection: close\r\n"u8);
+        }
+        else if (_context.Version == HttpVersion.Http10)
+        {
+            output.Write("Connection: keep-alive\r\n"u8);
+        }
+        output.Write("\r\n"u8);
+        if (!notModified && !_context.IsHeadRequest)
+        {
+            output.Write(entry.Body);
+        }
+        if (KeepAlive && HasBufferedInput())
+        {
+            return default; // pipelined: the next response joins this one in the same send
+        }
+        var flush = output.FlushAsync();
+        return flush.IsCompletedSuccessfully ? default : new ValueTask(flush.AsTask());
     }
 
     private static ReadOnlySpan<char> HostWithoutPort(string host)

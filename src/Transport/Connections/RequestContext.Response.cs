@@ -33,6 +33,10 @@ public sealed partial class RequestContext
     private int _pendingCount;
     private bool _upgrading;
     private bool _upgraded;
+    private Memory<byte> _directMemory;
+    private bool _capturing;
+    private byte[]? _capture;
+    private int _captured;
 
     private enum ResponseState
     {
@@ -94,6 +98,10 @@ public sealed partial class RequestContext
         }
         _upgrading = false;
         _upgraded = false;
+        _directMemory = default;
+        _capturing = false;
+        _capture = null;
+        _captured = 0;
         StatusCode = 200;
         ReasonPhrase = null;
     }
@@ -123,6 +131,7 @@ public sealed partial class RequestContext
         }
         _headerSource = headers;
         _responseState = ResponseState.Started;
+        BeginCapture(headers);
         if (headers.ContentLength is not null && !headers.HasTrailers && StatusCode != 101)
         {
             // The length is known: produce the head now, so body bytes go straight to the output buffer.
@@ -137,7 +146,7 @@ public sealed partial class RequestContext
         ThrowIfCannotWrite();
         if (WritesDirect)
         {
-            return _connection.Transport.Output.GetMemory(sizeHint);
+            return _directMemory = _connection.Transport.Output.GetMemory(sizeHint);
         }
         int needed = Math.Max(sizeHint, 1);
         if (_pending is null || _pending.Length - _pendingCount < needed)
@@ -161,6 +170,10 @@ public sealed partial class RequestContext
         _unflushedBytes += bytes;
         if (WritesDirect)
         {
+            if (_capturing)
+            {
+                Capture(_directMemory.Span[..bytes]);
+            }
             _connection.Transport.Output.Advance(bytes);
         }
         else if (!IsHeadRequest)
@@ -195,6 +208,10 @@ public sealed partial class RequestContext
         {
             CommitHead(final: false);
         }
+        if (_capture is null)
+        {
+            _capturing = false; // an early flush without a known length: the response is not whole at its head
+        }
         MovePendingToOutput();
         return FlushOutputAsync(cancellationToken);
     }
@@ -215,6 +232,12 @@ public sealed partial class RequestContext
         {
             CommitHead(final: true);
         }
+        if (_capturing && _capture is null && _framing == ResponseFraming.ContentLength && _pendingCount <= _connection.Driver.Cache.MaxEntryBytes)
+        {
+            // The app finished without flushing: the whole body is in the pending buffer, and moving it
+            // to the output below copies it aside as well.
+            _capture = new byte[_pendingCount];
+        }
         MovePendingToOutput();
         var output = _connection.Transport.Output;
         if (_framing == ResponseFraming.Chunked)
@@ -232,6 +255,10 @@ public sealed partial class RequestContext
             // The client would wait for bytes that never come: the connection must not be reused.
             _connection.KeepAlive = false;
             throw new InvalidOperationException($"Response Content-Length mismatch: too few bytes written ({_responseBytes} of {_responseContentLength}).");
+        }
+        if (_capturing && _capture is not null && _captured == _capture.Length && _framing == ResponseFraming.ContentLength)
+        {
+            StoreInCache();
         }
         if (_bodyComplete && _connection.KeepAlive && _connection.HasBufferedInput())
         {
@@ -282,6 +309,88 @@ public sealed partial class RequestContext
         }
     }
 
+    /// <summary>Starts copying the body aside when the server marked the response cacheable (DESIGN.md section 5).</summary>
+    private void BeginCapture(IResponseHeaderSource headers)
+    {
+        _capturing = CachePolicy is not null && IsCacheableRequest && !headers.HasTrailers
+            && StatusCode >= 200 && StatusCode != 206 && StatusCode != 304;
+        if (!_capturing)
+        {
+            return;
+        }
+        if (headers.ContentLength is long length)
+        {
+            if (length > _connection.Driver.Cache.MaxEntryBytes)
+            {
+                _capturing = false;
+                return;
+            }
+            _capture = new byte[length];
+        }
+        // Unknown length: captured from the pending buffer if the app finishes without flushing.
+    }
+
+    private void Capture(ReadOnlySpan<byte> data)
+    {
+        if (_capture is null || _captured + data.Length > _capture.Length)
+        {
+            _capturing = false;
+            return;
+        }
+        data.CopyTo(_capture.AsSpan(_captured));
+        _captured += data.Length;
+    }
+
+    /// <summary>Serialises the completed response once more, without its per-response headers, and stores it.</summary>
+    private void StoreInCache()
+    {
+        var cache = _connection.Driver.Cache;
+        var policy = CachePolicy!;
+        var writer = new ResponseHeaderWriter { OmitPerResponseHeaders = true };
+
+        var head = new ArrayBufferWriter<byte>(256);
+        head.Write(ReasonPhrase is null ? ReasonPhrases.StatusLine(StatusCode) : ReasonPhrases.Build(StatusCode, ReasonPhrase));
+        writer.Reset(head);
+        _headerSource!.WriteHeaders(writer);
+        if (_headerSource.ContentLength is null)
+        {
+            writer.Append("Content-Length", _captured.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+        if (!writer.HasServer)
+        {
+            head.Write(ServerHeaderLine);
+        }
+
+        // RFC 9110 section 15.4.5: a 304 repeats the validators and the caching headers.
+        var notModified = new ArrayBufferWriter<byte>(128);
+        notModified.Write(ReasonPhrases.StatusLine(304));
+        writer.Reset(notModified);
+        if (policy.ETag is not null)
+        {
+            writer.Append("ETag", policy.ETag);
+        }
+        if (policy.CacheControl is not null)
+        {
+            writer.Append("Cache-Control", policy.CacheControl);
+        }
+        if (policy.Expires is not null)
+        {
+            writer.Append("Expires", policy.Expires);
+        }
+        if (policy.LastModified is { } lastModified)
+        {
+            writer.Append("Last-Modified", lastModified.ToString("r", System.Globalization.CultureInfo.InvariantCulture));
+        }
+        notModified.Write(ServerHeaderLine);
+
+        Span<char> key = stackalloc char[Connections.HttpConnection.MaxCacheKeyLength];
+        int length = Caching.ResponseCache.WriteKey(key, Host, LocalEndPoint.Port, CanonicalPath, QueryString);
+        if (length > 0)
+        {
+            cache.Store(new Caching.CacheEntry(new string(key[..length]), head.WrittenSpan.ToArray(), _capture!, notModified.WrittenSpan.ToArray(), policy, Registration?.Group));
+        }
+    }
+
     private void GrowPending(int needed)
     {
         int size = Math.Max(4096, (int)BitOperations.RoundUpToPowerOf2((uint)(_pendingCount + needed)));
@@ -302,6 +411,10 @@ public sealed partial class RequestContext
         }
         var output = _connection.Transport.Output;
         var data = _pending.AsSpan(0, _pendingCount);
+        if (_capturing && _capture is not null)
+        {
+            Capture(data); // written before the head was produced, with a declared length
+        }
         if (_framing == ResponseFraming.Chunked)
         {
             // chunk = chunk-size CRLF chunk-data CRLF (RFC 9112 section 7.1).

@@ -77,6 +77,15 @@ public sealed partial class RequestContext
     /// <summary>Fires when the client disconnects or the request is aborted.</summary>
     public CancellationToken RequestAborted => _aborted.Token;
 
+    /// <summary>True for a GET without a body, Authorization or Range: a request whose response the cache may store.</summary>
+    public bool IsCacheableRequest { get; internal set; }
+
+    /// <summary>Set by the server before the response starts when the response may be cached, and for how long.</summary>
+    public Caching.CachePolicy? CachePolicy { get; set; }
+
+    /// <summary>The host the request was routed by (absolute-form authority, else Host), as received.</summary>
+    internal string Host { get; set; } = string.Empty;
+
     /// <summary>A slot for the server's own per-request object, kept across the requests of the connection.</summary>
     public object? ServerState { get; set; }
 
@@ -120,6 +129,8 @@ public sealed partial class RequestContext
         ContentLength = null;
         IsChunked = false;
         IsUpgradableRequest = false;
+        IsCacheableRequest = false;
+        CachePolicy = null;
         Registration = null;
         RequestId = (ulong)Interlocked.Increment(ref s_lastRequestId);
         if (!_aborted.TryReset())

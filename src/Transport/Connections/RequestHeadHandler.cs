@@ -27,6 +27,10 @@ internal struct RequestHeadHandler : IHttpHeadHandler
     public bool FinalCodingIsChunked;
     public bool ChunkedSeen;
     public bool UnknownCoding;
+    public bool HasAuthorization;
+    public bool HasRange;
+    public string? IfNoneMatch;
+    public string? IfModifiedSince;
 
     public void OnRequestLine(ReadOnlySpan<byte> method, ReadOnlySpan<byte> target, HttpVersion version)
     {
@@ -122,6 +126,23 @@ internal struct RequestHeadHandler : IHttpHeadHandler
         else if (ReferenceEquals(known, KnownHeaders.Upgrade))
         {
             HasUpgrade = true;
+        }
+        // What the response cache must know (DESIGN.md section 5).
+        else if (ReferenceEquals(known, KnownHeaders.Authorization))
+        {
+            HasAuthorization = true;
+        }
+        else if (ReferenceEquals(known, KnownHeaders.Range) || ReferenceEquals(known, KnownHeaders.IfRange))
+        {
+            HasRange = true;
+        }
+        else if (ReferenceEquals(known, KnownHeaders.IfNoneMatch))
+        {
+            IfNoneMatch = _context.Headers.ValueAt(_context.Headers.Count - 1);
+        }
+        else if (ReferenceEquals(known, KnownHeaders.IfModifiedSince))
+        {
+            IfModifiedSince = _context.Headers.ValueAt(_context.Headers.Count - 1);
         }
     }
 

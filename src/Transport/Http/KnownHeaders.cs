@@ -23,6 +23,7 @@ public static class KnownHeaders
     public const string Expect = "Expect";
     public const string Host = "Host";
     public const string IfModifiedSince = "If-Modified-Since";
+    public const string IfRange = "If-Range";
     public const string IfNoneMatch = "If-None-Match";
     public const string KeepAlive = "Keep-Alive";
     public const string Origin = "Origin";
@@ -44,7 +45,7 @@ public static class KnownHeaders
     private static readonly string[] s_names =
     [
         Accept, AcceptCharset, AcceptEncoding, AcceptLanguage, Authorization, CacheControl, Connection,
-        ContentLength, ContentType, Cookie, Date, Expect, Host, IfModifiedSince, IfNoneMatch, KeepAlive,
+        ContentLength, ContentType, Cookie, Date, Expect, Host, IfModifiedSince, IfNoneMatch, IfRange, KeepAlive,
         Origin, Pragma, Range, Referer, SecWebSocketKey, SecWebSocketVersion, SecWebSocketExtensions,
         SecWebSocketProtocol, Server, TE, TransferEncoding, Upgrade, UpgradeInsecureRequests, UserAgent,
     ];

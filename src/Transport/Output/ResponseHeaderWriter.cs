@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.IO.Pipelines;
 using System.Text;
 
 namespace HttpSysLite.Transport.Output;
@@ -11,7 +10,7 @@ namespace HttpSysLite.Transport.Output;
 /// </summary>
 public sealed class ResponseHeaderWriter
 {
-    private PipeWriter? _output;
+    private IBufferWriter<byte>? _output;
 
     /// <summary>The app set Connection (then the driver does not add its own).</summary>
     public bool HasConnection { get; private set; }
@@ -28,7 +27,10 @@ public sealed class ResponseHeaderWriter
     /// <summary>The app set Server.</summary>
     public bool HasServer { get; private set; }
 
-    internal void Reset(PipeWriter output)
+    /// <summary>When set, Date, Connection and Keep-Alive are left out (a cache entry gets them fresh on each hit).</summary>
+    internal bool OmitPerResponseHeaders { get; set; }
+
+    internal void Reset(IBufferWriter<byte> output)
     {
         _output = output;
         HasConnection = HasConnectionClose = HasTransferEncoding = HasDate = HasServer = false;
@@ -38,6 +40,11 @@ public sealed class ResponseHeaderWriter
     public void Append(string name, string value)
     {
         Note(name, value);
+        if (OmitPerResponseHeaders && (name.Equals("Date", StringComparison.OrdinalIgnoreCase)
+            || name.Equals("Connection", StringComparison.OrdinalIgnoreCase) || name.Equals("Keep-Alive", StringComparison.OrdinalIgnoreCase)))
+        {
+            return;
+        }
         int length = name.Length + value.Length + 4;
         var span = _output!.GetSpan(length);
         int written = Encoding.ASCII.GetBytes(name, span);

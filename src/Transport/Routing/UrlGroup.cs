@@ -60,6 +60,7 @@ public sealed class UrlGroup : IDisposable
             _registrations.Remove(registration);
         }
         _driver.Unregister([registration]);
+        _driver.Cache.RemoveOwnedBy(this);
     }
 
     /// <summary>Releases every prefix; ports no one else uses are closed.</summary>
@@ -75,6 +76,7 @@ public sealed class UrlGroup : IDisposable
         {
             _driver.Unregister(all);
         }
+        _driver.Cache.RemoveOwnedBy(this); // cached answers must not outlive the prefixes that made them
     }
 
     /// <summary>Aborts the connections whose request in flight belongs to this group (a stop past its deadline).</summary>

@@ -1,0 +1,79 @@
+using System.Globalization;
+
+namespace HttpSysLite.Transport.Caching;
+
+/// <summary>
+/// One cached response, pre-serialised: the head without Date and Connection (added fresh on every
+/// hit), the body, and a ready 304 head. Immutable but for its last-hit time.
+/// </summary>
+public sealed class CacheEntry
+{
+    private long _lastHit;
+
+    internal CacheEntry(string key, byte[] head, byte[] body, byte[] notModifiedHead, CachePolicy policy, object? owner)
+    {
+        Key = key;
+        Head = head;
+        Body = body;
+        NotModifiedHead = notModifiedHead;
+        ETag = policy.ETag;
+        LastModified = policy.LastModified;
+        Owner = owner;
+        _lastHit = Environment.TickCount64;
+        ExpiresAt = _lastHit + (long)policy.TimeToLive.TotalMilliseconds;
+    }
+
+    /// <summary>The cache key: http://host:port/path?query.</summary>
+    public string Key { get; }
+
+    internal byte[] Head { get; }
+
+    internal byte[] Body { get; }
+
+    internal byte[] NotModifiedHead { get; }
+
+    internal string? ETag { get; }
+
+    internal DateTimeOffset? LastModified { get; }
+
+    /// <summary>Who stored it (a URL group): its entries go when it goes.</summary>
+    internal object? Owner { get; }
+
+    internal long ExpiresAt { get; }
+
+    internal long LastHit => Volatile.Read(ref _lastHit);
+
+    /// <summary>Bytes this entry holds.</summary>
+    public int Size => Head.Length + Body.Length + NotModifiedHead.Length + Key.Length * 2;
+
+    internal void Touch(long now) => Volatile.Write(ref _lastHit, now);
+
+    /// <summary>
+    /// If-None-Match (RFC 9110 section 13.1.2): "*" or any listed entity tag, compared weakly.
+    /// </summary>
+    internal bool MatchesIfNoneMatch(string ifNoneMatch)
+    {
+        if (ETag is null)
+        {
+            return false;
+        }
+        var own = Opaque(ETag);
+        foreach (var range in ifNoneMatch.AsSpan().Split(','))
+        {
+            var tag = ifNoneMatch.AsSpan()[range].Trim();
+            if (tag.SequenceEqual("*") || Opaque(tag).SequenceEqual(own))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /// <summary>If-Modified-Since (RFC 9110 section 13.1.3): not modified when Last-Modified is not later.</summary>
+    internal bool NotModifiedSince(string ifModifiedSince) =>
+        LastModified is { } lastModified
+        && DateTimeOffset.TryParseExact(ifModifiedSince, "r", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var since)
+        && lastModified <= since;
+
+    private static ReadOnlySpan<char> Opaque(ReadOnlySpan<char> tag) => tag.StartsWith("W/") ? tag[2..] : tag;
+}
