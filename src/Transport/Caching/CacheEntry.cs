@@ -9,6 +9,7 @@ namespace HttpSysLite.Transport.Caching;
 public sealed class CacheEntry
 {
     private long _lastHit;
+    private long _lastUse;
 
     internal CacheEntry(string key, byte[] head, byte[] body, byte[] notModifiedHead, CachePolicy policy, object? owner)
     {
@@ -46,7 +47,14 @@ public sealed class CacheEntry
     /// <summary>Bytes this entry holds.</summary>
     public int Size => Head.Length + Body.Length + NotModifiedHead.Length + Key.Length * 2;
 
-    internal void Touch(long now) => Volatile.Write(ref _lastHit, now);
+    /// <summary>The cache's use counter at the last store or hit: a strict order for least-recently-used eviction.</summary>
+    internal long LastUse => Volatile.Read(ref _lastUse);
+
+    internal void Touch(long now, long use)
+    {
+        Volatile.Write(ref _lastHit, now);
+        Volatile.Write(ref _lastUse, use);
+    }
 
     /// <summary>
     /// If-None-Match (RFC 9110 section 13.1.2): "*" or any listed entity tag, compared weakly.

@@ -31,6 +31,7 @@ public sealed class ResponseCache : IDisposable
     private long _misses;
     private long _stores;
     private long _evictions;
+    private long _uses;
 
     /// <summary>Creates an empty cache.</summary>
     public ResponseCache() => _lookup = _entries.GetAlternateLookup<ReadOnlySpan<char>>();
@@ -86,7 +87,7 @@ public sealed class ResponseCache : IDisposable
             long now = Environment.TickCount64;
             if (now < entry.ExpiresAt && now - entry.LastHit < (long)_scavengerPeriod.TotalMilliseconds)
             {
-                entry.Touch(now);
+                entry.Touch(now, Interlocked.Increment(ref _uses));
                 Interlocked.Increment(ref _hits);
                 return entry;
             }
@@ -110,13 +111,14 @@ public sealed class ResponseCache : IDisposable
             {
                 Remove(old);
             }
+            entry.Touch(Environment.TickCount64, Interlocked.Increment(ref _uses));
             if (_entries.TryAdd(entry.Key, entry))
             {
                 Interlocked.Increment(ref _count);
                 Interlocked.Add(ref _bytes, entry.Size);
                 Interlocked.Increment(ref _stores);
             }
-            while (Interlocked.Read(ref _bytes) > MaxBytes && LeastRecentlyUsed() is { } victim)
+            while (Interlocked.Read(ref _bytes) > MaxBytes && LeastRecentlyUsed(except: entry) is { } victim)
             {
                 Remove(victim);
             }
@@ -225,12 +227,12 @@ public sealed class ResponseCache : IDisposable
         return false;
     }
 
-    private CacheEntry? LeastRecentlyUsed()
+    private CacheEntry? LeastRecentlyUsed(CacheEntry except)
     {
         CacheEntry? oldest = null;
         foreach (var pair in _entries)
         {
-            if (oldest is null || pair.Value.LastHit < oldest.LastHit)
+            if (!ReferenceEquals(pair.Value, except) && (oldest is null || pair.Value.LastUse < oldest.LastUse))
             {
                 oldest = pair.Value;
             }

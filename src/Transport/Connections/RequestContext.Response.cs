@@ -256,10 +256,6 @@ public sealed partial class RequestContext
             _connection.KeepAlive = false;
             throw new InvalidOperationException($"Response Content-Length mismatch: too few bytes written ({_responseBytes} of {_responseContentLength}).");
         }
-        if (_capturing && _capture is not null && _captured == _capture.Length && _framing == ResponseFraming.ContentLength)
-        {
-            StoreInCache();
-        }
         if (_bodyComplete && _connection.KeepAlive && _connection.HasBufferedInput())
         {
             // Pipelining: the next request is already here. Leave this response in the output buffer;
@@ -339,6 +335,13 @@ public sealed partial class RequestContext
         }
         data.CopyTo(_capture.AsSpan(_captured));
         _captured += data.Length;
+        if (_captured == _capture.Length && _responseState >= ResponseState.Committed && _framing == ResponseFraming.ContentLength)
+        {
+            // The last declared byte is written: the response is whole. Store it now, before the flush
+            // that sends it, so a client that asks again at once already finds it.
+            _capturing = false;
+            StoreInCache();
+        }
     }
 
     /// <summary>Serialises the completed response once more, without its per-response headers, and stores it.</summary>
