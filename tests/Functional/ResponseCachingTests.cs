@@ -301,6 +301,7 @@ public sealed class ResponseCachingTests : IAsyncLifetime
     public async Task AHitNeverRunsTheAppNorCreatesAnHttpContextAndWorksWhileTheQueueIsFull()
     {
         int contexts = 0;
+        var factory = new CountingHttpContextFactory();
         var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var server = await TestServer.StartAsync(ServerKind.HttpSysLite, app =>
@@ -319,10 +320,11 @@ public sealed class ResponseCachingTests : IAsyncLifetime
             o.MaxConcurrentRequests = 1;
             o.RequestQueueLimit = 1;
             o.Http503Verbosity = Http503VerbosityLevel.Limited;
-        });
+        }, services: s => s.AddSingleton<IHttpContextFactory>(factory));
         using var client = server.CreateClient();
         Assert.Equal("page", await client.GetStringAsync("/page"));
         Assert.Equal(1, Volatile.Read(ref contexts));
+        Assert.Equal(1, factory.Created);
 
         // Saturate the app and fill its queue.
         await using var holder = await server.ConnectAsync();
@@ -336,7 +338,8 @@ public sealed class ResponseCachingTests : IAsyncLifetime
         {
             Assert.Equal("page", await client.GetStringAsync("/page")); // from the cache, past a full queue
         }
-        Assert.Equal(2, Volatile.Read(ref contexts)); // /page once, /hold once: no HttpContext for the hits
+        Assert.Equal(2, Volatile.Read(ref contexts)); // the app ran for /page once and /hold once
+        Assert.Equal(2, factory.Created);              // and hosting made no HttpContext for the hits
         release.SetResult();
         Assert.Equal("held", (await holder.ReadResponseAsync()).BodyText);
     }
@@ -388,6 +391,24 @@ public sealed class ResponseCachingTests : IAsyncLifetime
 
     [Fact]
     public void ThereAreAtLeastThirtyCases() => Assert.True(Rules.Count() + 5 + 11 >= 30);
+}
+
+/// <summary>Counts the HttpContexts hosting creates (a custom factory turns off hosting's context reuse, so each request creates one).</summary>
+internal sealed class CountingHttpContextFactory : IHttpContextFactory
+{
+    private int _created;
+
+    public int Created => Volatile.Read(ref _created);
+
+    public HttpContext Create(Microsoft.AspNetCore.Http.Features.IFeatureCollection featureCollection)
+    {
+        Interlocked.Increment(ref _created);
+        return new DefaultHttpContext(featureCollection);
+    }
+
+    public void Dispose(HttpContext httpContext)
+    {
+    }
 }
 
 /// <summary>The response cache is process-wide: its tests run alone, so limits set by one test do not reach another.</summary>

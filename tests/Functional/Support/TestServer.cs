@@ -38,10 +38,12 @@ public sealed class TestServer : IAsyncDisposable
         StartAsync(kind, url, app => MinimalApi.SampleApp.MapEndpoints(app, kind == ServerKind.Kestrel), sample: true);
 
     /// <summary>Starts an app with the endpoints <paramref name="map"/> adds.</summary>
-    public static Task<TestServer> StartAsync(ServerKind kind, Action<WebApplication> map, Action<HttpSysLiteOptions>? options = null, string? url = null) =>
-        StartAsync(kind, url, map, sample: false, options);
+    public static Task<TestServer> StartAsync(ServerKind kind, Action<WebApplication> map, Action<HttpSysLiteOptions>? options = null, string? url = null,
+        Action<IServiceCollection>? services = null) =>
+        StartAsync(kind, url, map, sample: false, options, services);
 
-    private static async Task<TestServer> StartAsync(ServerKind kind, string? url, Action<WebApplication> map, bool sample, Action<HttpSysLiteOptions>? options = null)
+    private static async Task<TestServer> StartAsync(ServerKind kind, string? url, Action<WebApplication> map, bool sample,
+        Action<HttpSysLiteOptions>? options = null, Action<IServiceCollection>? services = null)
     {
         // HttpSysLite gets a strong-wildcard prefix (the dual-mode socket); Kestrel binds loopback.
         url ??= kind == ServerKind.HttpSysLite ? "http://+:0/" : "http://127.0.0.1:0";
@@ -62,6 +64,7 @@ public sealed class TestServer : IAsyncDisposable
             builder.WebHost.UseHttpSysLite(options ?? (static _ => { }));
         }
         builder.Services.AddRouting();
+        services?.Invoke(builder.Services);
         var app = builder.Build();
         if (sample && kind == ServerKind.Kestrel)
         {
