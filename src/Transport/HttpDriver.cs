@@ -25,7 +25,14 @@ public sealed class HttpDriver
     private volatile PrefixTable _table = PrefixTable.Empty;
 
     /// <summary>The process-wide driver, shared by every server in the process (several apps, one port).</summary>
-    public static HttpDriver Shared { get; } = new();
+    public static HttpDriver Shared { get; } = CreateShared();
+
+    private static HttpDriver CreateShared()
+    {
+        var driver = new HttpDriver();
+        Diagnostics.HttpSysLiteMeter.Register(driver);
+        return driver;
+    }
 
     /// <summary>The kernel-style response cache, shared by every server in the process.</summary>
     public Caching.ResponseCache Cache { get; } = new();

@@ -390,6 +390,37 @@ public sealed class ResponseCachingTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task TheHttpSysLiteMeterCountsHitsMissesStoresAndBytes()
+    {
+        var values = new ConcurrentDictionary<string, long>();
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == "HttpSysLite" && instrument.Name.StartsWith("httpsyslite.cache.", StringComparison.Ordinal))
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((instrument, value, _, _) => values[instrument.Name] = value);
+        listener.Start();
+
+        // An empty cache is not even consulted (one branch per request), so seed it first.
+        await GetAsync("/meter-seed?cc=public,max-age=30");
+        listener.RecordObservableInstruments();
+        var before = new Dictionary<string, long>(values);
+        await GetAsync("/meter?cc=public,max-age=30");   // a miss, then a store
+        await GetAsync("/meter?cc=public,max-age=30");   // a hit
+        await GetAsync("/meter?cc=public,max-age=30");   // a hit
+        listener.RecordObservableInstruments();
+
+        Assert.Equal(2, values["httpsyslite.cache.hits"] - before["httpsyslite.cache.hits"]);
+        Assert.Equal(1, values["httpsyslite.cache.misses"] - before["httpsyslite.cache.misses"]);
+        Assert.Equal(1, values["httpsyslite.cache.stores"] - before["httpsyslite.cache.stores"]);
+        Assert.True(values["httpsyslite.cache.bytes"] > before["httpsyslite.cache.bytes"]);
+        Assert.Equal(1, Runs("/meter?cc=public,max-age=30"));
+    }
+
+    [Fact]
     public void ThereAreAtLeastThirtyCases() => Assert.True(Rules.Count() + 5 + 11 >= 30);
 }
 
