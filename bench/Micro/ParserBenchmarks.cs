@@ -1,5 +1,6 @@
 using System.Buffers;
 using BenchmarkDotNet.Attributes;
+using HttpSysLite.Tests.Unit.Support;
 using HttpSysLite.Transport.Http;
 
 namespace HttpSysLite.Bench.Micro;
