@@ -180,6 +180,29 @@ public abstract class ApplicationPolicyTests
     }
 
     [Fact]
+    public async Task BodyWriterFlushesWaitOnASlowClient()
+    {
+        const int chunk = 64 * 1024, chunks = 128; // 8 MiB: far past every buffer, so flushes must wait
+        await using var server = await TestServer.StartAsync(Kind, app => app.MapGet("/stream", async context =>
+        {
+            var writer = context.Response.BodyWriter;
+            for (int i = 0; i < chunks; i++)
+            {
+                writer.GetSpan(chunk)[..chunk].Fill((byte)('a' + i % 26));
+                writer.Advance(chunk);
+                var result = await writer.FlushAsync();
+                Assert.False(result.IsCompleted);
+            }
+        }));
+        await using var connection = await server.ConnectAsync();
+        await connection.SendAsync("GET /stream HTTP/1.1\r\nHost: localhost\r\n\r\n");
+        await Task.Delay(500); // let the server fill every buffer before anything is read
+        var response = await connection.ReadResponseAsync();
+        Assert.Equal(chunk * chunks, response.Body.Length);
+        Assert.Equal((byte)('a' + (chunks - 1) % 26), response.Body[^1]);
+    }
+
+    [Fact]
     public async Task ContentLengthMismatchAbortsTheResponse()
     {
         await using var server = await TestServer.StartAsync(Kind, app => app.MapGet("/short", async context =>

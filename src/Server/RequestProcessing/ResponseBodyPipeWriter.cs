@@ -21,23 +21,27 @@ internal sealed class ResponseBodyPipeWriter : PipeWriter
 
     public override ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken = default)
     {
-        if (_context.Request.HasStarted)
+        if (!_context.Request.HasStarted)
         {
-            var flush = _context.Request.FlushAsync(cancellationToken);
-            if (flush.IsCompletedSuccessfully)
-            {
-                return new ValueTask<FlushResult>(new FlushResult(isCanceled: false, isCompleted: false));
-            }
+            return StartAndFlushAsync(cancellationToken);
         }
-        return StartAndFlushAsync(cancellationToken);
+        var flush = _context.Request.FlushAsync(cancellationToken);
+        return flush.IsCompletedSuccessfully
+            ? new ValueTask<FlushResult>(new FlushResult(isCanceled: false, isCompleted: false))
+            : AwaitFlushAsync(flush); // waiting on backpressure: await this flush, never start a second one
     }
 
     private async ValueTask<FlushResult> StartAndFlushAsync(CancellationToken cancellationToken)
     {
+        await _context.EnsureStartedAsync().ConfigureAwait(false);
+        return await AwaitFlushAsync(_context.Request.FlushAsync(cancellationToken)).ConfigureAwait(false);
+    }
+
+    private async ValueTask<FlushResult> AwaitFlushAsync(ValueTask flush)
+    {
         try
         {
-            await _context.EnsureStartedAsync().ConfigureAwait(false);
-            await _context.Request.FlushAsync(cancellationToken).ConfigureAwait(false);
+            await flush.ConfigureAwait(false);
             return new FlushResult(isCanceled: false, isCompleted: false);
         }
         catch (ConnectionResetException) when (!_context.ThrowWriteExceptions)
