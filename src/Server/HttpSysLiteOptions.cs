@@ -73,4 +73,16 @@ public sealed class HttpSysLiteOptions
 
     /// <summary>Header fields per request (Kestrel's default, 100). Beyond: 431.</summary>
     public int MaxRequestHeaderCount { get; set; } = HttpParserLimits.DefaultMaxRequestHeaderCount;
+
+    /// <summary>The longest segment of the canonical URL path, in characters (HTTP.sys registry UrlSegmentMaxLength, default 260). Beyond: 400.</summary>
+    public int UrlSegmentMaxLength { get; set; } = HttpParserLimits.DefaultUrlSegmentMaxLength;
+
+    /// <summary>The most segments a URL path may have (HTTP.sys registry UrlSegmentMaxCount, default 255). Beyond: 400.</summary>
+    public int UrlSegmentMaxCount { get; set; } = HttpParserLimits.DefaultUrlSegmentMaxCount;
+
+    /// <summary>
+    /// The most connections open at once on the server's ports (HttpSysOptions.MaxConnections); null (the
+    /// default) for no limit. A connection beyond it is answered per <see cref="Http503Verbosity"/> and closed.
+    /// </summary>
+    public long? MaxConnections { get; set; }
 }

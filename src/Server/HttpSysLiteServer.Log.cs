@@ -27,6 +27,9 @@ public sealed partial class HttpSysLiteServer
         [LoggerMessage(8, LogLevel.Information, "Attached to the request queue '{Name}': its creator's URL prefixes and settings apply.", EventName = "AttachedToQueue")]
         public static partial void AttachedToQueue(ILogger logger, string name);
 
+        [LoggerMessage(9, LogLevel.Warning, "The port of '{Prefix}' was opened by another server with other limits, timeouts or MaxConnections; that server's settings apply to its connections.", EventName = "PortSettingsDiffer")]
+        public static partial void PortSettingsDiffer(ILogger logger, string prefix);
+
         [LoggerMessage(7, LogLevel.Error, "An OnStarting or OnCompleted callback threw.", EventName = "CallbackError")]
         public static partial void CallbackError(ILogger logger, Exception exception);
     }

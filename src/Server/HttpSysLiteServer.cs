@@ -73,7 +73,6 @@ public sealed partial class HttpSysLiteServer : IServer, Features.IHttpSysLiteCa
             }
             ValidateOptions();
             var prefixes = Options.RequestQueueMode == RequestQueueMode.Attach ? [] : ResolvePrefixes();
-            _driver.Limits = new HttpParserLimits(Options.MaxRequestBytes, Options.MaxFieldLength, Options.MaxRequestHeaderCount);
             var cache = _driver.Cache;
             cache.MaxBytes = Options.ResponseCache.MaxBytes;
             cache.MaxEntryBytes = Options.ResponseCache.MaxEntryBytes;
@@ -95,13 +94,21 @@ public sealed partial class HttpSysLiteServer : IServer, Features.IHttpSysLiteCa
                     Http503VerbosityLevel.Full => ServiceUnavailableMode.StatusWithReason,
                     _ => ServiceUnavailableMode.Reset,
                 };
-                var group = new UrlGroup(_driver, queue) { Owner = $"server '{Options.RequestQueueName ?? "(anonymous queue)"}'" };
+                var group = new UrlGroup(_driver, queue)
+                {
+                    Owner = $"server '{Options.RequestQueueName ?? "(anonymous queue)"}'",
+                    Settings = CreateConnectionSettings(queue.RejectionMode),
+                };
                 try
                 {
                     foreach (var (text, prefix) in prefixes)
                     {
                         var registered = group.AddPrefix(prefix);
                         _registered[text] = registered;
+                        if (_driver.SettingsOf(registered.Port) is { } inForce && inForce != group.Settings)
+                        {
+                            Log.PortSettingsDiffer(_logger, registered.FullPrefix);
+                        }
                         bound.Add(registered.FullPrefix);
                     }
                 }
@@ -262,8 +269,37 @@ public sealed partial class HttpSysLiteServer : IServer, Features.IHttpSysLiteCa
         return prefixes;
     }
 
+    /// <summary>The limits, timers and connection limit for the ports this server opens.</summary>
+    private ConnectionSettings CreateConnectionSettings(ServiceUnavailableMode rejectionMode)
+    {
+        var timeouts = Options.Timeouts;
+        return new ConnectionSettings
+        {
+            Limits = new HttpParserLimits(Options.MaxRequestBytes, Options.MaxFieldLength, Options.MaxRequestHeaderCount)
+            {
+                UrlSegmentMaxLength = Options.UrlSegmentMaxLength,
+                UrlSegmentMaxCount = Options.UrlSegmentMaxCount,
+            },
+            HeaderWait = timeouts.HeaderWait,
+            IdleConnection = timeouts.IdleConnection,
+            EntityBody = timeouts.EntityBody,
+            DrainEntityBody = timeouts.DrainEntityBody,
+            MinSendBytesPerSecond = timeouts.MinSendBytesPerSecond,
+            MaxConnections = Options.MaxConnections,
+            ConnectionLimitMode = rejectionMode,
+        };
+    }
+
     private void ValidateOptions()
     {
+        if (Options.MaxConnections < 1)
+        {
+            throw new InvalidOperationException("HttpSysLiteOptions.MaxConnections must be null (no limit) or at least 1.");
+        }
+        if (Options.UrlSegmentMaxLength < 1 || Options.UrlSegmentMaxCount < 1)
+        {
+            throw new InvalidOperationException("HttpSysLiteOptions.UrlSegmentMaxLength and UrlSegmentMaxCount must be at least 1; the HTTP.sys defaults are 260 and 255.");
+        }
         if (Options.MaxRequestBodySize < 0)
         {
             throw new InvalidOperationException("HttpSysLiteOptions.MaxRequestBodySize must be null (no limit) or at least 0.");

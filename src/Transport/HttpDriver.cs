@@ -23,6 +23,10 @@ public sealed class HttpDriver
     private readonly ConcurrentDictionary<ulong, HttpConnection> _connections = new();
     private readonly Dictionary<string, RequestQueue> _namedQueues = new(StringComparer.OrdinalIgnoreCase);
     private volatile PrefixTable _table = PrefixTable.Empty;
+    private readonly Heartbeat _heartbeat;
+
+    /// <summary>Creates a driver with no ports (tests and tools; servers share <see cref="Shared"/>).</summary>
+    public HttpDriver() => _heartbeat = new Heartbeat(OnHeartbeat);
 
     /// <summary>The process-wide driver, shared by every server in the process (several apps, one port).</summary>
     public static HttpDriver Shared { get; } = CreateShared();
@@ -36,9 +40,6 @@ public sealed class HttpDriver
 
     /// <summary>The kernel-style response cache, shared by every server in the process.</summary>
     public Caching.ResponseCache Cache { get; } = new();
-
-    /// <summary>The request-head limits (HTTP.sys keeps them machine-wide in the registry).</summary>
-    public HttpParserLimits Limits { get; set; } = HttpParserLimits.Default;
 
     /// <summary>Called with unexpected exceptions from connection loops (the server logs them).</summary>
     public event Action<Exception>? ConnectionError;
@@ -118,6 +119,15 @@ public sealed class HttpDriver
         }
     }
 
+    /// <summary>The connection settings in force on <paramref name="port"/>, or null when it is not bound.</summary>
+    public ConnectionSettings? SettingsOf(int port)
+    {
+        lock (_sync)
+        {
+            return _listeners.TryGetValue(port, out var listeners) && listeners.Count > 0 ? listeners[0].Binding.Settings : null;
+        }
+    }
+
     internal PrefixRegistration Register(UrlGroup group, UrlPrefix prefix)
     {
         lock (_sync)
@@ -140,7 +150,7 @@ public sealed class HttpDriver
             var newListeners = new List<SocketListener>();
             try
             {
-                prefix = Bind(prefix, newListeners);
+                prefix = Bind(prefix, group.Settings, newListeners);
             }
             catch (SocketException ex)
             {
@@ -207,13 +217,14 @@ public sealed class HttpDriver
     }
 
     /// <summary>Binds what <paramref name="prefix"/> needs on its port (DESIGN.md section 4) and returns it with its real port.</summary>
-    private UrlPrefix Bind(UrlPrefix prefix, List<SocketListener> created)
+    private UrlPrefix Bind(UrlPrefix prefix, ConnectionSettings settings, List<SocketListener> created)
     {
         if (prefix.Port == 0)
         {
             var ephemeral = prefix.NeedsWildcardBind
                 ? SocketListener.BindWildcard(0)
                 : SocketListener.BindAddress(new IPEndPoint(prefix.Address!, 0));
+            ephemeral.Binding = new PortBinding(ephemeral.EndPoint.Port, settings);
             created.Add(ephemeral);
             _listeners[ephemeral.EndPoint.Port] = [ephemeral];
             return prefix.WithPort(ephemeral.EndPoint.Port);
@@ -223,6 +234,8 @@ public sealed class HttpDriver
         {
             listeners = new List<SocketListener>();
         }
+        // The port's settings come from the server that opened it; they survive a rebind.
+        var binding = listeners.Count > 0 ? listeners[0].Binding : new PortBinding(prefix.Port, settings);
         bool hasWildcard = listeners.Exists(static l => l.IsWildcard);
         if (prefix.NeedsWildcardBind)
         {
@@ -242,6 +255,7 @@ public sealed class HttpDriver
                 try
                 {
                     var wildcard = SocketListener.BindWildcard(prefix.Port);
+                    wildcard.Binding = binding;
                     created.Add(wildcard);
                     listeners.Add(wildcard);
                 }
@@ -251,6 +265,7 @@ public sealed class HttpDriver
                     {
                         // Put the narrow listeners back as they were, serving at once.
                         var restored = SocketListener.BindAddress(listener.EndPoint);
+                        restored.Binding = binding;
                         listeners.Add(restored);
                         _ = AcceptLoopAsync(restored);
                     }
@@ -261,6 +276,7 @@ public sealed class HttpDriver
         else if (!hasWildcard && !listeners.Exists(l => l.EndPoint.Address.Equals(prefix.Address)))
         {
             var bound = SocketListener.BindAddress(new IPEndPoint(prefix.Address!, prefix.Port));
+            bound.Binding = binding;
             created.Add(bound);
             listeners.Add(bound);
         }
@@ -270,6 +286,8 @@ public sealed class HttpDriver
 
     private async Task AcceptLoopAsync(SocketListener listener)
     {
+        _heartbeat.EnsureStarted();
+        var binding = listener.Binding;
         while (true)
         {
             var socket = await listener.AcceptAsync().ConfigureAwait(false);
@@ -280,7 +298,7 @@ public sealed class HttpDriver
             SocketConnection transport;
             try
             {
-                transport = new SocketConnection(socket);
+                transport = new SocketConnection(socket, _heartbeat, binding.Settings.MinSendBytesPerSecond);
             }
             catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
             {
@@ -288,14 +306,34 @@ public sealed class HttpDriver
                 continue;
             }
             ulong id = Interlocked.Increment(ref s_lastConnectionId);
-            var connection = new HttpConnection(this, transport, id);
+            // Beyond MaxConnections the connection is still accepted, to be told so (503) or reset.
+            bool admitted = binding.TryAdmit();
+            var connection = new HttpConnection(this, transport, id, binding, admitted);
             _connections[id] = connection;
             // Each connection runs its own loop; the accept loop goes straight back to accepting.
             ThreadPool.UnsafeQueueUserWorkItem(static c => _ = c.RunAsync(), connection, preferLocal: false);
         }
     }
 
-    internal void RemoveConnection(HttpConnection connection) => _connections.TryRemove(connection.Id, out _);
+    internal void RemoveConnection(HttpConnection connection)
+    {
+        if (_connections.TryRemove(connection.Id, out _))
+        {
+            connection.Binding.Release();
+        }
+    }
+
+    /// <summary>Milliseconds on the monotonic clock as the heartbeat last saw it (deadlines are in this unit).</summary>
+    internal long Now => _heartbeat.Now;
+
+    /// <summary>One walk over the open connections per heartbeat: fire the deadlines that passed.</summary>
+    private void OnHeartbeat(long now)
+    {
+        foreach (var pair in _connections)
+        {
+            pair.Value.OnHeartbeat(now);
+        }
+    }
 
     internal void ReportError(Exception exception) => ConnectionError?.Invoke(exception);
 

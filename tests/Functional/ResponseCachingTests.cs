@@ -213,8 +213,9 @@ public sealed class ResponseCachingTests : IAsyncLifetime
         Assert.Equal(2, Runs("/host?cc=public,max-age=30")); // an IP and a name are different hosts
 
         // An absolute-form target names its own host: it must not be answered by another host's entry.
+        // (Its Host must agree with it, RFC 9112 section 3.2.2; a disagreeing one is a 400.)
         await using var connection = await _server.ConnectAsync();
-        await connection.SendAsync($"GET http://other.example:{_server.Port}/host?cc=public,max-age=30 HTTP/1.1\r\nHost: localhost:{_server.Port}\r\n\r\n");
+        await connection.SendAsync($"GET http://other.example:{_server.Port}/host?cc=public,max-age=30 HTTP/1.1\r\nHost: other.example:{_server.Port}\r\n\r\n");
         await connection.ReadResponseAsync();
         Assert.Equal(3, Runs("/host?cc=public,max-age=30"));
     }

@@ -18,19 +18,37 @@ internal sealed partial class HttpConnection
     public const int MaxCacheKeyLength = 2048;
 
     private readonly RequestContext _context;
+    private readonly bool _admitted;
     private int _aborted;
     private volatile bool _closing;
     private bool _moreBuffered;
 
-    public HttpConnection(HttpDriver driver, SocketConnection transport, ulong id)
+    // The one timer a connection runs at a time, as a deadline the driver's heartbeat checks.
+    private long _deadline = long.MaxValue;
+    private TimerKind _timerKind;
+    private volatile TimerKind _timedOut;
+
+    public HttpConnection(HttpDriver driver, SocketConnection transport, ulong id, PortBinding binding, bool admitted)
     {
         Driver = driver;
         Transport = transport;
         Id = id;
+        Binding = binding;
+        Settings = binding.Settings;
+        _admitted = admitted;
         _context = new RequestContext(this);
     }
 
     public ulong Id { get; }
+
+    /// <summary>The port this connection arrived on, whose connection count it holds.</summary>
+    public PortBinding Binding { get; }
+
+    /// <summary>The limits and timers in force (the port's).</summary>
+    public ConnectionSettings Settings { get; }
+
+    /// <summary>The timer that expired on this connection, if one did (the connection is ending).</summary>
+    public TimerKind TimedOut => _timedOut;
 
     public HttpDriver Driver { get; }
 
@@ -73,9 +91,16 @@ internal sealed partial class HttpConnection
         var registration = Transport.ConnectionClosed.UnsafeRegister(static state => ((RequestContext)state!).OnConnectionClosed(), _context);
         try
         {
-            await ProcessRequestsAsync().ConfigureAwait(false);
+            if (_admitted)
+            {
+                await ProcessRequestsAsync().ConfigureAwait(false);
+            }
+            else
+            {
+                await RejectConnectionAsync().ConfigureAwait(false);
+            }
         }
-        catch (Exception ex) when (ex is ConnectionResetException || SocketErrors.IsConnectionGone(ex) || IsAborted)
+        catch (Exception ex) when (ex is ConnectionResetException || SocketErrors.IsConnectionGone(ex) || IsAborted || _timedOut != TimerKind.None)
         {
             // The client left or the connection was aborted: nothing to answer.
         }
@@ -86,6 +111,7 @@ internal sealed partial class HttpConnection
         finally
         {
             ActiveGroup = null;
+            StopTimer();
             registration.Dispose();
             await Transport.Input.CompleteAsync().ConfigureAwait(false);
             await Transport.Output.CompleteAsync().ConfigureAwait(false);
@@ -110,18 +136,32 @@ internal sealed partial class HttpConnection
     private async Task ProcessRequestsAsync()
     {
         var input = Transport.Input;
+        var settings = Settings;
         while (true)
         {
             // 1. Read and parse a head.
             _context.Reset();
             var head = new RequestHeadHandler(_context);
             var rejection = RequestRejectionReason.None;
+            bool headStarted = false;
             while (true)
             {
                 if (!input.TryRead(out var result))
                 {
-                    // Nothing buffered: send what pipelined responses left unflushed, then wait.
+                    // Nothing buffered: send what pipelined responses left unflushed, then wait. Until a
+                    // byte of the head arrives the connection is idle; from then the whole head has HeaderWait.
                     await FlushOutputAsync().ConfigureAwait(false);
+                    if (headStarted)
+                    {
+                        if (_timerKind != TimerKind.HeaderWait)
+                        {
+                            StartTimer(TimerKind.HeaderWait, settings.HeaderWait);
+                        }
+                    }
+                    else if (_timerKind != TimerKind.IdleConnection)
+                    {
+                        StartTimer(TimerKind.IdleConnection, settings.IdleConnection);
+                    }
                     result = await input.ReadAsync().ConfigureAwait(false);
                 }
                 var buffer = result.Buffer;
@@ -130,7 +170,7 @@ internal sealed partial class HttpConnection
                     _context.Headers.Clear();
                     _context.ContentLength = null;
                     head = new RequestHeadHandler(_context);
-                    var status = HttpParser.ParseHead(buffer, ref head, Driver.Limits, out long consumed, out rejection);
+                    var status = HttpParser.ParseHead(buffer, ref head, settings.Limits, out long consumed, out rejection);
                     if (status == ParseResult.Done)
                     {
                         // More bytes behind this head: a body, or pipelined requests.
@@ -143,6 +183,7 @@ internal sealed partial class HttpConnection
                     {
                         break;
                     }
+                    headStarted = true;
                 }
                 else
                 {
@@ -152,7 +193,18 @@ internal sealed partial class HttpConnection
                 {
                     return; // the client closed between requests (or mid-head), or the port is closing
                 }
+                if (result.IsCanceled && _timedOut != TimerKind.None)
+                {
+                    // HeaderWait: nothing of a response has started, so the client is told (408); an idle
+                    // connection just ends.
+                    if (_timedOut == TimerKind.HeaderWait)
+                    {
+                        await RejectAsync(RequestRejectionReason.RequestHeadersTimeout).ConfigureAwait(false);
+                    }
+                    return;
+                }
             }
+            StopTimer();
 
             // 2. Validate. Then the response cache, before routing: a hit never reaches a queue or an app.
             if (rejection == RequestRejectionReason.None)
@@ -241,6 +293,66 @@ internal sealed partial class HttpConnection
         return any;
     }
 
+    /// <summary>Arms the connection's timer; the heartbeat fires it once the deadline passes.</summary>
+    internal void StartTimer(TimerKind kind, TimeSpan timeout)
+    {
+        _timerKind = kind;
+        long milliseconds = timeout >= TimeSpan.FromDays(365) ? long.MaxValue / 2 : (long)timeout.TotalMilliseconds;
+        Volatile.Write(ref _deadline, Driver.Now + milliseconds);
+    }
+
+    /// <summary>Arms <paramref name="kind"/> unless another timer runs (a drain's outer timer wins over a read's).</summary>
+    internal bool TryStartTimer(TimerKind kind, TimeSpan timeout)
+    {
+        if (Volatile.Read(ref _deadline) != long.MaxValue)
+        {
+            return false;
+        }
+        StartTimer(kind, timeout);
+        return true;
+    }
+
+    internal void StopTimer()
+    {
+        Volatile.Write(ref _deadline, long.MaxValue);
+        _timerKind = TimerKind.None;
+    }
+
+    /// <summary>
+    /// Called by the heartbeat (another thread). An expired timer marks the connection and cancels its
+    /// pending read, so the loop that waits sees why and answers or ends; a stalled send aborts.
+    /// </summary>
+    internal void OnHeartbeat(long now)
+    {
+        long deadline = Volatile.Read(ref _deadline);
+        if (now >= deadline && Interlocked.CompareExchange(ref _deadline, long.MaxValue, deadline) == deadline)
+        {
+            _timedOut = _timerKind;
+            Transport.Input.CancelPendingRead();
+        }
+        if (Transport.IsSendStalled(now))
+        {
+            // Timer_MinSendRate: the client does not take the response; nothing can be said to it any more.
+            _timedOut = TimerKind.MinSendRate;
+            Abort();
+        }
+    }
+
+    /// <summary>A connection past the port's MaxConnections: turned away per the port's 503 verbosity.</summary>
+    private ValueTask RejectConnectionAsync()
+    {
+        switch (Settings.ConnectionLimitMode)
+        {
+            case ServiceUnavailableMode.Reset:
+                Abort();
+                return default;
+            case ServiceUnavailableMode.StatusWithReason:
+                return WriteErrorAsync(ReasonPhrases.Build(503, "Service Unavailable (connection limit)"));
+            default:
+                return WriteErrorAsync(ReasonPhrases.StatusLine(503));
+        }
+    }
+
     private ValueTask<FlushResult> FlushOutputAsync() =>
         Transport.Output.UnflushedBytes > 0 ? Transport.Output.FlushAsync() : default;
 
@@ -254,6 +366,10 @@ internal sealed partial class HttpConnection
         var version = _context.Version;
         // A 1.1 request carries exactly one Host; a 1.0 request at most one (RFC 9112 section 3.2).
         if (head.HostCount > 1 || (version == HttpVersion.Http11 && head.HostCount == 0))
+        {
+            return RequestRejectionReason.InvalidHost;
+        }
+        if (_context.TargetAuthority is { } authority && head.Host is { } host && !RequestHeadHandler.HostMatchesAuthority(host, authority))
         {
             return RequestRejectionReason.InvalidHost;
         }

@@ -8,9 +8,6 @@ public sealed partial class RequestContext
     /// <summary>Unread bodies up to this size are read and discarded so the connection can be reused; larger ones close it.</summary>
     public const long MaxDrainBytes = 1024 * 1024;
 
-    /// <summary>How long skipping an unread body may take (HTTP.sys's DrainEntityBody default: 2 minutes).</summary>
-    public static readonly TimeSpan DrainTimeout = TimeSpan.FromMinutes(2);
-
     private static ReadOnlySpan<byte> ContinueResponse => "HTTP/1.1 100 Continue\r\n\r\n"u8;
 
     private long _bodyRemaining;
@@ -95,7 +92,28 @@ public sealed partial class RequestContext
         var input = _connection.Transport.Input;
         while (true)
         {
-            var result = await input.ReadAsync(cancellationToken).ConfigureAwait(false);
+            if (!input.TryRead(out var result))
+            {
+                // The body has to wait for the network: EntityBody bounds the wait (unless a drain's timer runs).
+                bool timed = _connection.TryStartTimer(TimerKind.EntityBody, _connection.Settings.EntityBody);
+                try
+                {
+                    result = await input.ReadAsync(cancellationToken).ConfigureAwait(false);
+                }
+                finally
+                {
+                    if (timed)
+                    {
+                        _connection.StopTimer();
+                    }
+                }
+            }
+            if (result.IsCanceled && _connection.TimedOut != TimerKind.None)
+            {
+                input.AdvanceTo(result.Buffer.Start);
+                Fail();
+                throw new RequestRejectedException(RequestRejectionReason.RequestBodyTimeout);
+            }
             var data = result.Buffer;
             int written;
             if (!IsChunked)
@@ -119,7 +137,7 @@ public sealed partial class RequestContext
                 return written;
             }
 
-            var status = _chunked.Decode(data, buffer.Span, _connection.Driver.Limits, out var consumed, out written, out var reason);
+            var status = _chunked.Decode(data, buffer.Span, _connection.Settings.Limits, out var consumed, out written, out var reason);
             if (status == ParseResult.Invalid)
             {
                 input.AdvanceTo(consumed);
@@ -169,16 +187,15 @@ public sealed partial class RequestContext
         }
         long budget = MaxDrainBytes;
         byte[] scratch = ArrayPool<byte>.Shared.Rent(16 * 1024);
-        // Off the fast path (the app left body unread): a timer per drain is acceptable here.
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_connection.ConnectionClosed);
-        timeout.CancelAfter(DrainTimeout);
+        // DrainEntityBody bounds the whole skip; when it fires the read fails and the connection closes.
+        _connection.StartTimer(TimerKind.DrainEntityBody, _connection.Settings.DrainEntityBody);
         try
         {
             _bodyReadStarted = true;
             MaxRequestBodySize = null;
             while (!_bodyComplete)
             {
-                int read = await ReadBodyAsync(scratch, timeout.Token).ConfigureAwait(false);
+                int read = await ReadBodyAsync(scratch).ConfigureAwait(false);
                 budget -= read;
                 if (budget < 0)
                 {
@@ -193,6 +210,7 @@ public sealed partial class RequestContext
         }
         finally
         {
+            _connection.StopTimer();
             ArrayPool<byte>.Shared.Return(scratch);
         }
     }

@@ -89,6 +89,9 @@ public sealed partial class RequestContext
     /// <summary>A slot for the server's own per-request object, kept across the requests of the connection.</summary>
     public object? ServerState { get; set; }
 
+    /// <summary>The head and URL limits in force on the connection's port.</summary>
+    internal HttpParserLimits Limits => _connection.Settings.Limits;
+
     /// <summary>The canonical path before the PathBase split, as routing saw it.</summary>
     internal string CanonicalPath { get; private set; } = "/";
 

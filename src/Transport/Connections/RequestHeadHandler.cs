@@ -40,10 +40,11 @@ internal struct RequestHeadHandler : IHttpHeadHandler
 
         if (target.Length == 1 && target[0] == (byte)'*')
         {
-            // asterisk-form is only for a server-wide OPTIONS (RFC 9112 section 3.2.4).
+            // asterisk-form is only for a server-wide OPTIONS (RFC 9112 section 3.2.4); with another
+            // method the target is fine and the method is not (405, as Kestrel answers).
             if (!ReferenceEquals(context.Method, KnownMethods.Options))
             {
-                Error = RequestRejectionReason.InvalidRequestTarget;
+                Error = RequestRejectionReason.MethodNotAllowed;
             }
             context.SetTarget("*", "/", string.Empty, authority: null);
             return;
@@ -71,9 +72,15 @@ internal struct RequestHeadHandler : IHttpHeadHandler
             }
             authority = Encoding.ASCII.GetString(authorityBytes);
         }
+        else if (target.IndexOfAnyExcept(HttpCharacters.Authority) < 0)
+        {
+            // authority-form belongs to CONNECT (section 3.2.3), a tunnel an origin server does not open;
+            // with any method it is answered 405 and closed (Kestrel answers 405 too).
+            Error = RequestRejectionReason.MethodNotAllowed;
+            return;
+        }
         else
         {
-            // authority-form belongs to CONNECT, which an origin server does not tunnel (section 3.2.3).
             Error = RequestRejectionReason.InvalidRequestTarget;
             return;
         }
@@ -88,6 +95,11 @@ internal struct RequestHeadHandler : IHttpHeadHandler
         if (!PathCanonicalizer.TryCanonicalize(rawPath, out string path))
         {
             Error = RequestRejectionReason.InvalidPath;
+            return;
+        }
+        if (!context.Limits.AllowsPath(path))
+        {
+            Error = RequestRejectionReason.UrlSegmentLimitExceeded;
             return;
         }
         context.SetTarget(Encoding.ASCII.GetString(target), path, query.IsEmpty ? string.Empty : Encoding.ASCII.GetString(query), authority);
@@ -146,12 +158,15 @@ internal struct RequestHeadHandler : IHttpHeadHandler
         }
     }
 
-    /// <summary>Content-Length = 1*DIGIT (RFC 9110 section 8.6); a repeat must carry the same value.</summary>
+    /// <summary>
+    /// Content-Length = 1*DIGIT (RFC 9110 section 8.6). A repeated field is refused even with the same
+    /// value (section 8.6 lets a recipient reject it; Kestrel does): two framing claims are one too many.
+    /// </summary>
     private void OnContentLength(ReadOnlySpan<byte> value)
     {
         if (value.IsEmpty || value.IndexOfAnyExceptInRange((byte)'0', (byte)'9') >= 0
             || !Utf8Parser.TryParse(value, out long length, out int consumed) || consumed != value.Length
-            || (_context.ContentLength is long previous && previous != length))
+            || _context.ContentLength is not null)
         {
             Error = RequestRejectionReason.InvalidContentLength;
             return;
@@ -214,6 +229,22 @@ internal struct RequestHeadHandler : IHttpHeadHandler
                 ConnectionUpgrade = true;
             }
         }
+    }
+
+    /// <summary>
+    /// RFC 9112 section 3.2.2: with an absolute-form target the client must send a Host identical to its
+    /// authority. As Kestrel does, an explicit default port (:80) on one side and none on the other match.
+    /// </summary>
+    public static bool HostMatchesAuthority(string host, string authority)
+    {
+        if (string.Equals(host, authority, StringComparison.OrdinalIgnoreCase))
+        {
+            return true;
+        }
+        return WithoutDefaultPort(host).Equals(WithoutDefaultPort(authority), StringComparison.OrdinalIgnoreCase);
+
+        static ReadOnlySpan<char> WithoutDefaultPort(string value) =>
+            value.EndsWith(":80", StringComparison.Ordinal) ? value.AsSpan(0, value.Length - 3) : value;
     }
 
     private static bool TryGetAbsoluteForm(ReadOnlySpan<byte> target, out ReadOnlySpan<byte> authority, out ReadOnlySpan<byte> pathAndQuery)

@@ -51,9 +51,30 @@ public static class HttpParser
             data = data[..limits.MaxRequestBytes];
         }
 
+        // RFC 9112 section 2.2: a server SHOULD ignore at least one empty line before the request-line
+        // (old clients send a CRLF after a POST body). They count toward MaxRequestBytes.
+        int skipped = SkipLeadingEmptyLines(data);
+        if (skipped > 0)
+        {
+            var result = ParseHead(data[skipped..], ref handler, limits with { MaxRequestBytes = limits.MaxRequestBytes - skipped }, out consumed, out reason);
+            if (result == ParseResult.Done)
+            {
+                consumed += skipped;
+            }
+            return result;
+        }
+
         int headLength = FindHeadEnd(data);
         if (headLength < 0)
         {
+            // A line that cannot start a request is refused at its first bytes: a TLS ClientHello or
+            // another protocol on the plain port gets its 400 at once, not after MaxFieldLength bytes.
+            if (!CanStartRequestLine(data))
+            {
+                consumed = 0;
+                reason = RequestRejectionReason.InvalidMethod;
+                return ParseResult.Invalid;
+            }
             // Not complete yet: still validate the complete lines, so garbage is refused at once
             // rather than after the client fills the limit.
             consumed = 0;
@@ -72,6 +93,40 @@ public static class HttpParser
         }
 
         return ParseLines(data[..headLength], complete: true, ref handler, limits, out consumed, out reason);
+    }
+
+    /// <summary>The length of the CRLF or LF line ends at the start of <paramref name="data"/> (a lone trailing CR waits for its LF).</summary>
+    internal static int SkipLeadingEmptyLines(ReadOnlySpan<byte> data)
+    {
+        int skipped = 0;
+        while (skipped < data.Length)
+        {
+            if (data[skipped] == (byte)'\n')
+            {
+                skipped++;
+            }
+            else if (data[skipped] == (byte)'\r' && skipped + 1 < data.Length && data[skipped + 1] == (byte)'\n')
+            {
+                skipped += 2;
+            }
+            else
+            {
+                break;
+            }
+        }
+        return skipped;
+    }
+
+    /// <summary>True while the bytes so far can still be the start of a request-line: a method token, then a space.</summary>
+    private static bool CanStartRequestLine(ReadOnlySpan<byte> data)
+    {
+        if (data.Length == 1 && data[0] == (byte)'\r')
+        {
+            return true; // the first half of an empty line's CRLF
+        }
+        int space = data.IndexOf((byte)' ');
+        var method = space < 0 ? data : data[..space];
+        return method.IndexOfAnyExcept(HttpCharacters.Token) < 0;
     }
 
     /// <summary>

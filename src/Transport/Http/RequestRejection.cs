@@ -11,6 +11,8 @@ public static class RequestRejection
         RequestRejectionReason.HeadersTooLarge => 431,
         RequestRejectionReason.UnknownTransferCoding => 501,
         RequestRejectionReason.RequestBodyTooLarge => 413,
+        RequestRejectionReason.RequestHeadersTimeout or RequestRejectionReason.RequestBodyTimeout => 408,
+        RequestRejectionReason.MethodNotAllowed => 405,
         _ => 400,
     };
 
@@ -34,6 +36,10 @@ public static class RequestRejection
         RequestRejectionReason.UnexpectedEndOfBody => "Unexpected end of request body.",
         RequestRejectionReason.NoMatchingPrefix => "No URL prefix matches the request.",
         RequestRejectionReason.InvalidPath => "Invalid request path.",
+        RequestRejectionReason.UrlSegmentLimitExceeded => "A URL segment is too long, or there are too many.",
+        RequestRejectionReason.RequestHeadersTimeout => "The request head did not arrive in time (Timeouts.HeaderWait).",
+        RequestRejectionReason.RequestBodyTimeout => "The request body stalled (Timeouts.EntityBody).",
+        RequestRejectionReason.MethodNotAllowed => "CONNECT is not served: this is an origin server, not a proxy.",
         _ => "Bad request.",
     };
 }

@@ -39,4 +39,12 @@ public enum RequestRejectionReason
     NoMatchingPrefix,
     /// <summary>The path does not canonicalise (invalid UTF-8, encoded control characters, dot-segments above the root).</summary>
     InvalidPath,
+    /// <summary>A segment of the canonical path is longer than UrlSegmentMaxLength, or there are more than UrlSegmentMaxCount (HTTP.sys: 400).</summary>
+    UrlSegmentLimitExceeded,
+    /// <summary>The request head did not complete within Timeouts.HeaderWait: 408.</summary>
+    RequestHeadersTimeout,
+    /// <summary>The body stalled longer than Timeouts.EntityBody: 408.</summary>
+    RequestBodyTimeout,
+    /// <summary>CONNECT asks the server to open a tunnel, which an origin server does not do (RFC 9110 section 9.3.6): 405.</summary>
+    MethodNotAllowed,
 }

@@ -22,6 +22,12 @@ public sealed class UrlGroup : IDisposable
     /// <summary>A name for errors and logs (the owning server's description).</summary>
     public string Owner { get; init; } = "a server";
 
+    /// <summary>
+    /// The connection settings for ports this group opens. A port already open keeps the settings it
+    /// was opened with (see <see cref="HttpDriver.SettingsOf"/>).
+    /// </summary>
+    public ConnectionSettings Settings { get; init; } = ConnectionSettings.Default;
+
     /// <summary>The registered prefixes, with their bound ports.</summary>
     public IReadOnlyList<PrefixRegistration> Registrations
     {

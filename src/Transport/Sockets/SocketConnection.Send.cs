@@ -7,6 +7,15 @@ namespace HttpSysLite.Transport.Sockets;
 internal sealed partial class SocketConnection
 {
     private readonly List<ArraySegment<byte>> _sendSegments = new(4);
+    private readonly Connections.Heartbeat _clock;
+    private readonly long _minSendBytesPerSecond;
+    private long _sendDeadline = long.MaxValue;
+
+    /// <summary>
+    /// True when a send has waited on the client past what MinSendBytesPerSecond allows for its size
+    /// (at least the grace period). Read by the heartbeat; a send that completes at once arms nothing.
+    /// </summary>
+    public bool IsSendStalled(long now) => now >= Volatile.Read(ref _sendDeadline);
 
     /// <summary>
     /// The send loop: everything written and flushed since the last send goes out in one syscall
@@ -64,7 +73,19 @@ internal sealed partial class SocketConnection
             var memory = buffer.First;
             while (!memory.IsEmpty)
             {
-                int sent = await _socket.SendAsync(memory, SocketFlags.None).ConfigureAwait(false);
+                var pending = _socket.SendAsync(memory, SocketFlags.None);
+                int sent;
+                if (pending.IsCompleted)
+                {
+                    sent = pending.GetAwaiter().GetResult();
+                }
+                else
+                {
+                    // The socket buffer is full: the client is not taking bytes as fast as we send them.
+                    StartSendTimer(memory.Length);
+                    sent = await pending.ConfigureAwait(false);
+                    StopSendTimer();
+                }
                 memory = memory[sent..];
             }
             return;
@@ -80,6 +101,30 @@ internal sealed partial class SocketConnection
             _sendSegments.Add(array);
         }
         // Socket.SendAsync(IList) sends the whole list before completing.
-        await _socket.SendAsync(_sendSegments, SocketFlags.None).ConfigureAwait(false);
+        var send = _socket.SendAsync(_sendSegments, SocketFlags.None);
+        if (!send.IsCompleted)
+        {
+            StartSendTimer(buffer.Length);
+            await send.ConfigureAwait(false);
+            StopSendTimer();
+            return;
+        }
+        await send.ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// Arms the MinSendBytesPerSecond deadline for a send of <paramref name="length"/> bytes: the time
+    /// that rate allows for it, and never less than the grace period (HTTP.sys's MinSendRate timer).
+    /// </summary>
+    private void StartSendTimer(long length)
+    {
+        if (_minSendBytesPerSecond <= 0)
+        {
+            return;
+        }
+        long allowed = Math.Max((long)ConnectionSettings.SendGracePeriod.TotalMilliseconds, length * 1000 / _minSendBytesPerSecond);
+        Volatile.Write(ref _sendDeadline, _clock.Now + allowed);
+    }
+
+    private void StopSendTimer() => Volatile.Write(ref _sendDeadline, long.MaxValue);
 }

@@ -29,9 +29,11 @@ internal sealed partial class SocketConnection
     private Task _sendTask = Task.CompletedTask;
     private int _aborted;
 
-    public SocketConnection(Socket socket)
+    public SocketConnection(Socket socket, Connections.Heartbeat clock, long minSendBytesPerSecond)
     {
         _socket = socket;
+        _clock = clock;
+        _minSendBytesPerSecond = minSendBytesPerSecond;
         var remote = (IPEndPoint)socket.RemoteEndPoint!;
         var local = (IPEndPoint)socket.LocalEndPoint!;
         // IPv4 peers on the dual-mode socket arrive as ::ffff:a.b.c.d; the app sees plain IPv4.

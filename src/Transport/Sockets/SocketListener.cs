@@ -21,6 +21,9 @@ internal sealed class SocketListener : IDisposable
     /// <summary>The bound endpoint, with the real port when port 0 was asked for.</summary>
     public IPEndPoint EndPoint { get; }
 
+    /// <summary>The port's shared settings and connection count (set by the driver right after binding).</summary>
+    public PortBinding Binding { get; set; } = null!;
+
     /// <summary>True when this is the dual-mode [::] socket (or its 0.0.0.0 fallback).</summary>
     public bool IsWildcard => EndPoint.Address.Equals(IPAddress.IPv6Any) || EndPoint.Address.Equals(IPAddress.Any);
 

@@ -1,0 +1,32 @@
+namespace HttpSysLite.Transport;
+
+/// <summary>
+/// What the listeners of one port share: the settings their connections run under and the count of
+/// open connections that <see cref="ConnectionSettings.MaxConnections"/> bounds. Survives a rebind of
+/// the port's listeners.
+/// </summary>
+internal sealed class PortBinding
+{
+    private int _connections;
+
+    public PortBinding(int port, ConnectionSettings settings)
+    {
+        Port = port;
+        Settings = settings;
+    }
+
+    public int Port { get; }
+
+    public ConnectionSettings Settings { get; }
+
+    public int ConnectionCount => Volatile.Read(ref _connections);
+
+    /// <summary>Counts a new connection; false when that goes past the limit (the caller still calls <see cref="Release"/>).</summary>
+    public bool TryAdmit()
+    {
+        int count = Interlocked.Increment(ref _connections);
+        return Settings.MaxConnections is not long max || count <= max;
+    }
+
+    public void Release() => Interlocked.Decrement(ref _connections);
+}
