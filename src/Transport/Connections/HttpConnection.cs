@@ -209,7 +209,8 @@ internal sealed partial class HttpConnection
             // 2. Validate. Then the response cache, before routing: a hit never reaches a queue or an app.
             if (rejection == RequestRejectionReason.None)
             {
-                rejection = Validate(ref head);
+                rejection = head.Validate(out bool keepAlive);
+                KeepAlive = keepAlive;
             }
             if (rejection == RequestRejectionReason.None && !Driver.Cache.IsEmpty
                 && LookupCache(ref head, out bool notModified) is { } cached)
@@ -355,55 +356,6 @@ internal sealed partial class HttpConnection
 
     private ValueTask<FlushResult> FlushOutputAsync() =>
         Transport.Output.UnflushedBytes > 0 ? Transport.Output.FlushAsync() : default;
-
-    /// <summary>Semantic checks on a syntactically valid head (RFC 9112 sections 3.2, 6.1, 6.3, 9.3).</summary>
-    private RequestRejectionReason Validate(ref RequestHeadHandler head)
-    {
-        if (head.Error != RequestRejectionReason.None)
-        {
-            return head.Error;
-        }
-        var version = _context.Version;
-        // A 1.1 request carries exactly one Host; a 1.0 request at most one (RFC 9112 section 3.2).
-        if (head.HostCount > 1 || (version == HttpVersion.Http11 && head.HostCount == 0))
-        {
-            return RequestRejectionReason.InvalidHost;
-        }
-        if (_context.TargetAuthority is { } authority && head.Host is { } host && !RequestHeadHandler.HostMatchesAuthority(host, authority))
-        {
-            return RequestRejectionReason.InvalidHost;
-        }
-        if (head.HasTransferEncoding)
-        {
-            if (_context.ContentLength is not null)
-            {
-                // Allowed by RFC 9112 section 6.1 with Transfer-Encoding winning, but it is the smuggling door: refuse.
-                return RequestRejectionReason.TransferEncodingWithContentLength;
-            }
-            if (version == HttpVersion.Http10)
-            {
-                return RequestRejectionReason.FinalCodingNotChunked; // 1.0 framing with a coding is faulty (section 6.1)
-            }
-            if (head.UnknownCoding)
-            {
-                return RequestRejectionReason.UnknownTransferCoding;
-            }
-            if (!head.FinalCodingIsChunked)
-            {
-                return RequestRejectionReason.FinalCodingNotChunked;
-            }
-            _context.IsChunked = true;
-        }
-
-        // Persistence (RFC 9112 section 9.3): 1.1 persists unless "close"; 1.0 only with "keep-alive".
-        KeepAlive = version == HttpVersion.Http11 ? !head.ConnectionClose : head.ConnectionKeepAlive && !head.ConnectionClose;
-        _context.ExpectContinue = head.ExpectContinue && version == HttpVersion.Http11 && _context.HasRequestBody;
-        _context.Host = _context.TargetAuthority ?? head.Host ?? string.Empty;
-        _context.IsCacheableRequest = ReferenceEquals(_context.Method, KnownMethods.Get) && !_context.HasRequestBody
-            && !head.HasAuthorization && !head.HasRange;
-        _context.IsUpgradableRequest = version == HttpVersion.Http11 && head.ConnectionUpgrade && head.HasUpgrade;
-        return RequestRejectionReason.None;
-    }
 
     private RequestRejectionReason Route()
     {

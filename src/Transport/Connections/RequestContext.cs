@@ -16,9 +16,27 @@ public sealed partial class RequestContext
     private static long s_lastRequestId;
 
     private readonly HttpConnection _connection;
+    private readonly HttpParserLimits _limits;
     private CancellationTokenSource _aborted = new();
 
-    internal RequestContext(HttpConnection connection) => _connection = connection;
+    internal RequestContext(HttpConnection connection)
+    {
+        _connection = connection;
+        _limits = connection.Settings.Limits;
+    }
+
+    /// <summary>
+    /// A context with no connection behind it, for the parts of the request path that are pure functions
+    /// of the bytes (head parsing and validation): the request-case corpus runs them without sockets.
+    /// Body, response and abort members must not be used.
+    /// </summary>
+    internal static RequestContext CreateDetached(HttpParserLimits limits) => new(limits);
+
+    private RequestContext(HttpParserLimits limits)
+    {
+        _connection = null!;
+        _limits = limits;
+    }
 
     /// <summary>The method, interned for the standard ones.</summary>
     public string Method { get; internal set; } = KnownMethods.Get;
@@ -90,7 +108,7 @@ public sealed partial class RequestContext
     public object? ServerState { get; set; }
 
     /// <summary>The head and URL limits in force on the connection's port.</summary>
-    internal HttpParserLimits Limits => _connection.Settings.Limits;
+    internal HttpParserLimits Limits => _limits;
 
     /// <summary>The canonical path before the PathBase split, as routing saw it.</summary>
     internal string CanonicalPath { get; private set; } = "/";

@@ -65,7 +65,7 @@ internal struct RequestHeadHandler : IHttpHeadHandler
         else if (TryGetAbsoluteForm(target, out var authorityBytes, out pathAndQuery))
         {
             // absolute-form (section 3.2.2): the authority replaces Host for routing.
-            if (authorityBytes.IsEmpty || authorityBytes.IndexOfAnyExcept(HttpCharacters.Authority) >= 0)
+            if (authorityBytes.IsEmpty || !HttpCharacters.IsValidHost(authorityBytes))
             {
                 Error = RequestRejectionReason.InvalidRequestTarget;
                 return;
@@ -113,7 +113,7 @@ internal struct RequestHeadHandler : IHttpHeadHandler
         {
             HostCount++;
             Host = _context.Headers.ValueAt(_context.Headers.Count - 1);
-            if (value.IndexOfAnyExcept(HttpCharacters.Authority) >= 0)
+            if (!HttpCharacters.IsValidHost(value))
             {
                 Error = RequestRejectionReason.InvalidHost;
             }
@@ -156,6 +156,60 @@ internal struct RequestHeadHandler : IHttpHeadHandler
         {
             IfModifiedSince = _context.Headers.ValueAt(_context.Headers.Count - 1);
         }
+    }
+
+    /// <summary>
+    /// Semantic checks once the head parsed (RFC 9112 sections 3.2, 6.1, 6.3, 9.3), and what follows from
+    /// them for the request: its framing, Host, and whether the connection persists after it.
+    /// </summary>
+    public readonly RequestRejectionReason Validate(out bool keepAlive)
+    {
+        keepAlive = false;
+        if (Error != RequestRejectionReason.None)
+        {
+            return Error;
+        }
+        var context = _context;
+        var version = context.Version;
+        // A 1.1 request carries exactly one Host; a 1.0 request at most one (RFC 9112 section 3.2).
+        if (HostCount > 1 || (version == HttpVersion.Http11 && HostCount == 0))
+        {
+            return RequestRejectionReason.InvalidHost;
+        }
+        if (context.TargetAuthority is { } authority && Host is { } host && !HostMatchesAuthority(host, authority))
+        {
+            return RequestRejectionReason.InvalidHost;
+        }
+        if (HasTransferEncoding)
+        {
+            if (context.ContentLength is not null)
+            {
+                // Allowed by RFC 9112 section 6.1 with Transfer-Encoding winning, but it is the smuggling door: refuse.
+                return RequestRejectionReason.TransferEncodingWithContentLength;
+            }
+            if (version == HttpVersion.Http10)
+            {
+                return RequestRejectionReason.FinalCodingNotChunked; // 1.0 framing with a coding is faulty (section 6.1)
+            }
+            if (UnknownCoding)
+            {
+                return RequestRejectionReason.UnknownTransferCoding;
+            }
+            if (!FinalCodingIsChunked)
+            {
+                return RequestRejectionReason.FinalCodingNotChunked;
+            }
+            context.IsChunked = true;
+        }
+
+        // Persistence (RFC 9112 section 9.3): 1.1 persists unless "close"; 1.0 only with "keep-alive".
+        keepAlive = version == HttpVersion.Http11 ? !ConnectionClose : ConnectionKeepAlive && !ConnectionClose;
+        context.ExpectContinue = ExpectContinue && version == HttpVersion.Http11 && context.HasRequestBody;
+        context.Host = context.TargetAuthority ?? Host ?? string.Empty;
+        context.IsCacheableRequest = ReferenceEquals(context.Method, KnownMethods.Get) && !context.HasRequestBody
+            && !HasAuthorization && !HasRange;
+        context.IsUpgradableRequest = version == HttpVersion.Http11 && ConnectionUpgrade && HasUpgrade;
+        return RequestRejectionReason.None;
     }
 
     /// <summary>

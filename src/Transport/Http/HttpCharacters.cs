@@ -26,6 +26,46 @@ internal static class HttpCharacters
     public static readonly SearchValues<byte> Authority =
         SearchValues.Create("!$&'()*+,-.0123456789:;=ABCDEFGHIJKLMNOPQRSTUVWXYZ[]_abcdefghijklmnopqrstuvwxyz~%"u8);
 
+    /// <summary>reg-name and IPv4address characters: unreserved, pct-encoded, sub-delims (RFC 3986 section 3.2.2).</summary>
+    public static readonly SearchValues<byte> RegName =
+        SearchValues.Create("!$&'()*+,-.0123456789;=ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz~%"u8);
+
+    /// <summary>What may stand between the brackets of an IP-literal: an IPv6 address (RFC 3986 section 3.2.2).</summary>
+    public static readonly SearchValues<byte> IPv6Literal = SearchValues.Create("0123456789ABCDEFabcdef:."u8);
+
+    /// <summary>
+    /// True for uri-host [ ":" port ] (RFC 9110 section 7.2, RFC 3986 section 3.2.2): a bracketed IPv6
+    /// literal or a reg-name, then at most one colon and digits. Empty is valid (an empty authority).
+    /// </summary>
+    public static bool IsValidHost(ReadOnlySpan<byte> value)
+    {
+        if (value.IsEmpty)
+        {
+            return true;
+        }
+        ReadOnlySpan<byte> port;
+        if (value[0] == (byte)'[')
+        {
+            int close = value.IndexOf((byte)']');
+            if (close < 2 || value[1..close].IndexOfAnyExcept(IPv6Literal) >= 0)
+            {
+                return false;
+            }
+            port = value[(close + 1)..];
+        }
+        else
+        {
+            int colon = value.IndexOf((byte)':');
+            var name = colon < 0 ? value : value[..colon];
+            if (name.IndexOfAnyExcept(RegName) >= 0)
+            {
+                return false;
+            }
+            port = colon < 0 ? default : value[colon..];
+        }
+        return port.IsEmpty || (port[0] == (byte)':' && port[1..].IndexOfAnyExceptInRange((byte)'0', (byte)'9') < 0);
+    }
+
     /// <summary>Characters a response header value may carry: visible ASCII, SP and HTAB (as Kestrel enforces).</summary>
     public static readonly SearchValues<char> ResponseValue = SearchValues.Create(BuildResponseValue());
 
