@@ -86,31 +86,24 @@ public struct ChunkedDecoder
                     break;
 
                 case State.DataEnd:
-                    // chunk = chunk-size [ chunk-ext ] CRLF chunk-data CRLF; a bare LF is tolerated as in the head.
+                    // chunk = chunk-size [ chunk-ext ] CRLF chunk-data CRLF: exactly CRLF (see TryTrimCarriageReturn).
                     if (!reader.TryPeek(out byte first))
                     {
                         return NeedMore(ref reader, written, out consumed);
                     }
-                    if (first == (byte)'\r')
-                    {
-                        if (!reader.TryPeek(1, out byte second))
-                        {
-                            return NeedMore(ref reader, written, out consumed);
-                        }
-                        if (second != (byte)'\n')
-                        {
-                            return Fail(ref reader, out consumed, out reason);
-                        }
-                        reader.Advance(2);
-                    }
-                    else if (first == (byte)'\n')
-                    {
-                        reader.Advance(1);
-                    }
-                    else
+                    if (first != (byte)'\r')
                     {
                         return Fail(ref reader, out consumed, out reason);
                     }
+                    if (!reader.TryPeek(1, out byte second))
+                    {
+                        return NeedMore(ref reader, written, out consumed);
+                    }
+                    if (second != (byte)'\n')
+                    {
+                        return Fail(ref reader, out consumed, out reason);
+                    }
+                    reader.Advance(2);
                     _state = State.Size;
                     break;
 
@@ -161,13 +154,25 @@ public struct ChunkedDecoder
 
     private static bool TryParseSizeLine(in ReadOnlySequence<byte> sequence, out long size)
     {
+        size = 0;
         if (sequence.IsSingleSegment)
         {
-            return TryParseSizeLine(HttpParser.TrimCarriageReturn(sequence.FirstSpan), out size);
+            return TryTrimCarriageReturn(sequence.FirstSpan, out var line) && TryParseSizeLine(line, out size);
         }
         Span<byte> copy = stackalloc byte[MaxChunkLineLength];
         sequence.CopyTo(copy);
-        return TryParseSizeLine(HttpParser.TrimCarriageReturn(copy[..(int)sequence.Length]), out size);
+        return TryTrimCarriageReturn(copy[..(int)sequence.Length], out var copied) && TryParseSizeLine(copied, out size);
+    }
+
+    /// <summary>
+    /// The framing lines of a chunked body end in CRLF (RFC 9112 section 7.1). Unlike the head, a bare LF
+    /// is refused here: chunk boundaries that two parsers read differently are how bodies hide requests.
+    /// </summary>
+    private static bool TryTrimCarriageReturn(ReadOnlySpan<byte> line, out ReadOnlySpan<byte> trimmed)
+    {
+        bool hasCr = line.Length > 0 && line[^1] == (byte)'\r';
+        trimmed = hasCr ? line[..^1] : default;
+        return hasCr;
     }
 
     /// <summary>chunk-size [ chunk-ext ], without the line end (RFC 9112 section 7.1 and 7.1.1).</summary>
@@ -293,9 +298,9 @@ public struct ChunkedDecoder
             sequence.CopyTo(rented);
             line = rented.AsSpan(0, (int)sequence.Length);
         }
-        line = HttpParser.TrimCarriageReturn(line);
-        empty = line.IsEmpty;
-        bool valid = empty || HttpParser.TryParseHeaderLine(line, out _, out _);
+        bool valid = TryTrimCarriageReturn(line, out line);
+        empty = valid && line.IsEmpty;
+        valid = valid && (empty || HttpParser.TryParseHeaderLine(line, out _, out _));
         if (rented is not null)
         {
             ArrayPool<byte>.Shared.Return(rented);

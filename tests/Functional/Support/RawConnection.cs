@@ -107,6 +107,34 @@ public sealed class RawConnection : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Waits up to <paramref name="timeout"/> for the server's next bytes: true when some are buffered,
+    /// false when the server closed (FIN or reset), null when it sent nothing and kept the connection.
+    /// </summary>
+    public async Task<bool?> WaitForDataAsync(TimeSpan timeout)
+    {
+        if (_end > _start)
+        {
+            return true;
+        }
+        _start = _end = 0;
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            int read = await _socket.ReceiveAsync(_buffer, SocketFlags.None, cts.Token);
+            _end = read;
+            return read > 0 ? true : false;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+        catch (OperationCanceledException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>Reads everything until the server closes, bounded by the timeout.</summary>
     public async Task<byte[]> ReadToEndAsync(CancellationToken cancellationToken)
     {

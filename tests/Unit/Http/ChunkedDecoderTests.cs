@@ -22,8 +22,6 @@ public class ChunkedDecoderTests
         { "5 ; a ; b = \"q;\\\"uoted\"\r\nhello\r\n0;last\r\n\r\n", "hello" },
         // Trailer section (section 7.1.2).
         { "5\r\nhello\r\n0\r\nX-Checksum: abc\r\nX-Other: d\r\n\r\n", "hello" },
-        // Bare LF line ends, as in the head.
-        { "5\nhello\n0\n\n", "hello" },
     };
 
     [Theory]
@@ -97,6 +95,12 @@ public class ChunkedDecoderTests
         "5\r\nhelloX\r\n0\r\n\r\n",               // data longer than its size: no CRLF after data
         "5\r\nhello\rX0\r\n\r\n",                 // CR not followed by LF
         "5\r\nhello\r\n0\r\nBad Trailer\r\n\r\n", // trailer without a colon
+        // Bare LF line ends: refused in the framing (unlike the head), where a boundary read two ways hides requests.
+        "5\nhello\r\n0\r\n\r\n",
+        "5\r\nhello\n0\r\n\r\n",
+        "5\r\nhello\r\n0\n\r\n",
+        "5\r\nhello\r\n0\r\nX-T: 1\n\r\n",
+        "5\r\nhello\r\n0\r\n\n",
         "5\r\nhello\r\n0\r\nX : v\r\n\r\n",       // whitespace before the colon
         "5\r\nhello\r\n0\r\nX: a\0b\r\n\r\n",     // NUL in a trailer value
         "5\rhello\r\n",                            // bare CR ends the size line
