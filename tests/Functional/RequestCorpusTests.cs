@@ -251,6 +251,10 @@ public abstract class RequestCorpusTests : IAsyncLifetime
     }
 
     /// <summary>Sends the case on a new connection and reads what comes back, as outcome lines.</summary>
+    protected int SmuggledDeliveries => Volatile.Read(ref _smuggledDeliveries);
+
+    protected Task<List<string>> RunCaseAsync(RequestCase corpusCase) => RunAsync(corpusCase);
+
     private async Task<List<string>> RunAsync(RequestCase corpusCase)
     {
         int expectedResponses = corpusCase.Outcomes.Count(o => o != "incomplete");
@@ -307,6 +311,22 @@ public abstract class RequestCorpusTests : IAsyncLifetime
 public sealed class HttpSysLiteRequestCorpusTests : RequestCorpusTests
 {
     protected override ServerKind Kind => ServerKind.HttpSysLite;
+
+    public static IEnumerable<object[]> SmugglingVectors =>
+        RequestCorpus.Loaded.Cases.Where(c => c.Name.StartsWith("smuggle/", StringComparison.Ordinal)).Select(c => new object[] { c.Name });
+
+    /// <summary>One test per smuggling vector: the hidden request behind it never reaches the app.</summary>
+    [Theory]
+    [MemberData(nameof(SmugglingVectors))]
+    public async Task TheHiddenRequestIsNeverDelivered(string name)
+    {
+        var corpusCase = RequestCorpus.Loaded[name];
+        Assert.Contains("/smuggled", System.Text.Encoding.Latin1.GetString(corpusCase.Request), StringComparison.Ordinal);
+        var outcomes = await RunCaseAsync(corpusCase);
+        Assert.Equal(corpusCase.Outcomes, outcomes);
+        Assert.DoesNotContain(outcomes, o => o.Contains("/smuggled ", StringComparison.Ordinal) || o.EndsWith("/smuggled", StringComparison.Ordinal));
+        Assert.Equal(0, SmuggledDeliveries);
+    }
 }
 
 public sealed class KestrelRequestCorpusTests : RequestCorpusTests
