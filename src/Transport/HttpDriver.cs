@@ -298,7 +298,7 @@ public sealed class HttpDriver
             SocketConnection transport;
             try
             {
-                transport = new SocketConnection(socket, _heartbeat, binding.Settings.MinSendBytesPerSecond);
+                transport = new SocketConnection(socket, binding.Settings.MinSendBytesPerSecond);
             }
             catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
             {
@@ -322,9 +322,6 @@ public sealed class HttpDriver
             connection.Binding.Release();
         }
     }
-
-    /// <summary>Milliseconds on the monotonic clock as the heartbeat last saw it (deadlines are in this unit).</summary>
-    internal long Now => _heartbeat.Now;
 
     /// <summary>One walk over the open connections per heartbeat: fire the deadlines that passed.</summary>
     private void OnHeartbeat(long now)

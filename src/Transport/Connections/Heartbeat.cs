@@ -3,7 +3,8 @@ namespace HttpSysLite.Transport.Connections;
 /// <summary>
 /// The driver's one timer. Connections do not own timers: each arms a deadline (a field write) and the
 /// heartbeat, a few times a second, walks the open connections and fires the deadlines that passed. The
-/// cost of a timeout on the request path is therefore two field writes, and its precision one period.
+/// cost of a timeout on the request path is a clock read and two field writes (deadlines are
+/// Environment.TickCount64 milliseconds), and a timer fires at most a period late, never early.
 /// </summary>
 internal sealed class Heartbeat : IDisposable
 {
@@ -12,12 +13,8 @@ internal sealed class Heartbeat : IDisposable
 
     private readonly Action<long> _onTick;
     private Timer? _timer;
-    private long _now = Environment.TickCount64;
 
     public Heartbeat(Action<long> onTick) => _onTick = onTick;
-
-    /// <summary>Milliseconds on the monotonic clock, as of the last tick (or the start).</summary>
-    public long Now => Volatile.Read(ref _now);
 
     /// <summary>Starts ticking; idempotent and cheap after the first call.</summary>
     public void EnsureStarted()
@@ -37,12 +34,7 @@ internal sealed class Heartbeat : IDisposable
         }
     }
 
-    private void Tick()
-    {
-        long now = Environment.TickCount64;
-        Volatile.Write(ref _now, now);
-        _onTick(now);
-    }
+    private void Tick() => _onTick(Environment.TickCount64);
 
     public void Dispose() => Interlocked.Exchange(ref _timer, null)?.Dispose();
 }

@@ -299,7 +299,9 @@ internal sealed partial class HttpConnection
     {
         _timerKind = kind;
         long milliseconds = timeout >= TimeSpan.FromDays(365) ? long.MaxValue / 2 : (long)timeout.TotalMilliseconds;
-        Volatile.Write(ref _deadline, Driver.Now + milliseconds);
+        // The clock is read here, not taken from the heartbeat's last tick: a tick the thread pool delayed
+        // would leave that value stale and fire the deadline early.
+        Volatile.Write(ref _deadline, Environment.TickCount64 + milliseconds);
     }
 
     /// <summary>Arms <paramref name="kind"/> unless another timer runs (a drain's outer timer wins over a read's).</summary>

@@ -7,7 +7,6 @@ namespace HttpSysLite.Transport.Sockets;
 internal sealed partial class SocketConnection
 {
     private readonly List<ArraySegment<byte>> _sendSegments = new(4);
-    private readonly Connections.Heartbeat _clock;
     private readonly long _minSendBytesPerSecond;
     private long _sendDeadline = long.MaxValue;
 
@@ -123,7 +122,7 @@ internal sealed partial class SocketConnection
             return;
         }
         long allowed = Math.Max((long)ConnectionSettings.SendGracePeriod.TotalMilliseconds, length * 1000 / _minSendBytesPerSecond);
-        Volatile.Write(ref _sendDeadline, _clock.Now + allowed);
+        Volatile.Write(ref _sendDeadline, Environment.TickCount64 + allowed);
     }
 
     private void StopSendTimer() => Volatile.Write(ref _sendDeadline, long.MaxValue);

@@ -29,10 +29,9 @@ internal sealed partial class SocketConnection
     private Task _sendTask = Task.CompletedTask;
     private int _aborted;
 
-    public SocketConnection(Socket socket, Connections.Heartbeat clock, long minSendBytesPerSecond)
+    public SocketConnection(Socket socket, long minSendBytesPerSecond)
     {
         _socket = socket;
-        _clock = clock;
         _minSendBytesPerSecond = minSendBytesPerSecond;
         var remote = (IPEndPoint)socket.RemoteEndPoint!;
         var local = (IPEndPoint)socket.LocalEndPoint!;
