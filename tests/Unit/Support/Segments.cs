@@ -30,6 +30,18 @@ internal static class Segments
         return new ReadOnlySequence<byte>(first!, 0, last!, last!.Memory.Length);
     }
 
+    /// <summary>A sequence of one segment per piece, in order.</summary>
+    public static ReadOnlySequence<byte> FromPieces(IReadOnlyList<byte[]> pieces)
+    {
+        Segment? first = null;
+        Segment? last = null;
+        foreach (var piece in pieces)
+        {
+            last = last is null ? first = new Segment(piece, 0) : last.Append(piece);
+        }
+        return first is null ? ReadOnlySequence<byte>.Empty : new ReadOnlySequence<byte>(first, 0, last!, last!.Memory.Length);
+    }
+
     private sealed class Segment : ReadOnlySequenceSegment<byte>
     {
         public Segment(ReadOnlyMemory<byte> memory, long runningIndex)
