@@ -22,15 +22,7 @@ public sealed class RejectionClassTests : IAsyncLifetime
         {
             await context.Request.Body.CopyToAsync(Stream.Null);
             await context.Response.WriteAsync("read");
-        }), options =>
-        {
-            options.MaxRequestBytes = Corpus.Limit("MaxRequestBytes");
-            options.MaxFieldLength = Corpus.Limit("MaxFieldLength");
-            options.MaxRequestHeaderCount = Corpus.Limit("MaxRequestHeaderCount");
-            options.UrlSegmentMaxLength = Corpus.Limit("UrlSegmentMaxLength");
-            options.UrlSegmentMaxCount = Corpus.Limit("UrlSegmentMaxCount");
-            options.MaxRequestBodySize = Corpus.Limits["MaxRequestBodySize"];
-        });
+        }), RequestCorpusTests.ApplyCorpusLimits);
     }
 
     public async Task DisposeAsync() => await _server.DisposeAsync();

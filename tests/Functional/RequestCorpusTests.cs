@@ -189,15 +189,7 @@ public abstract class RequestCorpusTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _server = await TestServer.StartAsync(Kind, app => app.Run(EchoAsync), options =>
-        {
-            options.MaxRequestBytes = Corpus.Limit("MaxRequestBytes");
-            options.MaxFieldLength = Corpus.Limit("MaxFieldLength");
-            options.MaxRequestHeaderCount = Corpus.Limit("MaxRequestHeaderCount");
-            options.UrlSegmentMaxLength = Corpus.Limit("UrlSegmentMaxLength");
-            options.UrlSegmentMaxCount = Corpus.Limit("UrlSegmentMaxCount");
-            options.MaxRequestBodySize = Corpus.Limits["MaxRequestBodySize"];
-        }, services: services => services.Configure<KestrelServerOptions>(options =>
+        _server = await TestServer.StartAsync(Kind, app => app.Run(EchoAsync), ApplyCorpusLimits, services: services => services.Configure<KestrelServerOptions>(options =>
         {
             // Kestrel measures its limits differently (the request line apart from the headers); the
             // nearest equivalents, so only the boundary cases differ.
@@ -209,6 +201,17 @@ public abstract class RequestCorpusTests : IAsyncLifetime
     }
 
     public async Task DisposeAsync() => await _server.DisposeAsync();
+
+    /// <summary>The corpus's "@limits" as HttpSysLite options.</summary>
+    internal static void ApplyCorpusLimits(HttpSysLiteOptions options)
+    {
+        options.MaxRequestBytes = Corpus.Limit("MaxRequestBytes");
+        options.MaxFieldLength = Corpus.Limit("MaxFieldLength");
+        options.MaxRequestHeaderCount = Corpus.Limit("MaxRequestHeaderCount");
+        options.UrlSegmentMaxLength = Corpus.Limit("UrlSegmentMaxLength");
+        options.UrlSegmentMaxCount = Corpus.Limit("UrlSegmentMaxCount");
+        options.MaxRequestBodySize = Corpus.Limits["MaxRequestBodySize"];
+    }
 
     private async Task EchoAsync(HttpContext context)
     {
