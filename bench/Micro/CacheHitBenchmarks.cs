@@ -22,7 +22,7 @@ public class CacheHitBenchmarks
         var policy = new CachePolicy(TimeSpan.FromHours(1), null, null, "public, max-age=3600", null);
         byte[] head = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nCache-Control: public, max-age=3600\r\nContent-Length: 28\r\nServer: HttpSysLite\r\n"u8.ToArray();
         byte[] body = "cached response, app run #1\n"u8.ToArray();
-        _cache.Store(new CacheEntry("http://localhost:5000/cached", head, body, "HTTP/1.1 304 Not Modified\r\n"u8.ToArray(), policy, null));
+        _cache.Store(new CacheEntry("http://localhost:5000/cached", 200, head, body, "HTTP/1.1 304 Not Modified\r\n"u8.ToArray(), policy, null));
     }
 
     [GlobalCleanup]

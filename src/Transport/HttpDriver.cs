@@ -79,7 +79,9 @@ public sealed class HttpDriver
                 throw new InvalidOperationException("RequestQueueMode.Attach needs a RequestQueueName: an anonymous queue cannot be attached to.");
             }
             created = true;
-            return new RequestQueue(null, handler);
+            var anonymous = new RequestQueue(null, handler);
+            Diagnostics.HttpSysLiteMeter.QueueOpened(anonymous);
+            return anonymous;
         }
         lock (_sync)
         {
@@ -101,6 +103,7 @@ public sealed class HttpDriver
             }
             var queue = new RequestQueue(name, handler);
             _namedQueues[name] = queue;
+            Diagnostics.HttpSysLiteMeter.QueueOpened(queue);
             created = true;
             return queue;
         }
@@ -111,10 +114,13 @@ public sealed class HttpDriver
     {
         lock (_sync)
         {
-            if (queue.Detach(handler) == 0 && queue.Name is not null
-                && _namedQueues.TryGetValue(queue.Name, out var registered) && ReferenceEquals(registered, queue))
+            if (queue.Detach(handler) == 0)
             {
-                _namedQueues.Remove(queue.Name);
+                Diagnostics.HttpSysLiteMeter.QueueClosed(queue);
+                if (queue.Name is not null && _namedQueues.TryGetValue(queue.Name, out var registered) && ReferenceEquals(registered, queue))
+                {
+                    _namedQueues.Remove(queue.Name);
+                }
             }
         }
     }
@@ -306,6 +312,12 @@ public sealed class HttpDriver
                 continue;
             }
             ulong id = Interlocked.Increment(ref s_lastConnectionId);
+            var log = Diagnostics.HttpSysLiteEventSource.Log;
+            if (log.IsEnabled())
+            {
+                log.ConnConnect(id, transport.LocalEndPoint.ToString(), transport.RemoteEndPoint.ToString());
+                log.ConnIdAssgn(id, transport.LocalEndPoint.Port, transport.RemoteEndPoint.Port);
+            }
             // Beyond MaxConnections the connection is still accepted, to be told so (503) or reset.
             bool admitted = binding.TryAdmit();
             var connection = new HttpConnection(this, transport, id, binding, admitted);

@@ -12,10 +12,14 @@ internal sealed class PortBinding
     public PortBinding(int port, ConnectionSettings settings)
     {
         Port = port;
+        PortTag = port;
         Settings = settings;
     }
 
     public int Port { get; }
+
+    /// <summary>The port boxed once, for metric tags (server.port).</summary>
+    public object PortTag { get; }
 
     public ConnectionSettings Settings { get; }
 

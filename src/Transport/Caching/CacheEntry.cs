@@ -11,9 +11,10 @@ public sealed class CacheEntry
     private long _lastHit;
     private long _lastUse;
 
-    internal CacheEntry(string key, byte[] head, byte[] body, byte[] notModifiedHead, CachePolicy policy, object? owner)
+    internal CacheEntry(string key, int statusCode, byte[] head, byte[] body, byte[] notModifiedHead, CachePolicy policy, object? owner)
     {
         Key = key;
+        StatusCode = statusCode;
         Head = head;
         Body = body;
         NotModifiedHead = notModifiedHead;
@@ -26,6 +27,9 @@ public sealed class CacheEntry
 
     /// <summary>The cache key: http://host:port/path?query.</summary>
     public string Key { get; }
+
+    /// <summary>The stored response's status.</summary>
+    public int StatusCode { get; }
 
     internal byte[] Head { get; }
 

@@ -222,6 +222,11 @@ public sealed class ResponseCache : IDisposable
             Interlocked.Decrement(ref _count);
             Interlocked.Add(ref _bytes, -entry.Size);
             Interlocked.Increment(ref _evictions);
+            var log = Diagnostics.HttpSysLiteEventSource.Log;
+            if (log.IsEnabled())
+            {
+                log.FlushedCache(entry.Key);
+            }
             return true;
         }
         return false;

@@ -1,6 +1,8 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using System.Diagnostics;
 using HttpSysLite.Transport.Caching;
+using HttpSysLite.Transport.Diagnostics;
 using HttpSysLite.Transport.Http;
 using HttpSysLite.Transport.Output;
 using HttpSysLite.Transport.Routing;
@@ -113,10 +115,19 @@ internal sealed partial class HttpConnection
             ActiveGroup = null;
             StopTimer();
             registration.Dispose();
+            var log = HttpSysLiteEventSource.Log;
+            if (log.IsEnabled())
+            {
+                log.ConnClose(Id, IsAborted);
+            }
             await Transport.Input.CompleteAsync().ConfigureAwait(false);
             await Transport.Output.CompleteAsync().ConfigureAwait(false);
             await Transport.DisposeAsync().ConfigureAwait(false);
             Driver.RemoveConnection(this);
+            if (log.IsEnabled())
+            {
+                log.ConnCleanup(Id);
+            }
         }
     }
 
@@ -137,6 +148,7 @@ internal sealed partial class HttpConnection
     {
         var input = Transport.Input;
         var settings = Settings;
+        var log = HttpSysLiteEventSource.Log;
         while (true)
         {
             // 1. Read and parse a head.
@@ -167,6 +179,10 @@ internal sealed partial class HttpConnection
                 var buffer = result.Buffer;
                 if (!buffer.IsEmpty)
                 {
+                    if (!headStarted && log.IsEnabled())
+                    {
+                        log.RecvReq(_context.RequestId, Id);
+                    }
                     _context.Headers.Clear();
                     _context.ContentLength = null;
                     head = new RequestHeadHandler(_context);
@@ -211,11 +227,31 @@ internal sealed partial class HttpConnection
             {
                 rejection = head.Validate(out bool keepAlive);
                 KeepAlive = keepAlive;
+                if (rejection == RequestRejectionReason.None)
+                {
+                    _context.StartTimestamp = HttpSysLiteMeter.RequestDuration.Enabled ? Stopwatch.GetTimestamp() : 0;
+                    if (log.IsEnabled())
+                    {
+                        log.Parse(_context.RequestId, _context.Method, _context.RawTarget);
+                    }
+                }
             }
             if (rejection == RequestRejectionReason.None && !Driver.Cache.IsEmpty
                 && LookupCache(ref head, out bool notModified) is { } cached)
             {
+                if (log.IsEnabled())
+                {
+                    if (notModified)
+                    {
+                        log.CachedNotModified(_context.RequestId, Id, _context.RawTarget);
+                    }
+                    else
+                    {
+                        log.SrvdFrmCache(_context.RequestId, Id, _context.RawTarget, cached.Head.Length + (_context.IsHeadRequest ? 0 : cached.Body.Length));
+                    }
+                }
                 await ServeFromCacheAsync(cached, notModified).ConfigureAwait(false);
+                RecordDuration(notModified ? 304 : cached.StatusCode);
                 if (!KeepAlive)
                 {
                     return;
@@ -255,6 +291,15 @@ internal sealed partial class HttpConnection
             }
             ActiveGroup = registration.Group;
             _context.BeginBody();
+            if (log.IsEnabled())
+            {
+                log.Deliver(_context.RequestId, queue.Name ?? string.Empty, _context.RawTarget);
+            }
+            bool counted = HttpSysLiteMeter.ActiveRequests.Enabled;
+            if (counted)
+            {
+                HttpSysLiteMeter.ActiveRequests.Add(1, HttpSysLiteMeter.RequestTags(_context.Method, _context.Version, Binding.PortTag));
+            }
             try
             {
                 await consumer.ProcessRequestAsync(_context).ConfigureAwait(false);
@@ -263,6 +308,11 @@ internal sealed partial class HttpConnection
             {
                 ActiveGroup = null;
                 queue.Exit();
+                if (counted)
+                {
+                    HttpSysLiteMeter.ActiveRequests.Add(-1, HttpSysLiteMeter.RequestTags(_context.Method, _context.Version, Binding.PortTag));
+                }
+                RecordDuration(_context.StatusCode);
             }
             if (!_context.IsResponseCompleted || IsAborted)
             {
@@ -330,20 +380,44 @@ internal sealed partial class HttpConnection
         long deadline = Volatile.Read(ref _deadline);
         if (now >= deadline && Interlocked.CompareExchange(ref _deadline, long.MaxValue, deadline) == deadline)
         {
-            _timedOut = _timerKind;
+            var kind = _timerKind;
+            _timedOut = kind;
+            ReportTimeout(kind);
             Transport.Input.CancelPendingRead();
         }
-        if (Transport.IsSendStalled(now))
+        if (Transport.IsSendStalled(now) && !IsAborted)
         {
             // Timer_MinSendRate: the client does not take the response; nothing can be said to it any more.
             _timedOut = TimerKind.MinSendRate;
+            ReportTimeout(TimerKind.MinSendRate);
             Abort();
+        }
+    }
+
+    private void ReportTimeout(TimerKind kind)
+    {
+        var log = HttpSysLiteEventSource.Log;
+        if (log.IsEnabled())
+        {
+            log.ConnTimedOut(Id, HttpSysLiteEventSource.TimerName(kind));
+        }
+    }
+
+    /// <summary>http.server.request.duration for the request just answered, when a listener measures it.</summary>
+    private void RecordDuration(int statusCode)
+    {
+        long start = _context.StartTimestamp;
+        if (start != 0 && HttpSysLiteMeter.RequestDuration.Enabled)
+        {
+            HttpSysLiteMeter.RequestDuration.Record(Stopwatch.GetElapsedTime(start).TotalSeconds,
+                HttpSysLiteMeter.RequestTags(_context.Method, _context.Version, Binding.PortTag, statusCode));
         }
     }
 
     /// <summary>A connection past the port's MaxConnections: turned away per the port's 503 verbosity.</summary>
     private ValueTask RejectConnectionAsync()
     {
+        HttpSysLiteMeter.RejectedRequests.Add(1, new KeyValuePair<string, object?>("httpsyslite.reason", "ConnectionLimit"));
         switch (Settings.ConnectionLimitMode)
         {
             case ServiceUnavailableMode.Reset:
@@ -464,12 +538,25 @@ internal sealed partial class HttpConnection
     private ValueTask RejectAsync(RequestRejectionReason reason)
     {
         Driver.ReportRejection(reason);
-        return WriteErrorAsync(ReasonPhrases.StatusLine(RequestRejection.StatusCode(reason)));
+        int status = RequestRejection.StatusCode(reason);
+        var log = HttpSysLiteEventSource.Log;
+        if (log.IsEnabled())
+        {
+            log.ParseRequestFailed(_context.RequestId, Id, reason.ToString(), status);
+        }
+        return WriteErrorAsync(ReasonPhrases.StatusLine(status));
     }
 
     /// <summary>Turns a request away for its queue (HTTP.sys's 503 verbosity): a reset, a 503, or a 503 that says why.</summary>
     private ValueTask RejectFromQueueAsync(RequestQueue queue, QueueOutcome outcome)
     {
+        var log = HttpSysLiteEventSource.Log;
+        if (log.IsEnabled())
+        {
+            log.RequestRejected(_context.RequestId, Id, outcome.ToString(), queue.Name ?? string.Empty,
+                queue.RejectionMode == ServiceUnavailableMode.Reset ? 0 : 503);
+        }
+        HttpSysLiteMeter.RejectedRequests.Add(1, new KeyValuePair<string, object?>("httpsyslite.reason", outcome.ToString()));
         switch (queue.RejectionMode)
         {
             case ServiceUnavailableMode.Reset:

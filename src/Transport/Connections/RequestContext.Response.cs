@@ -208,6 +208,14 @@ public sealed partial class RequestContext
         {
             CommitHead(final: false);
         }
+        else
+        {
+            var log = Diagnostics.HttpSysLiteEventSource.Log;
+            if (log.IsEnabled() && _pendingCount > 0)
+            {
+                log.FastSend(RequestId, ConnectionId, _pendingCount);
+            }
+        }
         if (_capture is null)
         {
             _capturing = false; // an early flush without a known length: the response is not whole at its head
@@ -250,6 +258,11 @@ public sealed partial class RequestContext
             output.Write("\r\n"u8);
         }
         _responseState = ResponseState.Completed;
+        var log = Diagnostics.HttpSysLiteEventSource.Log;
+        if (log.IsEnabled())
+        {
+            log.SendComplete(RequestId, ConnectionId, _responseBytes);
+        }
         if (_framing == ResponseFraming.ContentLength && !IsHeadRequest && _responseBytes < _responseContentLength)
         {
             // The client would wait for bytes that never come: the connection must not be reused.
@@ -390,7 +403,14 @@ public sealed partial class RequestContext
         int length = Caching.ResponseCache.WriteKey(key, Host, LocalEndPoint.Port, CanonicalPath, QueryString);
         if (length > 0)
         {
-            cache.Store(new Caching.CacheEntry(new string(key[..length]), head.WrittenSpan.ToArray(), _capture!, notModified.WrittenSpan.ToArray(), policy, Registration?.Group));
+            var entry = new Caching.CacheEntry(new string(key[..length]), StatusCode, head.WrittenSpan.ToArray(), _capture!, notModified.WrittenSpan.ToArray(), policy, Registration?.Group);
+            cache.Store(entry);
+            var log = Diagnostics.HttpSysLiteEventSource.Log;
+            if (log.IsEnabled())
+            {
+                log.AddedCacheEntry(entry.Key, StatusCode, Method, head.WrittenCount, _capture!.Length,
+                    DateTimeOffset.UtcNow.Add(policy.TimeToLive).ToString("O", System.Globalization.CultureInfo.InvariantCulture));
+            }
         }
     }
 
@@ -450,6 +470,7 @@ public sealed partial class RequestContext
     private void CommitHead(bool final)
     {
         var output = _connection.Transport.Output;
+        long headStart = output.UnflushedBytes;
         var source = _headerSource!;
         bool keepAlive = _connection.KeepAlive;
         long? contentLength = source.ContentLength;
@@ -543,5 +564,13 @@ public sealed partial class RequestContext
         _responseContentLength = framing == ResponseFraming.ContentLength ? contentLength : null;
         _connection.KeepAlive = keepAlive;
         _responseState = ResponseState.Committed;
+
+        var log = Diagnostics.HttpSysLiteEventSource.Log;
+        if (log.IsEnabled())
+        {
+            // EntityChunkCount: body pieces going out with the head, as in HttpSendHttpResponse.
+            log.FastResp(RequestId, ConnectionId, StatusCode, Method, (int)(output.UnflushedBytes - headStart), _pendingCount > 0 ? 1 : 0,
+                CachePolicy is null ? "Nocache" : "TimeToLive");
+        }
     }
 }

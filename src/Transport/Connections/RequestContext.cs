@@ -101,6 +101,9 @@ public sealed partial class RequestContext
     /// <summary>Set by the server before the response starts when the response may be cached, and for how long.</summary>
     public Caching.CachePolicy? CachePolicy { get; set; }
 
+    /// <summary>Stopwatch timestamp of the parsed head when http.server.request.duration is measured, else 0.</summary>
+    internal long StartTimestamp { get; set; }
+
     /// <summary>The host the request was routed by (absolute-form authority, else Host), as received.</summary>
     internal string Host { get; set; } = string.Empty;
 

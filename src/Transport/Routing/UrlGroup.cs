@@ -16,6 +16,11 @@ public sealed class UrlGroup : IDisposable
         Queue = queue;
     }
 
+    private static ulong s_lastId;
+
+    /// <summary>The group's id (HTTP.sys's HTTP_URL_GROUP_ID), as AddUrl and RemUrl report it.</summary>
+    public ulong Id { get; } = Interlocked.Increment(ref s_lastId);
+
     /// <summary>Where this group's requests go.</summary>
     public RequestQueue Queue { get; }
 
@@ -49,6 +54,11 @@ public sealed class UrlGroup : IDisposable
         {
             _registrations.Add(registration);
         }
+        var log = Diagnostics.HttpSysLiteEventSource.Log;
+        if (log.IsEnabled())
+        {
+            log.AddUrl(Id, registration.Prefix.FullPrefix);
+        }
         return registration.Prefix;
     }
 
@@ -66,6 +76,7 @@ public sealed class UrlGroup : IDisposable
             _registrations.Remove(registration);
         }
         _driver.Unregister([registration]);
+        ReportRemoved(registration);
         _driver.Cache.RemoveOwnedBy(this);
     }
 
@@ -81,10 +92,23 @@ public sealed class UrlGroup : IDisposable
         if (all.Length > 0)
         {
             _driver.Unregister(all);
+            foreach (var registration in all)
+            {
+                ReportRemoved(registration);
+            }
         }
         _driver.Cache.RemoveOwnedBy(this); // cached answers must not outlive the prefixes that made them
     }
 
     /// <summary>Aborts the connections whose request in flight belongs to this group (a stop past its deadline).</summary>
     public void AbortActiveRequests() => _driver.AbortRequestsOf(this);
+
+    private void ReportRemoved(PrefixRegistration registration)
+    {
+        var log = Diagnostics.HttpSysLiteEventSource.Log;
+        if (log.IsEnabled())
+        {
+            log.RemUrl(Id, registration.Prefix.FullPrefix);
+        }
+    }
 }
