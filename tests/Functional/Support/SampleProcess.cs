@@ -1,0 +1,65 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+
+namespace HttpSysLite.Tests.Functional.Support;
+
+/// <summary>The built sample run as its own process, as a user runs it; disposing ends it (by its own handle).</summary>
+public sealed partial class SampleProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+
+    private SampleProcess(Process process, int port)
+    {
+        _process = process;
+        Port = port;
+    }
+
+    public int Port { get; }
+
+    public int Id => _process.Id;
+
+    public static async Task<SampleProcess> StartAsync(string arguments, string? aspnetcoreUrls = null)
+    {
+        string sampleDll = typeof(MinimalApi.SampleApp).Assembly.Location;
+        var start = new ProcessStartInfo("dotnet", $"\"{sampleDll}\" {arguments}")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = Path.GetDirectoryName(sampleDll)!,
+        };
+        start.Environment["ASPNETCORE_URLS"] = aspnetcoreUrls;
+        var process = Process.Start(start)!;
+        var ready = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+        process.OutputDataReceived += (_, e) =>
+        {
+            var match = e.Data is null ? null : ListeningOn().Match(e.Data);
+            if (match is { Success: true })
+            {
+                ready.TrySetResult(int.Parse(match.Groups[1].Value));
+            }
+        };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        try
+        {
+            return new SampleProcess(process, await ready.Task.WaitAsync(TimeSpan.FromSeconds(60)));
+        }
+        catch
+        {
+            process.Kill(entireProcessTree: true);
+            process.Dispose();
+            throw;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        // End only the process this test started, by its own handle.
+        _process.Kill(entireProcessTree: true);
+        await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        _process.Dispose();
+    }
+
+    [GeneratedRegex(@"Now listening on: http://[^\s]*:(\d+)/?")]
+    private static partial Regex ListeningOn();
+}
