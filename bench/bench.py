@@ -7,6 +7,7 @@ rounds affects both sides of each ratio alike. Absolute numbers are only for rea
 import argparse
 import datetime
 import os
+import signal
 import re
 import socket
 import statistics
@@ -131,18 +132,36 @@ def run_wrk(port, connections, path, extra, script, seconds):
     return rps, (to_ms(p99.group(1)) if p99 else float("nan")), errors, requests
 
 
-def measure(sample, kind, workload, seconds, warmup, server_args=()):
+def measure(sample, kind, workload, seconds, warmup, server_args=(), tracer=None):
     name, connections, path, extra, script = workload
     port = next_port()
     process = start_server(sample, kind, port, server_args)
+    trace = None
+    trace_file = os.path.join(HERE, ".out", "trace.nettrace")
     try:
         run_wrk(port, connections, path, extra, script, warmup)
+        if tracer:
+            # An EventPipe session on the server, as a user would attach one: every keyword at
+            # Informational, recorded raw (the viewer's cheapest mode) on the load generator's CPU.
+            trace = subprocess.Popen(pin(1) + ["dotnet", tracer, "--pid", str(process.pid), "--level", "informational",
+                                               "--format", "nettrace", "--output", trace_file], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            time.sleep(3)
         cpu_before = cpu_seconds(process.pid)
         rps, p99, errors, requests = run_wrk(port, connections, path, extra, script, seconds)
         cpu = cpu_seconds(process.pid) - cpu_before
-        return {"rps": rps, "p99": p99, "errors": errors, "rss": rss_kib(process.pid),
-                "cpu_us": 1e6 * cpu / requests if requests else float("nan")}
+        result = {"rps": rps, "p99": p99, "errors": errors, "rss": rss_kib(process.pid),
+                  "cpu_us": 1e6 * cpu / requests if requests else float("nan")}
+        if trace:
+            trace.send_signal(signal.SIGINT)
+            trace.wait(timeout=60)
+            # Count what was recorded, to show the source really was on.
+            csv = subprocess.run(["dotnet", tracer, "--input", trace_file, "--format", "csv"], capture_output=True, text=True, timeout=300).stdout
+            result["events"] = max(0, csv.count("\n") - 1)
+            result["events_per_request"] = result["events"] / (requests + 1)
+        return result
     finally:
+        if trace and trace.poll() is None:
+            trace.kill()
         stop_server(process)
 
 
@@ -173,6 +192,7 @@ def median_ratio(a_runs, b_runs, key):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--sample", required=True)
+    parser.add_argument("--tracer", help="the HttpSysLite.Trace.dll to attach for the tracing section")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--rounds", type=int)
     parser.add_argument("--seconds", type=int)
@@ -233,6 +253,22 @@ def main():
         print(f"| /plaintext on HttpSysLite | {statistics.median(r['rps'] for r in one):,.0f} | {statistics.median(r['rps'] for r in many):,.0f} "
               f"| **{median_ratio(many, one, 'rps'):.2f}** | {statistics.median(r['cpu_us'] for r in one):.1f} "
               f"| {statistics.median(r['cpu_us'] for r in many):.1f} | {median_ratio(many, one, 'cpu_us'):.2f} |", flush=True)
+
+    if selected("tracing") and args.tracer:
+        # The EventSource's cost: /plaintext on HttpSysLite with no listener, and with an EventPipe
+        # session enabling every keyword at Informational (issue: within 15% of throughput).
+        plaintext = WORKLOADS[0]
+        quiet, traced = [], []
+        for _ in range(rounds):
+            quiet.append(measure(args.sample, "HttpSysLite", plaintext, seconds, warmup))
+            traced.append(measure(args.sample, "HttpSysLite", plaintext, seconds, warmup, tracer=args.tracer))
+        print()
+        print("| tracing | not traced req/s | traced req/s | ratio | CPU µs/req, not traced | CPU µs/req, traced | CPU ratio | events per request |")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|")
+        print(f"| /plaintext on HttpSysLite | {statistics.median(r['rps'] for r in quiet):,.0f} | {statistics.median(r['rps'] for r in traced):,.0f} "
+              f"| **{median_ratio(traced, quiet, 'rps'):.2f}** | {statistics.median(r['cpu_us'] for r in quiet):.1f} "
+              f"| {statistics.median(r['cpu_us'] for r in traced):.1f} | {median_ratio(traced, quiet, 'cpu_us'):.2f} "
+              f"| {statistics.median(r['events_per_request'] for r in traced):.1f} |", flush=True)
 
     print()
     print(f"ratio = median over rounds of HttpSysLite/Kestrel req/s (higher is better); CPU ratio = the same for server CPU time "

@@ -22,8 +22,10 @@ fi
 out="bench/.out/sample"
 echo "Publishing the sample in Release to $out ..."
 dotnet publish samples/MinimalApi -c Release -o "$out" --nologo -v quiet >/dev/null
+# The trace viewer, for the "tracing" section (EventSource enabled vs not).
+dotnet publish tools/Trace -c Release -o bench/.out/trace --nologo -v quiet >/dev/null
 
 # 10,000 idle connections need as many descriptors on each side.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
-exec python3 bench/bench.py --sample "$out/MinimalApi.dll" "$@"
+exec python3 bench/bench.py --sample "$out/MinimalApi.dll" --tracer bench/.out/trace/HttpSysLite.Trace.dll "$@"

@@ -30,6 +30,11 @@ if (options.ProcessId is int pid && ProcessCheck.Problem(pid) is { } problem)
     return 3;
 }
 
+if (options.Format == "nettrace")
+{
+    return await Recorder.RecordAsync(options);
+}
+
 var output = options.OutputFile is null ? Console.Out : new StreamWriter(options.OutputFile);
 using ITraceWriter writer = options.Format switch
 {
@@ -42,10 +47,9 @@ EventPipeSession? session = null;
 EventPipeEventSource source;
 if (options.ProcessId is int processId)
 {
-    var provider = new EventPipeProvider("HttpSysLite", options.Level, (long)options.Keywords);
     try
     {
-        session = new DiagnosticsClient(processId).StartEventPipeSession(provider, requestRundown: false);
+        session = Recorder.Start(processId, options);
     }
     catch (Exception ex) when (ex is ServerNotAvailableException or UnsupportedCommandException or TimeoutException)
     {

@@ -19,7 +19,9 @@ internal sealed class TraceOptions
           --keywords   request,response,connection,cache,urlgroup,requestqueue,timeout, or a hex mask
                        such as 0x1076 (default: all)
           --level      critical, error, warning, informational or verbose (default: verbose)
-          --format     table (default), csv or xml, as tracerpt writes them
+          --format     table (default), csv or xml, as tracerpt writes them; or nettrace: the raw
+                       EventPipe stream to --output, the cheapest for the traced process, to read
+                       later with --input
           --output     write to this file instead of the console
         """;
 
@@ -73,7 +75,7 @@ internal sealed class TraceOptions
                     break;
                 case "--format":
                     string format = Value().ToLowerInvariant();
-                    options.Format = format is "table" or "csv" or "xml" ? format : throw new ArgumentException("--format is table, csv or xml.");
+                    options.Format = format is "table" or "csv" or "xml" or "nettrace" ? format : throw new ArgumentException("--format is table, csv, xml or nettrace.");
                     break;
                 case "--output":
                     options.OutputFile = Value();
@@ -87,6 +89,10 @@ internal sealed class TraceOptions
         if ((options.ProcessId is null) == (options.InputFile is null))
         {
             throw new ArgumentException("Give either --pid <id> (a live process) or --input <file.nettrace>.");
+        }
+        if (options.Format == "nettrace" && (options.OutputFile is null || options.ProcessId is null))
+        {
+            throw new ArgumentException("--format nettrace records a live process (--pid) to a file (--output).");
         }
         return options;
     }
