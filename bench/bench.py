@@ -139,13 +139,15 @@ def measure(sample, kind, workload, seconds, warmup, server_args=(), tracer=None
     trace = None
     trace_file = os.path.join(HERE, ".out", "trace.nettrace")
     try:
-        run_wrk(port, connections, path, extra, script, warmup)
         if tracer:
             # An EventPipe session on the server, as a user would attach one: every keyword at
             # Informational, recorded raw (the viewer's cheapest mode) on the load generator's CPU.
+            # It attaches before the warm-up, so the code paths it turns on are compiled and tiered
+            # up before the measurement, as the untraced paths are.
             trace = subprocess.Popen(pin(1) + ["dotnet", tracer, "--pid", str(process.pid), "--level", "informational",
                                                "--format", "nettrace", "--output", trace_file], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
             time.sleep(3)
+        warm_requests = run_wrk(port, connections, path, extra, script, warmup)[3]
         cpu_before = cpu_seconds(process.pid)
         rps, p99, errors, requests = run_wrk(port, connections, path, extra, script, seconds)
         cpu = cpu_seconds(process.pid) - cpu_before
@@ -157,7 +159,7 @@ def measure(sample, kind, workload, seconds, warmup, server_args=(), tracer=None
             # Count what was recorded, to show the source really was on.
             csv = subprocess.run(["dotnet", tracer, "--input", trace_file, "--format", "csv"], capture_output=True, text=True, timeout=300).stdout
             result["events"] = max(0, csv.count("\n") - 1)
-            result["events_per_request"] = result["events"] / (requests + 1)
+            result["events_per_request"] = result["events"] / (requests + warm_requests + 1)
         return result
     finally:
         if trace and trace.poll() is None:
