@@ -556,7 +556,10 @@ internal sealed partial class HttpConnection
             log.RequestRejected(_context.RequestId, Id, outcome.ToString(), queue.Name ?? string.Empty,
                 queue.RejectionMode == ServiceUnavailableMode.Reset ? 0 : 503);
         }
-        HttpSysLiteMeter.RejectedRequests.Add(1, new KeyValuePair<string, object?>("httpsyslite.reason", outcome.ToString()));
+        if (HttpSysLiteMeter.RejectedRequests.Enabled)
+        {
+            HttpSysLiteMeter.RejectedRequests.Add(1, new KeyValuePair<string, object?>("httpsyslite.reason", outcome.ToString()));
+        }
         switch (queue.RejectionMode)
         {
             case ServiceUnavailableMode.Reset:
