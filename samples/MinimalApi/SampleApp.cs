@@ -175,9 +175,12 @@ public static class SampleApp
             return context.Response.WriteAsJsonAsync(headers, SampleJsonContext.Default.DictionaryStringString);
         });
 
-        app.MapMethods("/bytes/{n:long}", s_getOrHead, static async (HttpContext context, long n) =>
+        // ?chunk=N writes the body N bytes per awaited write (1 to 16 KiB; default 16 KiB): a
+        // one-write-at-a-time app, for the send-buffering latency benchmark.
+        app.MapMethods("/bytes/{n:long}", s_getOrHead, static async (HttpContext context, long n, int? chunk) =>
         {
-            if (n < 0 || n > MaxBytes)
+            int size = chunk ?? s_filler.Length;
+            if (n < 0 || n > MaxBytes || size < 1 || size > s_filler.Length)
             {
                 context.Response.StatusCode = StatusCodes.Status400BadRequest;
                 return;
@@ -185,10 +188,10 @@ public static class SampleApp
             var response = context.Response;
             response.ContentType = "application/octet-stream";
             response.ContentLength = n;
-            for (long sent = 0; sent < n; sent += s_filler.Length)
+            for (long sent = 0; sent < n; sent += size)
             {
-                int chunk = (int)Math.Min(s_filler.Length, n - sent);
-                await response.Body.WriteAsync(s_filler.AsMemory(0, chunk), context.RequestAborted);
+                int length = (int)Math.Min(size, n - sent);
+                await response.Body.WriteAsync(s_filler.AsMemory(0, length), context.RequestAborted);
             }
         });
 

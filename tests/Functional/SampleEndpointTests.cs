@@ -41,6 +41,16 @@ public abstract class SampleEndpointTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task BytesCanBeWrittenInSmallerAwaitedWrites()
+    {
+        using var client = _server.CreateClient();
+        var body = await client.GetByteArrayAsync("/bytes/100000?chunk=4096");
+        Assert.Equal(100000, body.Length);
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, (await client.GetAsync("/bytes/10?chunk=0")).StatusCode);
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, (await client.GetAsync("/bytes/10?chunk=1000000")).StatusCode);
+    }
+
+    [Fact]
     public async Task KeepAliveReusesTheConnection()
     {
         await using var connection = await _server.ConnectAsync();
