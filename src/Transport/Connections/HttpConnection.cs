@@ -36,7 +36,6 @@ internal sealed partial class HttpConnection
         Transport = transport;
         Id = id;
         Binding = binding;
-        Settings = binding.Settings;
         _admitted = admitted;
         _context = new RequestContext(this);
     }
@@ -47,7 +46,7 @@ internal sealed partial class HttpConnection
     public PortBinding Binding { get; }
 
     /// <summary>The limits and timers in force (the port's).</summary>
-    public ConnectionSettings Settings { get; }
+    public ConnectionSettings Settings => Binding.Settings;
 
     /// <summary>The timer that expired on this connection, if one did (the connection is ending).</summary>
     public TimerKind TimedOut => _timedOut;
