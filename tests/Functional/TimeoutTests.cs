@@ -166,11 +166,17 @@ public sealed class TimeoutTests
         Assert.Equal("not read", second.BodyText);
     }
 
-    [Fact]
-    public async Task MinSendBytesPerSecondCutsOffAClientThatDoesNotRead()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task MinSendBytesPerSecondCutsOffAClientThatDoesNotRead(bool buffered)
     {
         var aborted = new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously);
-        await using var server = await StartAsync(o => o.Timeouts.MinSendBytesPerSecond = 1_000_000, async context =>
+        await using var server = await StartAsync(o =>
+        {
+            o.Timeouts.MinSendBytesPerSecond = 1_000_000;
+            o.EnableKernelResponseBuffering = buffered;
+        }, async context =>
         {
             var chunk = new byte[64 * 1024];
             long written = 0;

@@ -2,6 +2,7 @@ using System.Collections;
 using System.Globalization;
 using System.IO.Pipelines;
 using System.Net;
+using HttpSysLite.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 
@@ -24,7 +25,8 @@ internal partial class HttpSysLiteContext :
     IHttpRequestBodyDetectionFeature,
     IHttpBodyControlFeature,
     IHttpUpgradeFeature,
-    IHttpResponseTrailersFeature
+    IHttpResponseTrailersFeature,
+    IHttpSysLiteResponseFeature
 {
     private List<KeyValuePair<Type, object?>>? _overrides;
     private int _revision;
@@ -74,6 +76,7 @@ internal partial class HttpSysLiteContext :
         _localIpAddress = local.Address;
         _localPort = local.Port;
         _allowSynchronousIO = Server.Options.AllowSynchronousIO;
+        _request.BufferResponseData = Server.Options.EnableKernelResponseBuffering;
     }
 
     // ---- IFeatureCollection ----
@@ -108,7 +111,7 @@ internal partial class HttpSysLiteContext :
             || key == typeof(IHttpConnectionFeature) || key == typeof(IHttpRequestLifetimeFeature)
             || key == typeof(IHttpRequestIdentifierFeature) || key == typeof(IHttpMaxRequestBodySizeFeature)
             || key == typeof(IHttpRequestBodyDetectionFeature) || key == typeof(IHttpBodyControlFeature)
-            || key == typeof(IHttpUpgradeFeature))
+            || key == typeof(IHttpUpgradeFeature) || key == typeof(IHttpSysLiteResponseFeature))
         {
             return this;
         }
@@ -165,7 +168,7 @@ internal partial class HttpSysLiteContext :
         typeof(IHttpRequestFeature), typeof(IHttpResponseFeature), typeof(IHttpResponseBodyFeature),
         typeof(IHttpConnectionFeature), typeof(IHttpRequestLifetimeFeature), typeof(IHttpRequestIdentifierFeature),
         typeof(IHttpMaxRequestBodySizeFeature), typeof(IHttpRequestBodyDetectionFeature), typeof(IHttpBodyControlFeature),
-        typeof(IHttpUpgradeFeature), typeof(IHttpResponseTrailersFeature),
+        typeof(IHttpUpgradeFeature), typeof(IHttpResponseTrailersFeature), typeof(IHttpSysLiteResponseFeature),
     ];
 
     // ---- IHttpRequestFeature ----
@@ -235,9 +238,15 @@ internal partial class HttpSysLiteContext :
 
     PipeWriter IHttpResponseBodyFeature.Writer => _responseWriter;
 
-    void IHttpResponseBodyFeature.DisableBuffering()
+    void IHttpResponseBodyFeature.DisableBuffering() =>
+        _request.BufferResponseData = false; // HttpSys's meaning: send without BUFFER_DATA from now on
+
+    // ---- IHttpSysLiteResponseFeature ----
+
+    bool IHttpSysLiteResponseFeature.EnableKernelResponseBuffering
     {
-        // Nothing to disable: every flush, and every Stream write, goes to the socket.
+        get => _request.BufferResponseData;
+        set => _request.BufferResponseData = value;
     }
 
     async Task IHttpResponseBodyFeature.StartAsync(CancellationToken cancellationToken)

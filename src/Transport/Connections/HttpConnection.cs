@@ -430,7 +430,7 @@ internal sealed partial class HttpConnection
     }
 
     private ValueTask<FlushResult> FlushOutputAsync() =>
-        Transport.Output.UnflushedBytes > 0 ? Transport.Output.FlushAsync() : default;
+        Transport.Output.UnflushedBytes > 0 ? Transport.FlushAsync() : default;
 
     private RequestRejectionReason Route()
     {
@@ -518,7 +518,7 @@ internal sealed partial class HttpConnection
         {
             return default; // pipelined: the next response joins this one in the same send
         }
-        var flush = output.FlushAsync();
+        var flush = Transport.FlushAsync();
         return flush.IsCompletedSuccessfully ? default : new ValueTask(flush.AsTask());
     }
 
@@ -585,6 +585,6 @@ internal sealed partial class HttpConnection
         output.Write("Content-Length: 0\r\nConnection: close\r\n"u8);
         output.Write(HttpDate.HeaderLine);
         output.Write("Server: HttpSysLite\r\n\r\n"u8);
-        await output.FlushAsync().ConfigureAwait(false);
+        await Transport.FlushAsync().ConfigureAwait(false);
     }
 }

@@ -81,7 +81,7 @@ public sealed partial class RequestContext
             if (ExpectContinue && _responseState == ResponseState.Created)
             {
                 _connection.Transport.Output.Write(ContinueResponse);
-                await _connection.Transport.Output.FlushAsync(cancellationToken).ConfigureAwait(false);
+                await _connection.Transport.FlushAsync(cancellationToken).ConfigureAwait(false);
             }
         }
         if (buffer.IsEmpty)

@@ -18,6 +18,9 @@ namespace HttpSysLite.Transport.Connections;
 ///     so small responses go out framed by length, in one send.
 ///  4. Completing writes the last chunk and the trailers when chunked, and checks a declared length.
 /// A flush waits while the output holds more than its bound: that is the backpressure of an unsent body.
+/// How long a body write waits is HTTP.sys's BUFFER_DATA choice (DESIGN.md section 6): buffered, it
+/// completes once copied into that bound; unbuffered, once the socket has taken it and holds no more
+/// than <see cref="SocketConnection.UnbufferedSendWindow"/> unacknowledged.
 /// </summary>
 public sealed partial class RequestContext
 {
@@ -55,6 +58,12 @@ public sealed partial class RequestContext
         AppManaged,
         Upgrade,
     }
+
+    /// <summary>
+    /// HTTP_SEND_RESPONSE_FLAG_BUFFER_DATA for this response: whether a body write completes once copied
+    /// into the connection's bounded send buffer (true) or once the socket has sent it (false).
+    /// </summary>
+    public bool BufferResponseData { get; set; }
 
     /// <summary>The status code; 200 until the app sets another.</summary>
     public int StatusCode { get; set; } = 200;
@@ -102,6 +111,7 @@ public sealed partial class RequestContext
         _capturing = false;
         _capture = null;
         _captured = 0;
+        BufferResponseData = false;
         StatusCode = 200;
         ReasonPhrase = null;
     }
@@ -221,7 +231,25 @@ public sealed partial class RequestContext
             _capturing = false; // an early flush without a known length: the response is not whole at its head
         }
         MovePendingToOutput();
-        return FlushOutputAsync(cancellationToken);
+        if (BufferResponseData || IsWholeBodyWritten)
+        {
+            return FlushOutputAsync(cancellationToken);
+        }
+        return FlushUntilSentAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// True when no body byte can follow: then nothing is paced by an unbuffered wait, so the write that
+    /// completes a declared length (or a HEAD response) completes once flushed and the connection moves on.
+    /// </summary>
+    private bool IsWholeBodyWritten =>
+        IsHeadRequest || _framing == ResponseFraming.None || (_framing == ResponseFraming.ContentLength && _responseBytes == _responseContentLength);
+
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask FlushUntilSentAsync(CancellationToken cancellationToken)
+    {
+        await FlushOutputAsync(cancellationToken).ConfigureAwait(false);
+        await _connection.Transport.WhenSentAsync(SocketConnection.UnbufferedSendWindow, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Ends the response: the head if not yet sent, the rest of the body, the last chunk and trailers.</summary>
@@ -459,7 +487,7 @@ public sealed partial class RequestContext
     private async ValueTask FlushOutputAsync(CancellationToken cancellationToken)
     {
         _unflushedBytes = 0;
-        var result = await _connection.Transport.Output.FlushAsync(cancellationToken).ConfigureAwait(false);
+        var result = await _connection.Transport.FlushAsync(cancellationToken).ConfigureAwait(false);
         if (result.IsCompleted || _connection.IsAborted)
         {
             throw new ConnectionResetException(new IOException("The client disconnected before the response was sent."));

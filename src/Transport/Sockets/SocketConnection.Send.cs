@@ -14,7 +14,7 @@ internal sealed partial class SocketConnection
     /// True when a send has waited on the client past what MinSendBytesPerSecond allows for its size
     /// (at least the grace period). Read by the heartbeat; a send that completes at once arms nothing.
     /// </summary>
-    public bool IsSendStalled(long now) => now >= Volatile.Read(ref _sendDeadline);
+    public bool IsSendStalled(long now) => now >= Volatile.Read(ref _sendDeadline) || _progress.IsStalled(now);
 
     /// <summary>
     /// The send loop: everything written and flushed since the last send goes out in one syscall
@@ -62,6 +62,8 @@ internal sealed partial class SocketConnection
             {
                 SignalClosed();
             }
+            // Nothing more reaches the socket: a write waiting for its bytes to go out never will.
+            _progress.OnConnectionClosed();
         }
     }
 
@@ -86,6 +88,7 @@ internal sealed partial class SocketConnection
                     StopSendTimer();
                 }
                 memory = memory[sent..];
+                _progress.OnSent(sent);
             }
             return;
         }
@@ -106,9 +109,12 @@ internal sealed partial class SocketConnection
             StartSendTimer(buffer.Length);
             await send.ConfigureAwait(false);
             StopSendTimer();
-            return;
         }
-        await send.ConfigureAwait(false);
+        else
+        {
+            await send.ConfigureAwait(false);
+        }
+        _progress.OnSent(buffer.Length);
     }
 
     /// <summary>

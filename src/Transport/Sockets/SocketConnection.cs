@@ -21,10 +21,19 @@ internal sealed partial class SocketConnection
     /// <summary>Output writes wait above this many unsent bytes (Kestrel's MaxResponseBufferSize default).</summary>
     public const int OutputPauseThreshold = 64 * 1024;
 
+    /// <summary>
+    /// What an unbuffered write may leave in the socket unacknowledged: Linux's initial socket send
+    /// buffer (tcp_wmem's default, 16 KiB) before autotuning grows it, so the socket is not a second
+    /// buffer, as with HTTP.sys. It is also several segments, so a small write never waits on the
+    /// client's delayed ACK (RFC 9293 section 3.8.6.3: an ACK at least every second full segment).
+    /// </summary>
+    public const int UnbufferedSendWindow = 16 * 1024;
+
     private readonly Socket _socket;
     private readonly Pipe _input;
     private readonly Pipe _output;
     private readonly CancellationTokenSource _closed = new();
+    private readonly SendProgress _progress;
     private Task _receiveTask = Task.CompletedTask;
     private Task _sendTask = Task.CompletedTask;
     private int _aborted;
@@ -33,6 +42,7 @@ internal sealed partial class SocketConnection
     {
         _socket = socket;
         _minSendBytesPerSecond = minSendBytesPerSecond;
+        _progress = new SendProgress(socket, minSendBytesPerSecond);
         var remote = (IPEndPoint)socket.RemoteEndPoint!;
         var local = (IPEndPoint)socket.LocalEndPoint!;
         // IPv4 peers on the dual-mode socket arrive as ::ffff:a.b.c.d; the app sees plain IPv4.
@@ -64,6 +74,19 @@ internal sealed partial class SocketConnection
     /// <summary>Fires once when the peer closes or resets, or the connection is aborted.</summary>
     public CancellationToken ConnectionClosed => _closed.Token;
 
+    /// <summary>Flushes <see cref="Output"/>; every flush of the response bytes goes through here, so unbuffered writes know what to wait for.</summary>
+    public ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken = default)
+    {
+        _progress.OnFlushing(_output.Writer.UnflushedBytes);
+        return _output.Writer.FlushAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// Completes once everything flushed so far has been handed to the socket and the socket holds no
+    /// more than <paramref name="window"/> bytes the client has not acknowledged (an unbuffered write).
+    /// </summary>
+    public ValueTask WhenSentAsync(int window, CancellationToken cancellationToken) => _progress.WaitAsync(window, cancellationToken);
+
     public void Start()
     {
         _receiveTask = ReceiveLoopAsync();
@@ -92,6 +115,8 @@ internal sealed partial class SocketConnection
         }
         _socket.Dispose();
         SignalClosed();
+        _progress.OnConnectionClosed();
+        _progress.Dispose();
     }
 
     /// <summary>Waits for both loops once the HTTP connection has completed its pipe ends, then releases the socket.</summary>
@@ -107,6 +132,8 @@ internal sealed partial class SocketConnection
         _socket.Dispose();
         await _receiveTask.ConfigureAwait(false);
         SignalClosed();
+        _progress.OnConnectionClosed();
+        _progress.Dispose();
         _closed.Dispose();
     }
 

@@ -1,0 +1,16 @@
+namespace HttpSysLite.Features;
+
+/// <summary>
+/// Per-response HttpSysLite settings, on the request's features (<c>HttpContext.Features</c>).
+/// </summary>
+public interface IHttpSysLiteResponseFeature
+{
+    /// <summary>
+    /// HTTP.sys's HTTP_SEND_RESPONSE_FLAG_BUFFER_DATA for this response, starting from
+    /// <see cref="HttpSysLiteOptions.EnableKernelResponseBuffering"/>. True: a body write completes once
+    /// copied into the connection's bounded send buffer. False: once the socket has sent it, with at most
+    /// a small window unacknowledged. Takes effect from the next write;
+    /// <c>IHttpResponseBodyFeature.DisableBuffering()</c> sets it to false, as on HttpSys.
+    /// </summary>
+    bool EnableKernelResponseBuffering { get; set; }
+}

@@ -1,0 +1,162 @@
+using System.Net.Sockets;
+using System.Threading.Tasks.Sources;
+
+namespace HttpSysLite.Transport.Sockets;
+
+/// <summary>
+/// How far a connection's output has got: bytes flushed into the output buffer, bytes handed to the
+/// socket, and bytes the socket still holds unacknowledged. An unbuffered write (DESIGN.md section 6)
+/// waits here until its bytes are in the socket and the socket holds no more than a small window,
+/// which is how HTTP.sys behaves without HTTP_SEND_RESPONSE_FLAG_BUFFER_DATA: the kernel is not a
+/// second buffer, so a one-write-at-a-time app gets that window per round trip.
+/// One per connection, reused: HTTP/1.1 has one response, so one write, waiting at a time.
+/// </summary>
+internal sealed class SendProgress : IValueTaskSource
+{
+    /// <summary>The longest pause between two looks at the socket's queue while a write waits for acknowledgements.</summary>
+    private const int MaxPollMilliseconds = 8;
+
+    private const int Idle = 0;
+    private const int Waiting = 1;
+
+    private readonly Socket _socket;
+    private readonly long _minSendBytesPerSecond;
+    private ManualResetValueTaskSourceCore<bool> _core;
+    private long _flushed;
+    private long _sent;
+    private int _state;
+    private long _target;
+    private int _window;
+    private Timer? _poll;
+    private int _pollDelay;
+    private CancellationTokenRegistration _cancellation;
+    private long _deadline = long.MaxValue;
+
+    public SendProgress(Socket socket, long minSendBytesPerSecond)
+    {
+        _socket = socket;
+        _minSendBytesPerSecond = minSendBytesPerSecond;
+        // The waiter's continuation is the app: never run it on the send loop or a timer thread.
+        _core.RunContinuationsAsynchronously = true;
+    }
+
+    /// <summary>Bytes handed to the socket so far.</summary>
+    public long Sent => Volatile.Read(ref _sent);
+
+    /// <summary>True when a waiting write has waited on acknowledgements past what MinSendBytesPerSecond allows.</summary>
+    public bool IsStalled(long now) => now >= Volatile.Read(ref _deadline);
+
+    /// <summary>Counts bytes the HTTP connection is about to flush (its thread only).</summary>
+    public void OnFlushing(long bytes) => _flushed += bytes;
+
+    /// <summary>Counts bytes the send loop handed to the socket, and releases a write they were holding up.</summary>
+    public void OnSent(long bytes)
+    {
+        // Interlocked: a full fence between publishing the count and reading the waiter's state, matched
+        // by the one in WaitAsync, so a write registering as the bytes go out is never missed.
+        Interlocked.Add(ref _sent, bytes);
+        if (Volatile.Read(ref _state) == Waiting)
+        {
+            TryRelease();
+        }
+    }
+
+    /// <summary>
+    /// Completes once everything flushed so far is in the socket and the socket holds at most
+    /// <paramref name="window"/> bytes the peer has not acknowledged.
+    /// </summary>
+    public ValueTask WaitAsync(int window, CancellationToken cancellationToken)
+    {
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled(cancellationToken);
+        }
+        _core.Reset();
+        _target = _flushed;
+        _window = window;
+        _pollDelay = 1;
+        // Registered before the state says Waiting, so Complete always sees (and drops) this wait's registration.
+        _cancellation = cancellationToken.CanBeCanceled
+            ? cancellationToken.UnsafeRegister(static (state, token) => ((SendProgress)state!).Complete(new OperationCanceledException(token)), this)
+            : default;
+        Interlocked.Exchange(ref _state, Waiting);
+        if (cancellationToken.IsCancellationRequested)
+        {
+            Complete(new OperationCanceledException(cancellationToken));
+        }
+        else if (Volatile.Read(ref _sent) >= _target)
+        {
+            TryRelease();
+        }
+        return new ValueTask(this, _core.Version);
+    }
+
+    /// <summary>Fails a waiting write, if there is one: the connection is aborted or its send loop has ended.</summary>
+    public void OnConnectionClosed()
+    {
+        if (Volatile.Read(ref _state) == Waiting)
+        {
+            Complete(new ConnectionResetException(new IOException("The connection closed before the response was sent.")));
+        }
+    }
+
+    private void TryRelease()
+    {
+        if (Volatile.Read(ref _sent) < _target)
+        {
+            return; // the send loop has more of this write to hand over; it calls again
+        }
+        int queued = SocketSendQueue.Unacknowledged(_socket);
+        if (queued <= _window)
+        {
+            Complete(null);
+            return;
+        }
+        // No event says "acknowledged" on a socket, so look again shortly (backing off to a few ms).
+        if (_deadline == long.MaxValue && _minSendBytesPerSecond > 0)
+        {
+            long allowed = Math.Max((long)ConnectionSettings.SendGracePeriod.TotalMilliseconds, queued * 1000L / _minSendBytesPerSecond);
+            Volatile.Write(ref _deadline, Environment.TickCount64 + allowed);
+        }
+        var poll = _poll ??= new Timer(static state => ((SendProgress)state!).OnPoll(), this, Timeout.Infinite, Timeout.Infinite);
+        poll.Change(_pollDelay, Timeout.Infinite);
+    }
+
+    private void OnPoll()
+    {
+        if (Volatile.Read(ref _state) != Waiting)
+        {
+            return;
+        }
+        _pollDelay = Math.Min(_pollDelay * 2, MaxPollMilliseconds);
+        TryRelease();
+    }
+
+    private void Complete(Exception? error)
+    {
+        if (Interlocked.CompareExchange(ref _state, Idle, Waiting) != Waiting)
+        {
+            return;
+        }
+        Volatile.Write(ref _deadline, long.MaxValue);
+        _cancellation.Unregister();
+        if (error is null)
+        {
+            _core.SetResult(true);
+        }
+        else
+        {
+            _core.SetException(error);
+        }
+    }
+
+    /// <summary>Stops the poll timer when the connection ends.</summary>
+    public void Dispose() => _poll?.Dispose();
+
+    void IValueTaskSource.GetResult(short token) => _core.GetResult(token);
+
+    ValueTaskSourceStatus IValueTaskSource.GetStatus(short token) => _core.GetStatus(token);
+
+    void IValueTaskSource.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+        _core.OnCompleted(continuation, state, token, flags);
+}
