@@ -62,8 +62,8 @@ public sealed class HttpSysLiteOptions
     /// <summary>
     /// HTTP.sys's BUFFER_DATA (HttpSysOptions.EnableKernelResponseBuffering; default false). On: a body
     /// write completes once copied into the connection's bounded send buffer (64 KiB), so an app that
-    /// writes one piece at a time keeps a high-latency link busy. Off: a write completes once the socket
-    /// has sent it, holding at most 16 KiB unacknowledged, so each write waits on the client. A write that
+    /// writes one piece at a time keeps a high-latency link busy. Off: a write completes once no more than
+    /// 16 KiB (or two TCP segments) of the response is unacknowledged, so each write waits on the client. A write that
     /// completes a declared Content-Length never waits. Per response through IHttpSysLiteResponseFeature.
     /// </summary>
     public bool EnableKernelResponseBuffering { get; set; }

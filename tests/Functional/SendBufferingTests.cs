@@ -65,8 +65,9 @@ public sealed class SendBufferingTests(ITestOutputHelper output)
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var server = await TestServer.StartAsync(ServerKind.HttpSysLite, a => a.Run(async context =>
         {
-            context.Response.ContentLength = 1024 * 1024;
-            await context.Response.Body.WriteAsync(new byte[1024 * 1024]);
+            // 48 KiB: three times the unbuffered window, within the send buffer's bound.
+            context.Response.ContentLength = 48 * 1024;
+            await context.Response.Body.WriteAsync(new byte[48 * 1024]);
             done.TrySetResult();
         }));
         using var client = await ConnectSmallAsync(server);
@@ -120,8 +121,14 @@ public sealed class SendBufferingTests(ITestOutputHelper output)
 
     private static async Task<Socket> ConnectSmallAsync(TestServer server)
     {
-        // A small receive buffer (set before connecting, so the window is small from the start).
+        // A small receive buffer (set before connecting, so the window is small from the start), and
+        // an Ethernet-sized segment instead of loopback's 64 KiB, as a client across a network has:
+        // the unbuffered window is at least two segments.
         var client = new Socket(SocketType.Stream, ProtocolType.Tcp) { ReceiveBufferSize = 4096 };
+        if (OperatingSystem.IsLinux())
+        {
+            client.SetRawSocketOption(6 /* IPPROTO_TCP */, 2 /* TCP_MAXSEG */, BitConverter.GetBytes(1400));
+        }
         await client.ConnectAsync(server.EndPoint);
         return client;
     }

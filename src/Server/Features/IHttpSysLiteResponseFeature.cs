@@ -8,8 +8,8 @@ public interface IHttpSysLiteResponseFeature
     /// <summary>
     /// HTTP.sys's HTTP_SEND_RESPONSE_FLAG_BUFFER_DATA for this response, starting from
     /// <see cref="HttpSysLiteOptions.EnableKernelResponseBuffering"/>. True: a body write completes once
-    /// copied into the connection's bounded send buffer. False: once the socket has sent it, with at most
-    /// a small window unacknowledged. Takes effect from the next write;
+    /// copied into the connection's bounded send buffer. False: once no more than a small window of the
+    /// response is unacknowledged by the client. Takes effect from the next write;
     /// <c>IHttpResponseBodyFeature.DisableBuffering()</c> sets it to false, as on HttpSys.
     /// </summary>
     bool EnableKernelResponseBuffering { get; set; }

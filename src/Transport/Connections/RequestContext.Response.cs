@@ -19,8 +19,8 @@ namespace HttpSysLite.Transport.Connections;
 ///  4. Completing writes the last chunk and the trailers when chunked, and checks a declared length.
 /// A flush waits while the output holds more than its bound: that is the backpressure of an unsent body.
 /// How long a body write waits is HTTP.sys's BUFFER_DATA choice (DESIGN.md section 6): buffered, it
-/// completes once copied into that bound; unbuffered, once the socket has taken it and holds no more
-/// than <see cref="SocketConnection.UnbufferedSendWindow"/> unacknowledged.
+/// completes once copied into that bound; unbuffered, once no more than
+/// <see cref="SocketConnection.UnbufferedSendWindow"/> of the output is unacknowledged.
 /// </summary>
 public sealed partial class RequestContext
 {
@@ -61,7 +61,7 @@ public sealed partial class RequestContext
 
     /// <summary>
     /// HTTP_SEND_RESPONSE_FLAG_BUFFER_DATA for this response: whether a body write completes once copied
-    /// into the connection's bounded send buffer (true) or once the socket has sent it (false).
+    /// into the connection's bounded send buffer (true) or once the client has acknowledged all but a small window (false).
     /// </summary>
     public bool BufferResponseData { get; set; }
 

@@ -5,10 +5,10 @@ namespace HttpSysLite.Transport.Sockets;
 
 /// <summary>
 /// How far a connection's output has got: bytes flushed into the output buffer, bytes handed to the
-/// socket, and bytes the socket still holds unacknowledged. An unbuffered write (DESIGN.md section 6)
-/// waits here until its bytes are in the socket and the socket holds no more than a small window,
-/// which is how HTTP.sys behaves without HTTP_SEND_RESPONSE_FLAG_BUFFER_DATA: the kernel is not a
-/// second buffer, so a one-write-at-a-time app gets that window per round trip.
+/// socket, and bytes the peer has acknowledged. An unbuffered write (DESIGN.md section 6) waits here
+/// until no more than a small window of the output is unacknowledged, which is how HTTP.sys behaves
+/// without HTTP_SEND_RESPONSE_FLAG_BUFFER_DATA: nothing buffers for the app beyond what is in flight,
+/// so a one-write-at-a-time app gets that window per round trip.
 /// One per connection, reused: HTTP/1.1 has one response, so one write, waiting at a time.
 /// </summary>
 internal sealed class SendProgress : IValueTaskSource
@@ -24,9 +24,11 @@ internal sealed class SendProgress : IValueTaskSource
     private ManualResetValueTaskSourceCore<bool> _core;
     private long _flushed;
     private long _sent;
+    private long _acknowledged;
     private int _state;
     private long _target;
     private int _window;
+    private int _twoSegments;
     private Timer? _poll;
     private int _pollDelay;
     private CancellationTokenRegistration _cancellation;
@@ -39,9 +41,6 @@ internal sealed class SendProgress : IValueTaskSource
         // The waiter's continuation is the app: never run it on the send loop or a timer thread.
         _core.RunContinuationsAsynchronously = true;
     }
-
-    /// <summary>Bytes handed to the socket so far.</summary>
-    public long Sent => Volatile.Read(ref _sent);
 
     /// <summary>True when a waiting write has waited on acknowledgements past what MinSendBytesPerSecond allows.</summary>
     public bool IsStalled(long now) => now >= Volatile.Read(ref _deadline);
@@ -62,8 +61,9 @@ internal sealed class SendProgress : IValueTaskSource
     }
 
     /// <summary>
-    /// Completes once everything flushed so far is in the socket and the socket holds at most
-    /// <paramref name="window"/> bytes the peer has not acknowledged.
+    /// Completes once no more than <paramref name="window"/> of what was flushed so far is unacknowledged
+    /// by the peer, wherever it waits (our output buffer or the socket's): the pace of a socket whose
+    /// send buffer is that window, with no buffer of ours in front of it.
     /// </summary>
     public ValueTask WaitAsync(int window, CancellationToken cancellationToken)
     {
@@ -71,9 +71,22 @@ internal sealed class SendProgress : IValueTaskSource
         {
             return ValueTask.FromCanceled(cancellationToken);
         }
-        _core.Reset();
+        if (_twoSegments == 0)
+        {
+            _twoSegments = 2 * SocketSendQueue.MaximumSegmentSize(_socket);
+        }
+        // Never less than two full segments: a receiver must acknowledge at least every second full
+        // segment at once (RFC 9293 section 3.8.6.3), so a wait for more than that is never a wait for
+        // its delayed-ACK timer. On loopback a segment is 64 KiB.
+        _window = Math.Max(window, _twoSegments);
         _target = _flushed;
-        _window = window;
+        // What is known to be acknowledged only grows, so an old answer that already allows the write
+        // saves asking the socket; otherwise ask once before waiting.
+        if (_target - Volatile.Read(ref _acknowledged) <= _window || _target - RefreshAcknowledged() <= _window)
+        {
+            return default;
+        }
+        _core.Reset();
         _pollDelay = 1;
         // Registered before the state says Waiting, so Complete always sees (and drops) this wait's registration.
         _cancellation = cancellationToken.CanBeCanceled
@@ -84,7 +97,7 @@ internal sealed class SendProgress : IValueTaskSource
         {
             Complete(new OperationCanceledException(cancellationToken));
         }
-        else if (Volatile.Read(ref _sent) >= _target)
+        else
         {
             TryRelease();
         }
@@ -100,14 +113,24 @@ internal sealed class SendProgress : IValueTaskSource
         }
     }
 
+    /// <summary>
+    /// Bytes handed to the socket minus what it still holds: a lower bound of what the peer has
+    /// acknowledged (the count is read first, so a send in between only makes it lower).
+    /// </summary>
+    private long RefreshAcknowledged()
+    {
+        long acknowledged = Volatile.Read(ref _sent) - SocketSendQueue.Unacknowledged(_socket);
+        if (acknowledged > Volatile.Read(ref _acknowledged))
+        {
+            Volatile.Write(ref _acknowledged, acknowledged); // racing refreshes: a lower value costs one more look
+        }
+        return acknowledged;
+    }
+
     private void TryRelease()
     {
-        if (Volatile.Read(ref _sent) < _target)
-        {
-            return; // the send loop has more of this write to hand over; it calls again
-        }
-        int queued = SocketSendQueue.Unacknowledged(_socket);
-        if (queued <= _window)
+        long outstanding = _target - RefreshAcknowledged();
+        if (outstanding <= _window)
         {
             Complete(null);
             return;
@@ -115,7 +138,7 @@ internal sealed class SendProgress : IValueTaskSource
         // No event says "acknowledged" on a socket, so look again shortly (backing off to a few ms).
         if (_deadline == long.MaxValue && _minSendBytesPerSecond > 0)
         {
-            long allowed = Math.Max((long)ConnectionSettings.SendGracePeriod.TotalMilliseconds, queued * 1000L / _minSendBytesPerSecond);
+            long allowed = Math.Max((long)ConnectionSettings.SendGracePeriod.TotalMilliseconds, outstanding * 1000L / _minSendBytesPerSecond);
             Volatile.Write(ref _deadline, Environment.TickCount64 + allowed);
         }
         var poll = _poll ??= new Timer(static state => ((SendProgress)state!).OnPoll(), this, Timeout.Infinite, Timeout.Infinite);

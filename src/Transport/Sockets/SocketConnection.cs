@@ -22,10 +22,9 @@ internal sealed partial class SocketConnection
     public const int OutputPauseThreshold = 64 * 1024;
 
     /// <summary>
-    /// What an unbuffered write may leave in the socket unacknowledged: Linux's initial socket send
-    /// buffer (tcp_wmem's default, 16 KiB) before autotuning grows it, so the socket is not a second
-    /// buffer, as with HTTP.sys. It is also several segments, so a small write never waits on the
-    /// client's delayed ACK (RFC 9293 section 3.8.6.3: an ACK at least every second full segment).
+    /// How much of the output an unbuffered write may leave unacknowledged (at least two segments, see
+    /// <see cref="SendProgress"/>): Linux's initial socket send buffer (tcp_wmem's default, 16 KiB)
+    /// before autotuning grows it, so nothing buffers for the app beyond what is in flight, as with HTTP.sys.
     /// </summary>
     public const int UnbufferedSendWindow = 16 * 1024;
 
@@ -82,8 +81,8 @@ internal sealed partial class SocketConnection
     }
 
     /// <summary>
-    /// Completes once everything flushed so far has been handed to the socket and the socket holds no
-    /// more than <paramref name="window"/> bytes the client has not acknowledged (an unbuffered write).
+    /// Completes once no more than <paramref name="window"/> bytes of what was flushed so far are
+    /// unacknowledged by the client, in the output buffer or the socket (an unbuffered write).
     /// </summary>
     public ValueTask WhenSentAsync(int window, CancellationToken cancellationToken) => _progress.WaitAsync(window, cancellationToken);
 

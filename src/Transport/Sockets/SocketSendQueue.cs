@@ -14,6 +14,8 @@ internal static partial class SocketSendQueue
     private const nuint SIOCOUTQ = 0x5411;
     private const int SOL_SOCKET_BSD = 0xffff;
     private const int SO_NWRITE = 0x1024;
+    private const int IPPROTO_TCP = 6;
+    private const int TCP_MAXSEG = 2; // the same number on Linux and macOS
 
     public static int Unacknowledged(Socket socket)
     {
@@ -36,6 +38,24 @@ internal static partial class SocketSendQueue
             // The socket is closing: nothing is left to wait for.
         }
         return 0;
+    }
+
+    /// <summary>The connection's maximum segment size (TCP_MAXSEG), or 1,460 where it cannot be read.</summary>
+    public static int MaximumSegmentSize(Socket socket)
+    {
+        try
+        {
+            Span<byte> value = stackalloc byte[sizeof(int)];
+            if (!OperatingSystem.IsWindows() && socket.GetRawSocketOption(IPPROTO_TCP, TCP_MAXSEG, value) == sizeof(int))
+            {
+                return MemoryMarshal.Read<int>(value);
+            }
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        {
+            // Closing: any answer will do.
+        }
+        return 1460;
     }
 
     [LibraryImport("libc", SetLastError = true)]
