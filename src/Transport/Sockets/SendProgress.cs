@@ -26,6 +26,7 @@ internal sealed class SendProgress : IValueTaskSource
     private long _sent;
     private long _acknowledged;
     private int _state;
+    private int _closed;
     private long _target;
     private int _window;
     private int _twoSegments;
@@ -97,6 +98,10 @@ internal sealed class SendProgress : IValueTaskSource
         {
             Complete(new OperationCanceledException(cancellationToken));
         }
+        else if (Volatile.Read(ref _closed) != 0)
+        {
+            OnConnectionClosed(); // closed as this write registered: nothing will release it
+        }
         else
         {
             TryRelease();
@@ -107,6 +112,8 @@ internal sealed class SendProgress : IValueTaskSource
     /// <summary>Fails a waiting write, if there is one: the connection is aborted or its send loop has ended.</summary>
     public void OnConnectionClosed()
     {
+        // Interlocked: a full fence between marking closed and reading the state, matched by WaitAsync's.
+        Interlocked.Exchange(ref _closed, 1);
         if (Volatile.Read(ref _state) == Waiting)
         {
             Complete(new ConnectionResetException(new IOException("The connection closed before the response was sent.")));
