@@ -346,7 +346,7 @@ internal partial class HttpSysLiteContext :
 
     IHeaderDictionary IHttpResponseTrailersFeature.Trailers
     {
-        get => _responseTrailers ??= new HeaderDictionary();
+        get => _responseTrailers ??= new HeaderCollection();
         set => throw new NotSupportedException("Replace trailer values, not the trailer collection.");
     }
 }

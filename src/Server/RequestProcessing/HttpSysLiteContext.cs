@@ -14,12 +14,12 @@ namespace HttpSysLite.RequestProcessing;
 internal partial class HttpSysLiteContext : IResponseHeaderSource
 {
     private readonly RequestContext _request;
-    private readonly HeaderDictionary _requestHeaders = new();
-    private readonly HeaderDictionary _responseHeaders = new();
+    private readonly HeaderCollection _requestHeaders = new();
+    private readonly HeaderCollection _responseHeaders = new();
     private readonly RequestBodyStream _requestBody;
     private readonly ResponseBodyStream _responseBody;
     private readonly ResponseBodyPipeWriter _responseWriter;
-    private HeaderDictionary? _responseTrailers;
+    private HeaderCollection? _responseTrailers;
     private List<KeyValuePair<Func<object, Task>, object>>? _onStarting;
     private List<KeyValuePair<Func<object, Task>, object>>? _onCompleted;
     private bool _starting;
@@ -45,16 +45,7 @@ internal partial class HttpSysLiteContext : IResponseHeaderSource
     {
         _request.MaxRequestBodySize = Server.Options.MaxRequestBodySize;
 
-        _requestHeaders.IsReadOnly = false;
-        _requestHeaders.Clear();
-        var headers = _request.Headers;
-        for (int i = 0; i < headers.Count; i++)
-        {
-            string name = headers.NameAt(i);
-            _requestHeaders[name] = _requestHeaders.TryGetValue(name, out var existing)
-                ? StringValues.Concat(existing, headers.ValueAt(i))
-                : new StringValues(headers.ValueAt(i));
-        }
+        _requestHeaders.CopyFrom(_request.Headers);
 
         _responseHeaders.IsReadOnly = false;
         _responseHeaders.Clear();
@@ -105,14 +96,18 @@ internal partial class HttpSysLiteContext : IResponseHeaderSource
 
     private void Start()
     {
-        foreach (var header in ResponseHeaders)
+        if (ReferenceEquals(_responseHeadersValue, _responseHeaders))
         {
-            foreach (string? value in header.Value)
+            foreach (var header in _responseHeaders) // the struct enumerator: no allocation
             {
-                if (value is not null && !ResponseHeaderWriter.IsValid(header.Key, value))
-                {
-                    throw new InvalidOperationException($"Invalid non-ASCII or control character in header: {header.Key}");
-                }
+                Validate(header);
+            }
+        }
+        else
+        {
+            foreach (var header in _responseHeadersValue)
+            {
+                Validate(header);
             }
         }
         _responseHeaders.IsReadOnly = true;
@@ -237,7 +232,18 @@ internal partial class HttpSysLiteContext : IResponseHeaderSource
         }
     }
 
-    private static void Write(HeaderDictionary headers, ResponseHeaderWriter writer)
+    private static void Validate(KeyValuePair<string, StringValues> header)
+    {
+        foreach (string? value in header.Value)
+        {
+            if (value is not null && !ResponseHeaderWriter.IsValid(header.Key, value))
+            {
+                throw new InvalidOperationException($"Invalid non-ASCII or control character in header: {header.Key}");
+            }
+        }
+    }
+
+    private static void Write(HeaderCollection headers, ResponseHeaderWriter writer)
     {
         foreach (var header in headers)
         {

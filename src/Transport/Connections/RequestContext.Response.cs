@@ -482,6 +482,10 @@ public sealed partial class RequestContext
             output.Write(data);
         }
         _pendingCount = 0;
+        // Back to the pool at once, on the thread that rented it: held across requests by many
+        // keep-alive connections, these arrays overflowed the shared pool and were allocated anew.
+        ArrayPool<byte>.Shared.Return(_pending!);
+        _pending = null;
     }
 
     private async ValueTask FlushOutputAsync(CancellationToken cancellationToken)

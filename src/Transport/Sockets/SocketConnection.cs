@@ -1,6 +1,7 @@
 using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
+using HttpSysLite.Transport.Buffers;
 
 namespace HttpSysLite.Transport.Sockets;
 
@@ -53,9 +54,11 @@ internal sealed partial class SocketConnection
         // as Kestrel arranges them. Running both inline (the app inside the receive loop's flush, the
         // send inside the app's flush) avoids two hops on paper but cost over twice the CPU per request.
         _input = new Pipe(new PipeOptions(
+            pool: BlockMemoryPool.Default, minimumSegmentSize: BlockMemoryPool.BlockSize,
             pauseWriterThreshold: InputPauseThreshold, resumeWriterThreshold: InputPauseThreshold / 2,
             readerScheduler: PipeScheduler.ThreadPool, writerScheduler: PipeScheduler.Inline, useSynchronizationContext: false));
         _output = new Pipe(new PipeOptions(
+            pool: BlockMemoryPool.Default, minimumSegmentSize: BlockMemoryPool.BlockSize,
             pauseWriterThreshold: OutputPauseThreshold, resumeWriterThreshold: OutputPauseThreshold / 2,
             readerScheduler: IOQueue.Next(), writerScheduler: PipeScheduler.Inline, useSynchronizationContext: false));
     }
