@@ -322,7 +322,10 @@ public sealed class HttpDriver
             bool admitted = binding.TryAdmit();
             var connection = new HttpConnection(this, transport, id, binding, admitted);
             _connections[id] = connection;
-            // Each connection runs its own loop; the accept loop goes straight back to accepting.
+            // The socket loops start here, so a request that came with the connection is read before the
+            // next accept (which then finds more connections waiting, rather than none); the HTTP loop
+            // runs on the thread pool and the accept loop goes back to accepting.
+            transport.Start();
             ThreadPool.UnsafeQueueUserWorkItem(static c => _ = c.RunAsync(), connection, preferLocal: false);
         }
     }

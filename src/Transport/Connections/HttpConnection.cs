@@ -24,6 +24,8 @@ internal sealed partial class HttpConnection
     private int _aborted;
     private volatile bool _closing;
     private bool _moreBuffered;
+    private bool _peerFinished;
+    private bool _clientClosing;
 
     // The one timer a connection runs at a time, as a deadline the driver's heartbeat checks.
     private long _deadline = long.MaxValue;
@@ -88,7 +90,6 @@ internal sealed partial class HttpConnection
 
     public async Task RunAsync()
     {
-        Transport.Start();
         var registration = Transport.ConnectionClosed.UnsafeRegister(static state => ((RequestContext)state!).OnConnectionClosed(), _context);
         try
         {
@@ -118,6 +119,10 @@ internal sealed partial class HttpConnection
             if (log.IsEnabled())
             {
                 log.ConnClose(Id, IsAborted);
+            }
+            if (_peerFinished && !IsAborted)
+            {
+                Transport.OnPeerFinished(); // before the output completes: its last send can end both directions
             }
             await Transport.Input.CompleteAsync().ConfigureAwait(false);
             await Transport.Output.CompleteAsync().ConfigureAwait(false);
@@ -226,6 +231,9 @@ internal sealed partial class HttpConnection
             {
                 rejection = head.Validate(out bool keepAlive);
                 KeepAlive = keepAlive;
+                // A client that asked to close sends nothing after this request (RFC 9112 section 9.6);
+                // once its body is read too, the connection can close without lingering.
+                _clientClosing = !keepAlive;
                 if (rejection == RequestRejectionReason.None)
                 {
                     _context.StartTimestamp = HttpSysLiteMeter.RequestDuration.Enabled ? Stopwatch.GetTimestamp() : 0;
@@ -253,6 +261,7 @@ internal sealed partial class HttpConnection
                 RecordDuration(notModified ? 304 : cached.StatusCode);
                 if (!KeepAlive)
                 {
+                    _peerFinished = _clientClosing && !HasBufferedInput(); // a hit has no body
                     return;
                 }
                 continue;
@@ -321,6 +330,7 @@ internal sealed partial class HttpConnection
             // 5. Persist.
             if (!KeepAlive || _closing || !await _context.DrainBodyAsync().ConfigureAwait(false))
             {
+                _peerFinished = _clientClosing && _context.IsRequestBodyComplete && !HasBufferedInput();
                 return;
             }
         }
@@ -383,6 +393,10 @@ internal sealed partial class HttpConnection
             _timedOut = kind;
             ReportTimeout(kind);
             Transport.Input.CancelPendingRead();
+        }
+        if (Transport.IsLingerExpired(now))
+        {
+            Transport.Abort(); // the client never closed its side: stop waiting for its FIN
         }
         if (Transport.IsSendStalled(now) && !IsAborted)
         {

@@ -198,7 +198,8 @@ public sealed partial class RequestContext
         var remaining = data.Span;
         while (!remaining.IsEmpty)
         {
-            var memory = GetMemory(Math.Min(remaining.Length, 16 * 1024)).Span;
+            // At most a pool block: a larger hint makes the pipe allocate an unpooled array.
+            var memory = GetMemory(Math.Min(remaining.Length, Buffers.BlockMemoryPool.BlockSize)).Span;
             int take = Math.Min(memory.Length, remaining.Length);
             remaining[..take].CopyTo(memory);
             Advance(take);
@@ -488,6 +489,7 @@ public sealed partial class RequestContext
         _pending = null;
     }
 
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask FlushOutputAsync(CancellationToken cancellationToken)
     {
         _unflushedBytes = 0;

@@ -18,6 +18,10 @@ internal sealed partial class SocketConnection
             while (true)
             {
                 await _socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None).ConfigureAwait(false);
+                if (_receiveShutDown)
+                {
+                    break; // we ended the receive side ourselves: nothing more is read
+                }
 
                 var memory = writer.GetMemory(4096);
                 int received = await _socket.ReceiveAsync(memory, SocketFlags.None).ConfigureAwait(false);

@@ -44,8 +44,17 @@ internal sealed partial class SocketConnection
                     break;
                 }
             }
-            // Everything is sent: a graceful FIN tells the client the response is whole.
-            _socket.Shutdown(SocketShutdown.Send);
+            // Everything is sent: a graceful FIN tells the client the response is whole. If the client has
+            // finished too, one call ends both directions, and the receive loop with it.
+            if (Volatile.Read(ref _peerFinished))
+            {
+                _receiveShutDown = true;
+                _socket.Shutdown(SocketShutdown.Both);
+            }
+            else
+            {
+                _socket.Shutdown(SocketShutdown.Send);
+            }
         }
         catch (Exception ex) when (SocketErrors.IsConnectionGone(ex))
         {

@@ -37,6 +37,9 @@ internal sealed partial class SocketConnection
     private Task _receiveTask = Task.CompletedTask;
     private Task _sendTask = Task.CompletedTask;
     private int _aborted;
+    private long _lingerDeadline = long.MaxValue;
+    private bool _peerFinished;
+    private volatile bool _receiveShutDown;
 
     public SocketConnection(Socket socket, long minSendBytesPerSecond)
     {
@@ -121,22 +124,56 @@ internal sealed partial class SocketConnection
         _progress.Dispose();
     }
 
+    /// <summary>
+    /// Says the client sends nothing more and all it sent was read (it asked to close, RFC 9112 section
+    /// 9.6): closing then cannot reset the response, so the connection ends without waiting a round trip
+    /// for the client's FIN. Call before completing <see cref="Output"/>.
+    /// </summary>
+    public void OnPeerFinished() => Volatile.Write(ref _peerFinished, true);
+
     /// <summary>Waits for both loops once the HTTP connection has completed its pipe ends, then releases the socket.</summary>
     public async ValueTask DisposeAsync()
     {
         await _sendTask.ConfigureAwait(false);
-        // The send loop has sent everything and our FIN; a client that read its response closes too.
-        // Wait (bounded) for that, so unread input does not turn our close into a reset.
         if (!_receiveTask.IsCompleted)
         {
-            await Task.WhenAny(_receiveTask, Task.Delay(LingerTimeout)).ConfigureAwait(false);
+            if (_peerFinished)
+            {
+                if (!_receiveShutDown)
+                {
+                    ShutdownReceive();
+                }
+            }
+            else
+            {
+                // The send loop has sent everything and our FIN; a client that read its response closes
+                // too. Wait for that (bounded by the heartbeat, see IsLingerExpired), so input we did not
+                // read does not turn our close into a reset that destroys the response.
+                Volatile.Write(ref _lingerDeadline, Environment.TickCount64 + (long)LingerTimeout.TotalMilliseconds);
+            }
         }
-        _socket.Dispose();
         await _receiveTask.ConfigureAwait(false);
+        _socket.Dispose();
         SignalClosed();
         _progress.OnConnectionClosed();
         _progress.Dispose();
         _closed.Dispose();
+    }
+
+    /// <summary>True when a closing connection has waited for the client's FIN past <see cref="LingerTimeout"/> (the heartbeat then aborts it).</summary>
+    public bool IsLingerExpired(long now) => now >= Volatile.Read(ref _lingerDeadline);
+
+    private void ShutdownReceive()
+    {
+        _receiveShutDown = true;
+        try
+        {
+            _socket.Shutdown(SocketShutdown.Receive); // a pending receive completes with 0 bytes
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        {
+            // Already reset or closed: the receive loop ends by itself.
+        }
     }
 
     private void SignalClosed()

@@ -1,0 +1,91 @@
+using System.Net.Sockets;
+using HttpSysLite.Tests.Functional.Support;
+using HttpSysLite.Transport.Sockets;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+
+namespace HttpSysLite.Tests.Functional;
+
+/// <summary>
+/// How a connection ends after its last response (RFC 9112 section 9.6). A client that asked to close
+/// has said it sends nothing more, so the server closes at once, as Kestrel does. When the server
+/// decides to close, the client may still be sending (pipelined requests); closing then would answer
+/// those bytes with a reset that can destroy the response, so the server lingers: it reads and drops
+/// input until the client's FIN, for at most <see cref="SocketConnection.LingerTimeout"/>.
+/// A socket that is fully closed answers new data with a reset; one still lingering does not.
+/// </summary>
+public sealed class ConnectionCloseTests
+{
+    [Theory]
+    [InlineData(ServerKind.HttpSysLite)]
+    [InlineData(ServerKind.Kestrel)]
+    public async Task AClientThatAskedToCloseIsClosedAtOnce(ServerKind kind)
+    {
+        await using var server = await TestServer.StartSampleAsync(kind);
+        await using var connection = await server.ConnectAsync();
+        await connection.SendAsync("GET /plaintext HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+        var response = await connection.ReadResponseAsync();
+        Assert.Equal(200, response.StatusCode);
+        Assert.True(await connection.IsClosedByServerAsync());
+
+        // Our side stays open. The server's socket is gone, so what we send now is answered with a reset.
+        // Well within LingerTimeout: the server did not wait for our FIN.
+        Assert.True(await IsResetWithinAsync(connection, SocketConnection.LingerTimeout / 2), "the server kept the socket open");
+    }
+
+    [Fact]
+    public async Task AServerThatClosesLingersForTheClientThenGivesUp()
+    {
+        await using var server = await TestServer.StartAsync(ServerKind.HttpSysLite, app => app.MapGet("/bye", static context =>
+        {
+            context.Response.Headers.Connection = "close";
+            return context.Response.WriteAsync("bye");
+        }));
+        await using var connection = await server.ConnectAsync();
+        await connection.SendAsync("GET /bye HTTP/1.1\r\nHost: a\r\n\r\n");
+        var response = await connection.ReadResponseAsync();
+        Assert.True(response.HasConnectionClose);
+        Assert.True(await connection.IsClosedByServerAsync());
+        var closedAt = DateTime.UtcNow;
+
+        // The client did not ask to close and sends a pipelined request: read and dropped, no reset.
+        await connection.SendAsync("GET /bye HTTP/1.1\r\nHost: a\r\n\r\n");
+        await Task.Delay(300);
+        await connection.SendAsync("GET /bye HTTP/1.1\r\nHost: a\r\n\r\n");
+        await Task.Delay(300);
+        bool early = await IsResetWithinAsync(connection, TimeSpan.Zero);
+        if (DateTime.UtcNow - closedAt < SocketConnection.LingerTimeout - TimeSpan.FromMilliseconds(200))
+        {
+            Assert.False(early, "the server closed without lingering");
+        }
+
+        // It never sends its FIN: the server stops waiting after LingerTimeout (checked by the heartbeat).
+        Assert.True(await IsResetWithinAsync(connection, SocketConnection.LingerTimeout + TimeSpan.FromSeconds(10)), "the server lingered forever");
+        Assert.True(DateTime.UtcNow - closedAt >= SocketConnection.LingerTimeout - TimeSpan.FromMilliseconds(100));
+    }
+
+    /// <summary>Sends a byte now and then until a send or receive reports a reset; false if none came within <paramref name="within"/>.</summary>
+    private static async Task<bool> IsResetWithinAsync(RawConnection connection, TimeSpan within)
+    {
+        var deadline = DateTime.UtcNow + within;
+        var scratch = new byte[256];
+        while (true)
+        {
+            try
+            {
+                // A fully closed peer answers with a reset, which the next send or receive reports.
+                await connection.Socket.SendAsync("x"u8.ToArray(), SocketFlags.None);
+                await Task.Delay(50);
+                await connection.Socket.ReceiveAsync(scratch, SocketFlags.None); // 0 at once: the FIN came before
+            }
+            catch (SocketException ex) when (ex.SocketErrorCode is SocketError.ConnectionReset or SocketError.Shutdown or SocketError.ConnectionAborted)
+            {
+                return true;
+            }
+            if (DateTime.UtcNow >= deadline)
+            {
+                return false;
+            }
+        }
+    }
+}
