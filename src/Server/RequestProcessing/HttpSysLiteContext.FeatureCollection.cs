@@ -5,6 +5,8 @@ using System.Net;
 using HttpSysLite.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http.Features.Authentication;
+using Microsoft.AspNetCore.Routing;
 
 namespace HttpSysLite.RequestProcessing;
 
@@ -28,8 +30,6 @@ internal partial class HttpSysLiteContext :
     IHttpResponseTrailersFeature,
     IHttpSysLiteResponseFeature
 {
-    private List<KeyValuePair<Type, object?>>? _overrides;
-    private int _revision;
 
     // IHttpRequestFeature and friends let the app replace values (URL rewriting, body wrappers).
     private string _protocol = HttpProtocol.Http11;
@@ -54,8 +54,7 @@ internal partial class HttpSysLiteContext :
 
     private void InitializeFeatures()
     {
-        _overrides?.Clear();
-        _revision++;
+        ResetFeatures();
         _protocol = ProtocolOf(_request.Version);
         _scheme = _request.Scheme;
         _method = _request.Method;
@@ -80,6 +79,81 @@ internal partial class HttpSysLiteContext :
     }
 
     // ---- IFeatureCollection ----
+    //
+    // Features are looked up by type a few dozen times per request (hosting, routing, middleware), and
+    // middleware sets several each request. The common types have slots, found by comparing type handles
+    // in the generic methods (no Type object is made); only other types go through a list keyed by Type.
+    // A slot holds what the app set; an empty slot means our own feature (or none).
+
+    /// <summary>The feature types with a slot, in slot order (must match <see cref="SlotOf{TFeature}"/>).</summary>
+    internal static readonly Type[] SlotTypes =
+    [
+        typeof(IHttpRequestFeature), typeof(IHttpResponseFeature), typeof(IHttpResponseBodyFeature),
+        typeof(IHttpConnectionFeature), typeof(IHttpRequestLifetimeFeature), typeof(IHttpRequestIdentifierFeature),
+        typeof(IHttpMaxRequestBodySizeFeature), typeof(IHttpRequestBodyDetectionFeature), typeof(IHttpBodyControlFeature),
+        typeof(IHttpUpgradeFeature), typeof(IHttpSysLiteResponseFeature), typeof(IHttpResponseTrailersFeature),
+        typeof(IEndpointFeature), typeof(IRouteValuesFeature), typeof(IHttpWebSocketFeature), typeof(IHttpActivityFeature),
+        typeof(IHttpMetricsTagsFeature), typeof(IItemsFeature), typeof(IQueryFeature), typeof(IRequestCookiesFeature),
+        typeof(IResponseCookiesFeature), typeof(IServiceProvidersFeature), typeof(IHttpAuthenticationFeature),
+        typeof(IFormFeature), typeof(IRequestBodyPipeFeature), typeof(ISessionFeature), typeof(IHttpRequestTrailersFeature),
+    ];
+
+    /// <summary>Slots below this are our own features; <see cref="TrailersSlot"/> is ours only while trailers can be sent.</summary>
+    private const int OwnSlots = 11;
+    private const int TrailersSlot = 11;
+
+    private static readonly object s_empty = new();
+
+    private readonly object?[] _slots = CreateSlots();
+    private List<KeyValuePair<Type, object?>>? _others;
+    private int _revision;
+
+    /// <summary>The slot of <typeparamref name="TFeature"/>, or -1. Each comparison is of two type handles.</summary>
+    internal static int SlotOf<TFeature>()
+    {
+        if (typeof(TFeature) == typeof(IHttpRequestFeature)) return 0;
+        if (typeof(TFeature) == typeof(IHttpResponseFeature)) return 1;
+        if (typeof(TFeature) == typeof(IHttpResponseBodyFeature)) return 2;
+        if (typeof(TFeature) == typeof(IHttpConnectionFeature)) return 3;
+        if (typeof(TFeature) == typeof(IHttpRequestLifetimeFeature)) return 4;
+        if (typeof(TFeature) == typeof(IHttpRequestIdentifierFeature)) return 5;
+        if (typeof(TFeature) == typeof(IHttpMaxRequestBodySizeFeature)) return 6;
+        if (typeof(TFeature) == typeof(IHttpRequestBodyDetectionFeature)) return 7;
+        if (typeof(TFeature) == typeof(IHttpBodyControlFeature)) return 8;
+        if (typeof(TFeature) == typeof(IHttpUpgradeFeature)) return 9;
+        if (typeof(TFeature) == typeof(IHttpSysLiteResponseFeature)) return 10;
+        if (typeof(TFeature) == typeof(IHttpResponseTrailersFeature)) return 11;
+        if (typeof(TFeature) == typeof(IEndpointFeature)) return 12;
+        if (typeof(TFeature) == typeof(IRouteValuesFeature)) return 13;
+        if (typeof(TFeature) == typeof(IHttpWebSocketFeature)) return 14;
+        if (typeof(TFeature) == typeof(IHttpActivityFeature)) return 15;
+        if (typeof(TFeature) == typeof(IHttpMetricsTagsFeature)) return 16;
+        if (typeof(TFeature) == typeof(IItemsFeature)) return 17;
+        if (typeof(TFeature) == typeof(IQueryFeature)) return 18;
+        if (typeof(TFeature) == typeof(IRequestCookiesFeature)) return 19;
+        if (typeof(TFeature) == typeof(IResponseCookiesFeature)) return 20;
+        if (typeof(TFeature) == typeof(IServiceProvidersFeature)) return 21;
+        if (typeof(TFeature) == typeof(IHttpAuthenticationFeature)) return 22;
+        if (typeof(TFeature) == typeof(IFormFeature)) return 23;
+        if (typeof(TFeature) == typeof(IRequestBodyPipeFeature)) return 24;
+        if (typeof(TFeature) == typeof(ISessionFeature)) return 25;
+        if (typeof(TFeature) == typeof(IHttpRequestTrailersFeature)) return 26;
+        return -1;
+    }
+
+    private static object?[] CreateSlots()
+    {
+        var slots = new object?[SlotTypes.Length];
+        Array.Fill(slots, s_empty);
+        return slots;
+    }
+
+    private void ResetFeatures()
+    {
+        Array.Fill(_slots, s_empty);
+        _others?.Clear();
+        _revision++;
+    }
 
     bool IFeatureCollection.IsReadOnly => false;
 
@@ -87,19 +161,74 @@ internal partial class HttpSysLiteContext :
 
     object? IFeatureCollection.this[Type key]
     {
-        get => GetFeature(key);
-        set => SetFeature(key, value);
+        get
+        {
+            ArgumentNullException.ThrowIfNull(key);
+            int slot = Array.IndexOf(SlotTypes, key);
+            return slot >= 0 ? GetSlot(slot) : GetOther(key);
+        }
+        set
+        {
+            ArgumentNullException.ThrowIfNull(key);
+            int slot = Array.IndexOf(SlotTypes, key);
+            if (slot >= 0)
+            {
+                _slots[slot] = value;
+                _revision++;
+            }
+            else
+            {
+                SetOther(key, value);
+            }
+        }
     }
 
-    TFeature? IFeatureCollection.Get<TFeature>() where TFeature : default => (TFeature?)GetFeature(typeof(TFeature));
-
-    void IFeatureCollection.Set<TFeature>(TFeature? instance) where TFeature : default => SetFeature(typeof(TFeature), instance);
-
-    private object? GetFeature(Type key)
+    TFeature? IFeatureCollection.Get<TFeature>() where TFeature : default
     {
-        if (_overrides is { Count: > 0 })
+        int slot = SlotOf<TFeature>();
+        if ((uint)slot < OwnSlots && ReferenceEquals(_slots[slot], s_empty))
         {
-            foreach (var pair in _overrides)
+            // One of ours, not replaced: this context implements TFeature, so the cast needs no check.
+            object self = this;
+            return System.Runtime.CompilerServices.Unsafe.As<object, TFeature>(ref self);
+        }
+        object? feature = slot >= 0 ? GetSlot(slot) : GetOther(typeof(TFeature));
+        return (TFeature?)feature; // what the app set, checked as FeatureCollection checks it
+    }
+
+    void IFeatureCollection.Set<TFeature>(TFeature? instance) where TFeature : default
+    {
+        int slot = SlotOf<TFeature>();
+        if (slot >= 0)
+        {
+            _slots[slot] = instance;
+            _revision++;
+        }
+        else
+        {
+            SetOther(typeof(TFeature), instance);
+        }
+    }
+
+    private object? GetSlot(int slot)
+    {
+        object? value = _slots[slot];
+        if (!ReferenceEquals(value, s_empty))
+        {
+            return value; // set by the app (null removes ours)
+        }
+        if (slot < OwnSlots)
+        {
+            return this;
+        }
+        return slot == TrailersSlot && (_request.CanHaveTrailers || _responseTrailers is not null) ? this : null;
+    }
+
+    private object? GetOther(Type key)
+    {
+        if (_others is not null)
+        {
+            foreach (var pair in _others)
             {
                 if (pair.Key == key)
                 {
@@ -107,69 +236,46 @@ internal partial class HttpSysLiteContext :
                 }
             }
         }
-        if (key == typeof(IHttpRequestFeature) || key == typeof(IHttpResponseFeature) || key == typeof(IHttpResponseBodyFeature)
-            || key == typeof(IHttpConnectionFeature) || key == typeof(IHttpRequestLifetimeFeature)
-            || key == typeof(IHttpRequestIdentifierFeature) || key == typeof(IHttpMaxRequestBodySizeFeature)
-            || key == typeof(IHttpRequestBodyDetectionFeature) || key == typeof(IHttpBodyControlFeature)
-            || key == typeof(IHttpUpgradeFeature) || key == typeof(IHttpSysLiteResponseFeature))
-        {
-            return this;
-        }
-        if (key == typeof(IHttpResponseTrailersFeature))
-        {
-            return _request.CanHaveTrailers || _responseTrailers is not null ? this : null;
-        }
         return null;
     }
 
-    private void SetFeature(Type key, object? value)
+    private void SetOther(Type key, object? value)
     {
-        _overrides ??= new List<KeyValuePair<Type, object?>>();
-        for (int i = 0; i < _overrides.Count; i++)
+        _others ??= new List<KeyValuePair<Type, object?>>();
+        _revision++;
+        for (int i = 0; i < _others.Count; i++)
         {
-            if (_overrides[i].Key == key)
+            if (_others[i].Key == key)
             {
-                _overrides[i] = new KeyValuePair<Type, object?>(key, value);
-                _revision++;
+                _others[i] = new KeyValuePair<Type, object?>(key, value);
                 return;
             }
         }
-        _overrides.Add(new KeyValuePair<Type, object?>(key, value));
-        _revision++;
+        _others.Add(new KeyValuePair<Type, object?>(key, value));
     }
 
     IEnumerator<KeyValuePair<Type, object>> IEnumerable<KeyValuePair<Type, object>>.GetEnumerator()
     {
-        var seen = new HashSet<Type>();
-        if (_overrides is not null)
+        for (int i = 0; i < SlotTypes.Length; i++)
         {
-            foreach (var pair in _overrides)
+            if (GetSlot(i) is { } feature)
             {
-                seen.Add(pair.Key);
+                yield return new KeyValuePair<Type, object>(SlotTypes[i], feature);
+            }
+        }
+        if (_others is not null)
+        {
+            foreach (var pair in _others)
+            {
                 if (pair.Value is not null)
                 {
                     yield return new KeyValuePair<Type, object>(pair.Key, pair.Value);
                 }
             }
         }
-        foreach (var type in s_ownFeatures)
-        {
-            if (!seen.Contains(type) && GetFeature(type) is { } feature)
-            {
-                yield return new KeyValuePair<Type, object>(type, feature);
-            }
-        }
     }
 
     IEnumerator IEnumerable.GetEnumerator() => ((IEnumerable<KeyValuePair<Type, object>>)this).GetEnumerator();
-
-    private static readonly Type[] s_ownFeatures =
-    [
-        typeof(IHttpRequestFeature), typeof(IHttpResponseFeature), typeof(IHttpResponseBodyFeature),
-        typeof(IHttpConnectionFeature), typeof(IHttpRequestLifetimeFeature), typeof(IHttpRequestIdentifierFeature),
-        typeof(IHttpMaxRequestBodySizeFeature), typeof(IHttpRequestBodyDetectionFeature), typeof(IHttpBodyControlFeature),
-        typeof(IHttpUpgradeFeature), typeof(IHttpResponseTrailersFeature), typeof(IHttpSysLiteResponseFeature),
-    ];
 
     // ---- IHttpRequestFeature ----
 
@@ -264,7 +370,7 @@ internal partial class HttpSysLiteContext :
 
     string IHttpConnectionFeature.ConnectionId
     {
-        get => _connectionId ??= _request.ConnectionId.ToString("X16", CultureInfo.InvariantCulture);
+        get => _connectionId ??= HexIdentifier.Format(_request.ConnectionId);
         set => _connectionId = value;
     }
 
@@ -287,7 +393,7 @@ internal partial class HttpSysLiteContext :
 
     string IHttpRequestIdentifierFeature.TraceIdentifier
     {
-        get => _traceIdentifier ??= _request.RequestId.ToString("X16", CultureInfo.InvariantCulture);
+        get => _traceIdentifier ??= HexIdentifier.Format(_request.RequestId);
         set => _traceIdentifier = value;
     }
 
