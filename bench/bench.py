@@ -158,7 +158,10 @@ def measure(sample, kind, workload, seconds, warmup, server_args=(), tracer=None
             # It attaches before the warm-up, so the code paths it turns on are compiled and tiered
             # up before the measurement, as the untraced paths are.
             trace = subprocess.Popen(pin(1) + ["dotnet", tracer, "--pid", str(process.pid), "--level", "informational",
-                                               "--format", "nettrace", "--output", trace_file], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                                               "--format", "nettrace", "--output", trace_file], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                     # The viewer stops on SIGINT; a bench started in the background of a
+                                     # non-interactive shell would hand it SIGINT ignored.
+                                     preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
             time.sleep(3)
         warm_requests = run_wrk(port, connections, path, extra, script, warmup)[3]
         cpu_before = cpu_seconds(process.pid)
