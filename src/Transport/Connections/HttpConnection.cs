@@ -261,7 +261,7 @@ internal sealed partial class HttpConnection
                 RecordDuration(notModified ? 304 : cached.StatusCode);
                 if (!KeepAlive)
                 {
-                    _peerFinished = _clientClosing && !HasBufferedInput(); // a hit has no body
+                    _peerFinished = ClientHasFinished();
                     return;
                 }
                 continue;
@@ -330,11 +330,17 @@ internal sealed partial class HttpConnection
             // 5. Persist.
             if (!KeepAlive || _closing || !await _context.DrainBodyAsync().ConfigureAwait(false))
             {
-                _peerFinished = _clientClosing && _context.IsRequestBodyComplete && !HasBufferedInput();
+                _peerFinished = ClientHasFinished();
                 return;
             }
         }
     }
+
+    /// <summary>
+    /// True when the client asked to close (so it sends nothing more, RFC 9112 section 9.6) and all it
+    /// sent was read: the connection may then close without lingering for its FIN.
+    /// </summary>
+    private bool ClientHasFinished() => _clientClosing && _context.IsRequestBodyComplete && !HasBufferedInput();
 
     /// <summary>True when request bytes are already buffered behind the current request (pipelining); reads nothing.</summary>
     public bool HasBufferedInput()

@@ -489,7 +489,6 @@ public sealed partial class RequestContext
         _pending = null;
     }
 
-    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask FlushOutputAsync(CancellationToken cancellationToken)
     {
         _unflushedBytes = 0;
