@@ -155,7 +155,9 @@ internal sealed partial class HttpConnection
         var log = HttpSysLiteEventSource.Log;
         while (true)
         {
-            // 1. Read and parse a head.
+            // 1. Read and parse a head: on Linux a head that has to wait for the network is parsed on
+            // the epoll loop thread that read it, so a cache hit or a rejection never changes threads.
+            Transport.ReadsOnLoopThread = true;
             _context.Reset();
             var head = new RequestHeadHandler(_context);
             var rejection = RequestRejectionReason.None;
@@ -302,6 +304,12 @@ internal sealed partial class HttpConnection
             if (log.IsEnabled())
             {
                 log.Deliver(_context.RequestId, queue.Name ?? string.Empty, _context.RawTarget);
+            }
+            // The app may block: it runs on the thread pool, never on the epoll loop thread.
+            Transport.ReadsOnLoopThread = false;
+            if (SocketConnection.OnLoopThread)
+            {
+                await Task.Yield();
             }
             bool counted = HttpSysLiteMeter.ActiveRequests.Enabled;
             if (counted)

@@ -36,7 +36,7 @@ internal sealed partial class SocketConnection
                 }
                 if (!buffer.IsEmpty)
                 {
-                    await SendAsync(buffer).ConfigureAwait(false);
+                    await (_loop is null ? SendAsync(buffer) : SendNonBlockingAsync(buffer)).ConfigureAwait(false);
                 }
                 reader.AdvanceTo(buffer.End);
                 if (result.IsCompleted)

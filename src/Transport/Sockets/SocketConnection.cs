@@ -34,6 +34,8 @@ internal sealed partial class SocketConnection
     private readonly Pipe _output;
     private readonly CancellationTokenSource _closed = new();
     private readonly SendProgress _progress;
+    private readonly EpollLoop? _loop;
+    private readonly LoopScheduler? _inputScheduler;
     private Task _receiveTask = Task.CompletedTask;
     private Task _sendTask = Task.CompletedTask;
     private int _aborted;
@@ -53,18 +55,47 @@ internal sealed partial class SocketConnection
         LocalEndPoint = Unmap(local);
 
         // Where each loop resumes, chosen by measurement (bench/README.md, server CPU per request on one
-        // core): the connection loop resumes on the thread pool and the send loop on a shared IOQueue,
-        // as Kestrel arranges them. Running either inline (the app inside the receive loop's flush, the
-        // send inside the app's flush) avoids a hop on paper but measured no cheaper, for app requests or
-        // cache hits: the IOQueue sends for many connections in one work item.
+        // core). On Linux an epoll loop reads the socket and the connection loop parses heads right
+        // there (see EpollLoop); the app's body reads resume on the thread pool, and what the loop
+        // thread writes is sent from it. Elsewhere .NET's socket engine reads, the connection loop
+        // resumes on the thread pool and the send loop on a shared IOQueue, as Kestrel arranges them.
+        _loop = EpollLoop.Next();
+        PipeScheduler inputReader = PipeScheduler.ThreadPool;
+        PipeScheduler outputReader = IOQueue.Next();
+        if (_loop is not null)
+        {
+            inputReader = _inputScheduler = new LoopScheduler(PipeScheduler.ThreadPool, allowInline: false);
+            outputReader = new LoopScheduler(outputReader, allowInline: true);
+        }
         _input = new Pipe(new PipeOptions(
             pool: BlockMemoryPool.Default, minimumSegmentSize: BlockMemoryPool.BlockSize,
             pauseWriterThreshold: InputPauseThreshold, resumeWriterThreshold: InputPauseThreshold / 2,
-            readerScheduler: PipeScheduler.ThreadPool, writerScheduler: PipeScheduler.Inline, useSynchronizationContext: false));
+            readerScheduler: inputReader,
+            // A paused epoll read resumes on the thread pool, not inside the reader's AdvanceTo.
+            writerScheduler: _loop is null ? PipeScheduler.Inline : PipeScheduler.ThreadPool,
+            useSynchronizationContext: false));
         _output = new Pipe(new PipeOptions(
             pool: BlockMemoryPool.Default, minimumSegmentSize: BlockMemoryPool.BlockSize,
             pauseWriterThreshold: OutputPauseThreshold, resumeWriterThreshold: OutputPauseThreshold / 2,
-            readerScheduler: IOQueue.Next(), writerScheduler: PipeScheduler.Inline, useSynchronizationContext: false));
+            readerScheduler: outputReader, writerScheduler: PipeScheduler.Inline, useSynchronizationContext: false));
+    }
+
+    /// <summary>True on an epoll loop thread, where the app must not run (the HTTP connection hops off first).</summary>
+    public static bool OnLoopThread => EpollLoop.OnLoopThread;
+
+    /// <summary>
+    /// Set while the HTTP connection waits for a request head: a read completed by the epoll loop then
+    /// continues on the loop thread. Cleared before the app runs, whose reads resume on the thread pool.
+    /// </summary>
+    public bool ReadsOnLoopThread
+    {
+        set
+        {
+            if (_inputScheduler is not null)
+            {
+                _inputScheduler.AllowInline = value;
+            }
+        }
     }
 
     public IPEndPoint RemoteEndPoint { get; }
@@ -95,6 +126,11 @@ internal sealed partial class SocketConnection
 
     public void Start()
     {
+        if (_loop is not null)
+        {
+            StartEpoll();
+            return;
+        }
         _receiveTask = ReceiveLoopAsync();
         _sendTask = SendLoopAsync();
     }
@@ -120,6 +156,11 @@ internal sealed partial class SocketConnection
             // Already closed by the peer or by the loops: nothing left to end.
         }
         _socket.Dispose();
+        _loop?.Unregister(this);
+        if (_loop is not null)
+        {
+            RequestReceiveEnd(); // closing the socket removed it from epoll: no event will end the receive side
+        }
         SignalClosed();
         _progress.OnConnectionClosed();
         _progress.Dispose();
@@ -151,6 +192,7 @@ internal sealed partial class SocketConnection
         }
         await _receiveTask.ConfigureAwait(false);
         _socket.Dispose();
+        _loop?.Unregister(this);
         SignalClosed();
         _progress.OnConnectionClosed();
         _progress.Dispose();
@@ -175,6 +217,12 @@ internal sealed partial class SocketConnection
 
     private void SignalClosed()
     {
+        if (EpollLoop.OnLoopThread)
+        {
+            // The token's callbacks reach the app (RequestAborted): not on the loop thread.
+            ThreadPool.UnsafeQueueUserWorkItem(static c => c.SignalClosed(), this, preferLocal: false);
+            return;
+        }
         try
         {
             _closed.Cancel();
