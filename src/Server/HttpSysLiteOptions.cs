@@ -94,4 +94,7 @@ public sealed class HttpSysLiteOptions
     /// default) for no limit. A connection beyond it is answered per <see cref="Http503Verbosity"/> and closed.
     /// </summary>
     public long? MaxConnections { get; set; }
+
+    /// <summary>Tests only: the portable socket path on Linux too (see ConnectionSettings.UseSocketEngine).</summary>
+    internal bool UseSocketEngine { get; set; }
 }

@@ -287,6 +287,7 @@ public sealed partial class HttpSysLiteServer : IServer, Features.IHttpSysLiteCa
             MinSendBytesPerSecond = timeouts.MinSendBytesPerSecond,
             MaxConnections = Options.MaxConnections,
             ConnectionLimitMode = rejectionMode,
+            UseSocketEngine = Options.UseSocketEngine,
         };
     }
 

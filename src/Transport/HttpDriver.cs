@@ -304,7 +304,7 @@ public sealed class HttpDriver
             SocketConnection transport;
             try
             {
-                transport = new SocketConnection(socket, binding.Settings.MinSendBytesPerSecond);
+                transport = new SocketConnection(socket, binding.Settings);
             }
             catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
             {

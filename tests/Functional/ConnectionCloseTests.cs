@@ -19,6 +19,7 @@ public sealed class ConnectionCloseTests
     [Theory]
     [InlineData(ServerKind.HttpSysLite)]
     [InlineData(ServerKind.Kestrel)]
+    [InlineData(ServerKind.HttpSysLiteSocketEngine)]
     public async Task AClientThatAskedToCloseIsClosedAtOnce(ServerKind kind)
     {
         await using var server = await TestServer.StartSampleAsync(kind);

@@ -146,3 +146,9 @@ public sealed class KestrelLargeTransferTests : LargeTransferTests
 {
     protected override ServerKind Kind => ServerKind.Kestrel;
 }
+
+/// <summary>The same tests on HttpSysLite's portable path (.NET's socket engine), which Linux otherwise never runs.</summary>
+public sealed class SocketEngineLargeTransferTests : LargeTransferTests
+{
+    protected override ServerKind Kind => ServerKind.HttpSysLiteSocketEngine;
+}

@@ -129,3 +129,9 @@ public sealed class KestrelLifecycleTests : LifecycleTests
 {
     protected override ServerKind Kind => ServerKind.Kestrel;
 }
+
+/// <summary>The same tests on HttpSysLite's portable path (.NET's socket engine), which Linux otherwise never runs.</summary>
+public sealed class SocketEngineLifecycleTests : LifecycleTests
+{
+    protected override ServerKind Kind => ServerKind.HttpSysLiteSocketEngine;
+}

@@ -76,3 +76,9 @@ public sealed class KestrelRejectionTests : RejectionTests
 {
     protected override ServerKind Kind => ServerKind.Kestrel;
 }
+
+/// <summary>The same tests on HttpSysLite's portable path (.NET's socket engine), which Linux otherwise never runs.</summary>
+public sealed class SocketEngineRejectionTests : RejectionTests
+{
+    protected override ServerKind Kind => ServerKind.HttpSysLiteSocketEngine;
+}

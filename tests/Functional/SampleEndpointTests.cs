@@ -253,3 +253,9 @@ public sealed class KestrelSampleEndpointTests : SampleEndpointTests
 {
     protected override ServerKind Kind => ServerKind.Kestrel;
 }
+
+/// <summary>The same tests on HttpSysLite's portable path (.NET's socket engine), which Linux otherwise never runs.</summary>
+public sealed class SocketEngineSampleEndpointTests : SampleEndpointTests
+{
+    protected override ServerKind Kind => ServerKind.HttpSysLiteSocketEngine;
+}

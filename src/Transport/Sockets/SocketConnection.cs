@@ -43,8 +43,9 @@ internal sealed partial class SocketConnection
     private bool _peerFinished;
     private volatile bool _receiveShutDown;
 
-    public SocketConnection(Socket socket, long minSendBytesPerSecond)
+    public SocketConnection(Socket socket, ConnectionSettings settings)
     {
+        long minSendBytesPerSecond = settings.MinSendBytesPerSecond;
         _socket = socket;
         _minSendBytesPerSecond = minSendBytesPerSecond;
         _progress = new SendProgress(socket, minSendBytesPerSecond);
@@ -59,7 +60,7 @@ internal sealed partial class SocketConnection
         // there (see EpollLoop); the app's body reads resume on the thread pool, and what the loop
         // thread writes is sent from it. Elsewhere .NET's socket engine reads, the connection loop
         // resumes on the thread pool and the send loop on a shared IOQueue, as Kestrel arranges them.
-        _loop = EpollLoop.Next();
+        _loop = settings.UseSocketEngine ? null : EpollLoop.Next();
         PipeScheduler inputReader = PipeScheduler.ThreadPool;
         PipeScheduler outputReader = IOQueue.Next();
         if (_loop is not null)

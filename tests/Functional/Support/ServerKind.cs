@@ -5,4 +5,7 @@ public enum ServerKind
 {
     HttpSysLite,
     Kestrel,
+
+    /// <summary>HttpSysLite on .NET's socket engine, its path where there is no epoll (on Linux it uses an epoll loop).</summary>
+    HttpSysLiteSocketEngine,
 }

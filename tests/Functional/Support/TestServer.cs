@@ -46,7 +46,7 @@ public sealed class TestServer : IAsyncDisposable
         Action<HttpSysLiteOptions>? options = null, Action<IServiceCollection>? services = null)
     {
         // HttpSysLite gets a strong-wildcard prefix (the dual-mode socket); Kestrel binds loopback.
-        url ??= kind == ServerKind.HttpSysLite ? "http://+:0/" : "http://127.0.0.1:0";
+        url ??= kind != ServerKind.Kestrel ? "http://+:0/" : "http://127.0.0.1:0";
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
@@ -61,7 +61,11 @@ public sealed class TestServer : IAsyncDisposable
         }
         else
         {
-            builder.WebHost.UseHttpSysLite(options ?? (static _ => { }));
+            builder.WebHost.UseHttpSysLite(o =>
+            {
+                o.UseSocketEngine = kind == ServerKind.HttpSysLiteSocketEngine;
+                options?.Invoke(o);
+            });
         }
         builder.Services.AddRouting();
         services?.Invoke(builder.Services);
