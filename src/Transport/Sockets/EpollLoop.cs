@@ -148,7 +148,16 @@ internal sealed unsafe class EpollLoop
                 var connection = Volatile.Read(ref slots[index]);
                 if (connection is not null && connection.EpollToken == (uint)(data >> 32))
                 {
-                    connection.OnEpollEvent(flags);
+                    try
+                    {
+                        connection.OnEpollEvent(flags);
+                    }
+                    catch (Exception ex)
+                    {
+                        // A bug, not a network event: that connection cannot be trusted, the loop's others can.
+                        System.Diagnostics.Debug.Fail(ex.ToString());
+                        connection.Abort();
+                    }
                 }
             }
         }
