@@ -24,4 +24,20 @@ public sealed class SampleProcessTests
             Assert.Equal("Hello, World!", await client.GetStringAsync(string.Format(second, sample.Port)));
         }
     }
+
+    /// <summary>
+    /// A second process on a port already served fails to start, as with Kestrel or HTTP.sys, rather
+    /// than sharing the port and taking some of its connections (SO_REUSEPORT).
+    /// </summary>
+    [Theory]
+    [InlineData("")]
+    [InlineData("--server kestrel ")]
+    public async Task ASecondProcessOnTheSamePortFailsToStart(string server)
+    {
+        await using var first = await SampleProcess.StartAsync("--urls http://+:0/");
+        var (exitCode, output) = await SampleProcess.RunToExitAsync($"{server}--urls http://127.0.0.1:{first.Port}/", TimeSpan.FromSeconds(60));
+        Assert.True(exitCode is not null, "the second process kept running on a port that was taken:\n" + output);
+        Assert.NotEqual(0, exitCode);
+        Assert.Contains("address already in use", output, StringComparison.OrdinalIgnoreCase);
+    }
 }

@@ -60,8 +60,7 @@ internal sealed class SocketListener : IDisposable
             {
                 socket.DualMode = false;
             }
-            // Lets a restarted server rebind while old connections sit in TIME_WAIT (Kestrel does the same on Unix).
-            socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+            AllowRebindDuringTimeWait(socket);
             socket.NoDelay = true;
             socket.Bind(endPoint);
             socket.Listen(512);
@@ -71,6 +70,24 @@ internal sealed class SocketListener : IDisposable
         {
             socket.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Lets a restarted server rebind while its old connections sit in TIME_WAIT, as Kestrel can on Unix.
+    /// Only SO_REUSEADDR: .NET's ReuseAddress option also sets SO_REUSEPORT on Linux, which let a second
+    /// process bind the same port and silently take half its connections instead of failing with
+    /// "address already in use". Windows needs neither (and its SO_REUSEADDR would allow the same theft).
+    /// </summary>
+    private static void AllowRebindDuringTimeWait(Socket socket)
+    {
+        if (OperatingSystem.IsLinux())
+        {
+            socket.SetRawSocketOption(1 /* SOL_SOCKET */, 2 /* SO_REUSEADDR */, BitConverter.GetBytes(1));
+        }
+        else if (OperatingSystem.IsMacOS() || OperatingSystem.IsFreeBSD())
+        {
+            socket.SetRawSocketOption(0xFFFF /* SOL_SOCKET */, 0x4 /* SO_REUSEADDR */, BitConverter.GetBytes(1));
         }
     }
 

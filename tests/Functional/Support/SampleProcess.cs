@@ -52,6 +52,35 @@ public sealed partial class SampleProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>Runs the sample until it exits by itself (or kills it after <paramref name="timeout"/>); its exit code and output.</summary>
+    public static async Task<(int? ExitCode, string Output)> RunToExitAsync(string arguments, TimeSpan timeout)
+    {
+        string sampleDll = typeof(MinimalApi.SampleApp).Assembly.Location;
+        var start = new ProcessStartInfo("dotnet", $"\"{sampleDll}\" {arguments}")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = Path.GetDirectoryName(sampleDll)!,
+        };
+        using var process = Process.Start(start)!;
+        var output = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) output.Enqueue(e.Data); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) output.Enqueue(e.Data); };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        try
+        {
+            await process.WaitForExitAsync().WaitAsync(timeout);
+            process.WaitForExit(); // drains the redirected output
+            return (process.ExitCode, string.Join("\n", output));
+        }
+        catch (TimeoutException)
+        {
+            process.Kill(entireProcessTree: true); // it kept running: end it, by its own handle
+            return (null, string.Join("\n", output));
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         // End only the process this test started, by its own handle.
