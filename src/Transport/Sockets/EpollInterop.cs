@@ -17,7 +17,6 @@ internal static unsafe class EpollInterop
     public const uint EPOLLET = 1u << 31;
 
     public const int EPOLL_CTL_ADD = 1;
-    public const int EPOLL_CTL_DEL = 2;
     public const int EPOLL_CLOEXEC = 0x80000;
 
     public const int EINTR = 4;

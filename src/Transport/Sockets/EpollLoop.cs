@@ -143,7 +143,12 @@ internal sealed unsafe class EpollLoop
                 int index = (int)(uint)data;
                 if ((uint)index >= (uint)slots.Length)
                 {
+                    // Registered after this batch's array was read (its slot is written before epoll_ctl).
                     slots = Volatile.Read(ref _slots);
+                    if ((uint)index >= (uint)slots.Length)
+                    {
+                        continue;
+                    }
                 }
                 var connection = Volatile.Read(ref slots[index]);
                 if (connection is not null && connection.EpollToken == (uint)(data >> 32))
