@@ -3,7 +3,6 @@ using System.IO.Pipelines;
 using HttpSysLite.Transport.Buffers;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 
 namespace HttpSysLite.Transport.Sockets;
 
@@ -74,16 +73,7 @@ internal sealed partial class SocketConnection
             }
             else
             {
-                _sendSegments.Clear();
-                foreach (var segment in buffer)
-                {
-                    if (!MemoryMarshal.TryGetArray(segment, out var array))
-                    {
-                        throw new InvalidOperationException("Pipe memory is not array-backed.");
-                    }
-                    _sendSegments.Add(array);
-                }
-                sent = _socket.Send(_sendSegments, SocketFlags.None, out error);
+                sent = _socket.Send(Gather(buffer), SocketFlags.None, out error);
             }
             if (error == SocketError.WouldBlock)
             {

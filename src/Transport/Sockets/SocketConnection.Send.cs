@@ -102,17 +102,8 @@ internal sealed partial class SocketConnection
             return;
         }
 
-        _sendSegments.Clear();
-        foreach (var segment in buffer)
-        {
-            if (!MemoryMarshal.TryGetArray(segment, out var array))
-            {
-                throw new InvalidOperationException("Pipe memory is not array-backed.");
-            }
-            _sendSegments.Add(array);
-        }
         // Socket.SendAsync(IList) sends the whole list before completing.
-        var send = _socket.SendAsync(_sendSegments, SocketFlags.None);
+        var send = _socket.SendAsync(Gather(buffer), SocketFlags.None);
         if (!send.IsCompleted)
         {
             StartSendTimer(buffer.Length);
@@ -124,6 +115,21 @@ internal sealed partial class SocketConnection
             await send.ConfigureAwait(false);
         }
         _progress.OnSent(buffer.Length);
+    }
+
+    /// <summary>The buffer's segments as one gather list (reused; the send loop's thread only).</summary>
+    private List<ArraySegment<byte>> Gather(in ReadOnlySequence<byte> buffer)
+    {
+        _sendSegments.Clear();
+        foreach (var segment in buffer)
+        {
+            if (!MemoryMarshal.TryGetArray(segment, out var array))
+            {
+                throw new InvalidOperationException("Pipe memory is not array-backed.");
+            }
+            _sendSegments.Add(array);
+        }
+        return _sendSegments;
     }
 
     /// <summary>

@@ -157,9 +157,9 @@ internal sealed partial class SocketConnection
             // Already closed by the peer or by the loops: nothing left to end.
         }
         _socket.Dispose();
-        _loop?.Unregister(this);
         if (_loop is not null)
         {
+            _loop.Unregister(this);
             RequestReceiveEnd(); // closing the socket removed it from epoll: no event will end the receive side
         }
         SignalClosed();
