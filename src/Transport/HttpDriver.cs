@@ -172,7 +172,7 @@ public sealed class HttpDriver
             _table = PrefixTable.Create(_registrations);
             foreach (var listener in newListeners)
             {
-                _ = AcceptLoopAsync(listener);
+                StartAccepting(listener);
             }
             return registration;
         }
@@ -273,7 +273,7 @@ public sealed class HttpDriver
                         var restored = SocketListener.BindAddress(listener.EndPoint);
                         restored.Binding = binding;
                         listeners.Add(restored);
-                        _ = AcceptLoopAsync(restored);
+                        StartAccepting(restored);
                     }
                     throw;
                 }
@@ -290,10 +290,22 @@ public sealed class HttpDriver
         return prefix;
     }
 
-    private async Task AcceptLoopAsync(SocketListener listener)
+    /// <summary>
+    /// Accepts on an epoll loop where there is one (Linux, unless the port's settings ask for .NET's
+    /// socket engine): the loop accepts, registers the socket and starts the connection, whose first
+    /// read then happens on the same thread with no hand-off. Elsewhere an accept loop on the thread pool.
+    /// </summary>
+    private void StartAccepting(SocketListener listener)
     {
         _heartbeat.EnsureStarted();
-        var binding = listener.Binding;
+        if (listener.Binding.Settings.UseSocketEngine || !listener.TryAcceptOnLoop(OnAccepted, ReportError))
+        {
+            _ = AcceptLoopAsync(listener);
+        }
+    }
+
+    private async Task AcceptLoopAsync(SocketListener listener)
+    {
         while (true)
         {
             var socket = await listener.AcceptAsync().ConfigureAwait(false);
@@ -301,31 +313,46 @@ public sealed class HttpDriver
             {
                 return;
             }
-            SocketConnection transport;
-            try
-            {
-                transport = new SocketConnection(socket, binding.Settings);
-            }
-            catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
-            {
-                socket.Dispose(); // reset before we could read its endpoints
-                continue;
-            }
-            ulong id = Interlocked.Increment(ref s_lastConnectionId);
-            var log = Diagnostics.HttpSysLiteEventSource.Log;
-            if (log.IsEnabled())
-            {
-                log.ConnConnect(id, transport.LocalEndPoint.ToString(), transport.RemoteEndPoint.ToString());
-                log.ConnIdAssgn(id, transport.LocalEndPoint.Port, transport.RemoteEndPoint.Port);
-            }
-            // Beyond MaxConnections the connection is still accepted, to be told so (503) or reset.
-            bool admitted = binding.TryAdmit();
-            var connection = new HttpConnection(this, transport, id, binding, admitted);
-            _connections[id] = connection;
-            // The socket loops start here, so a request that came with the connection is read before the
-            // next accept (which then finds more connections waiting, rather than none); the HTTP loop
-            // runs on the thread pool and the accept loop goes back to accepting.
-            transport.Start();
+            OnAccepted(listener, socket);
+        }
+    }
+
+    private void OnAccepted(SocketListener listener, Socket socket)
+    {
+        var binding = listener.Binding;
+        SocketConnection transport;
+        try
+        {
+            transport = new SocketConnection(socket, binding.Settings);
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        {
+            socket.Dispose(); // reset before we could read its endpoints
+            return;
+        }
+        ulong id = Interlocked.Increment(ref s_lastConnectionId);
+        var log = Diagnostics.HttpSysLiteEventSource.Log;
+        if (log.IsEnabled())
+        {
+            log.ConnConnect(id, transport.LocalEndPoint.ToString(), transport.RemoteEndPoint.ToString());
+            log.ConnIdAssgn(id, transport.LocalEndPoint.Port, transport.RemoteEndPoint.Port);
+        }
+        // Beyond MaxConnections the connection is still accepted, to be told so (503) or reset.
+        bool admitted = binding.TryAdmit();
+        var connection = new HttpConnection(this, transport, id, binding, admitted);
+        _connections[id] = connection;
+        // The socket loops start here, so a request that came with the connection is read before the
+        // next accept (which then finds more connections waiting, rather than none).
+        transport.Start();
+        if (SocketConnection.OnLoopThread)
+        {
+            // On an epoll loop the connection runs here until it waits for its first head (which the
+            // loop then reads and parses here too); it hops to the thread pool before the app runs.
+            _ = connection.RunAsync();
+        }
+        else
+        {
+            // The accept loop goes back to accepting; the HTTP loop runs on the thread pool.
             ThreadPool.UnsafeQueueUserWorkItem(static c => _ = c.RunAsync(), connection, preferLocal: false);
         }
     }

@@ -61,6 +61,35 @@ public abstract class LifecycleTests
     }
 
     [Fact]
+    public async Task ABurstOfConnectionsIsAllAcceptedAndServed()
+    {
+        // All connect before any sends: the listener's backlog holds many at once, which the epoll
+        // listener drains one accept per event; each then gets its own request and response.
+        const int count = 100;
+        var server = await TestServer.StartSampleAsync(Kind);
+        var connecting = new Task<RawConnection>[count];
+        for (int i = 0; i < count; i++)
+        {
+            connecting[i] = RawConnection.ConnectAsync(server.EndPoint);
+        }
+        var connections = await Task.WhenAll(connecting);
+        try
+        {
+            await Task.WhenAll(connections.Select(c => c.SendAsync("GET /plaintext HTTP/1.1\r\nHost: localhost\r\n\r\n")));
+            var responses = await Task.WhenAll(connections.Select(c => c.ReadResponseAsync()));
+            Assert.All(responses, r => Assert.Equal("Hello, World!", r.BodyText));
+        }
+        finally
+        {
+            foreach (var connection in connections)
+            {
+                await connection.DisposeAsync();
+            }
+            await server.DisposeAsync();
+        }
+    }
+
+    [Fact]
     public async Task StopIsIdempotent()
     {
         var server = await TestServer.StartSampleAsync(Kind);

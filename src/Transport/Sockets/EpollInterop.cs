@@ -17,6 +17,7 @@ internal static unsafe class EpollInterop
     public const uint EPOLLET = 1u << 31;
 
     public const int EPOLL_CTL_ADD = 1;
+    public const int EPOLL_CTL_MOD = 3;
     public const int EPOLL_CLOEXEC = 0x80000;
 
     public const int EINTR = 4;
@@ -38,12 +39,12 @@ internal static unsafe class EpollInterop
     [DllImport("libc", SetLastError = true)]
     public static extern int epoll_wait(int epfd, byte* events, int maxevents, int timeout);
 
-    /// <summary>Adds <paramref name="fd"/> to <paramref name="epfd"/>; 0 or errno.</summary>
-    public static int Add(int epfd, int fd, uint events, ulong data)
+    /// <summary>Adds <paramref name="fd"/> to <paramref name="epfd"/> or changes its events (<paramref name="op"/>); 0 or errno.</summary>
+    public static int Control(int epfd, int op, int fd, uint events, ulong data)
     {
         byte* ev = stackalloc byte[16];
         *(uint*)ev = events;
         *(ulong*)(ev + DataOffset) = data;
-        return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, ev) == 0 ? 0 : Marshal.GetLastPInvokeError();
+        return epoll_ctl(epfd, op, fd, ev) == 0 ? 0 : Marshal.GetLastPInvokeError();
     }
 }

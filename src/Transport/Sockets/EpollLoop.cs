@@ -10,6 +10,8 @@ namespace HttpSysLite.Transport.Sockets;
 /// the loop. Registration is edge-triggered and a read shorter than the buffer means the socket is
 /// drained (TCP returns all it has, up to the buffer), which saves the read that would only say
 /// EAGAIN; with .NET's socket engine each request costs that extra read and a thread hand-off.
+/// Listening sockets are watched too: a new connection is accepted, registered and started on a loop
+/// thread, with no hand-off between the accept and the first read.
 /// </summary>
 internal sealed unsafe class EpollLoop
 {
@@ -23,7 +25,7 @@ internal sealed unsafe class EpollLoop
 
     private readonly int _epfd;
     private readonly object _gate = new();
-    private SocketConnection?[] _slots = new SocketConnection?[256];
+    private EpollRegistration?[] _slots = new EpollRegistration?[256];
     private readonly Stack<int> _free = new();
     private int _used;
     private uint _lastToken;
@@ -53,8 +55,11 @@ internal sealed unsafe class EpollLoop
         return loops[(int)((uint)Interlocked.Increment(ref s_next) % (uint)loops.Length)];
     }
 
-    /// <summary>Starts watching <paramref name="connection"/>'s socket; its events arrive in <see cref="SocketConnection.OnEpollEvent"/>.</summary>
-    public void Register(SocketConnection connection, int fd)
+    /// <summary>
+    /// Starts watching <paramref name="fd"/> for <paramref name="events"/>; they arrive in
+    /// <see cref="EpollRegistration.OnEpollEvent"/> on this loop's thread.
+    /// </summary>
+    public void Register(EpollRegistration registration, int fd, uint events)
     {
         int index;
         uint token;
@@ -66,35 +71,37 @@ internal sealed unsafe class EpollLoop
                 Array.Resize(ref _slots, _slots.Length * 2);
             }
             token = ++_lastToken;
-            Volatile.Write(ref _slots[index], connection);
+            Volatile.Write(ref _slots[index], registration);
         }
-        connection.EpollSlot = index;
-        connection.EpollToken = token;
-        int error = EpollInterop.Add(_epfd, fd,
-            EpollInterop.EPOLLIN | EpollInterop.EPOLLRDHUP | EpollInterop.EPOLLOUT | EpollInterop.EPOLLET,
-            ((ulong)token << 32) | (uint)index);
+        registration.EpollSlot = index;
+        registration.EpollToken = token;
+        int error = EpollInterop.Control(_epfd, EpollInterop.EPOLL_CTL_ADD, fd, events, ((ulong)token << 32) | (uint)index);
         if (error != 0)
         {
-            Unregister(connection);
+            Unregister(registration);
             throw new System.Net.Sockets.SocketException(error);
         }
     }
 
+    /// <summary>Changes the events watched for a registered descriptor (0 stops its events until changed again); 0 or errno.</summary>
+    public int Modify(EpollRegistration registration, int fd, uint events) =>
+        EpollInterop.Control(_epfd, EpollInterop.EPOLL_CTL_MOD, fd, events, ((ulong)registration.EpollToken << 32) | (uint)registration.EpollSlot);
+
     /// <summary>
-    /// Frees the connection's slot once its socket is closed (closing removes it from epoll). An event
-    /// already taken from epoll for it finds the slot empty or holding another token, and is dropped.
+    /// Frees the registration's slot once its descriptor is closed (closing removes it from epoll). An
+    /// event already taken from epoll for it finds the slot empty or holding another token, and is dropped.
     /// </summary>
-    public void Unregister(SocketConnection connection)
+    public void Unregister(EpollRegistration registration)
     {
         lock (_gate)
         {
-            int index = connection.EpollSlot;
-            if (index >= 0 && ReferenceEquals(_slots[index], connection))
+            int index = registration.EpollSlot;
+            if (index >= 0 && ReferenceEquals(_slots[index], registration))
             {
                 Volatile.Write(ref _slots[index], null);
                 _free.Push(index);
             }
-            connection.EpollSlot = -1;
+            registration.EpollSlot = -1;
         }
     }
 
@@ -150,18 +157,17 @@ internal sealed unsafe class EpollLoop
                         continue;
                     }
                 }
-                var connection = Volatile.Read(ref slots[index]);
-                if (connection is not null && connection.EpollToken == (uint)(data >> 32))
+                var registration = Volatile.Read(ref slots[index]);
+                if (registration is not null && registration.EpollToken == (uint)(data >> 32))
                 {
                     try
                     {
-                        connection.OnEpollEvent(flags);
+                        registration.OnEpollEvent(flags);
                     }
                     catch (Exception ex)
                     {
-                        // A bug, not a network event: that connection cannot be trusted, the loop's others can.
                         System.Diagnostics.Debug.Fail(ex.ToString());
-                        connection.Abort();
+                        registration.OnEpollEventFailed(ex);
                     }
                 }
             }

@@ -22,14 +22,8 @@ internal sealed partial class SocketConnection
     private int _writable;
     private SocketWriteWaiter? _writeWaiter;
 
-    /// <summary>The connection's slot in its epoll loop (-1 when not registered).</summary>
-    internal int EpollSlot { get; set; } = -1;
-
-    /// <summary>Tells this registration's events from those of an earlier connection in the same slot.</summary>
-    internal uint EpollToken { get; set; }
-
     /// <summary>Called on the loop thread for each epoll event of this socket.</summary>
-    internal void OnEpollEvent(uint events)
+    internal override void OnEpollEvent(uint events)
     {
         if ((events & (EpollInterop.EPOLLIN | EpollInterop.EPOLLRDHUP | EpollInterop.EPOLLHUP | EpollInterop.EPOLLERR)) != 0)
         {
@@ -48,6 +42,8 @@ internal sealed partial class SocketConnection
             ReleaseWriter();
         }
     }
+
+    internal override void OnEpollEventFailed(Exception exception) => Abort();
 
     private void ReleaseWriter()
     {
@@ -104,7 +100,8 @@ internal sealed partial class SocketConnection
         try
         {
             _socket.Blocking = false; // reads below return WouldBlock instead of waiting
-            _loop!.Register(this, (int)_socket.Handle);
+            _loop!.Register(this, (int)_socket.Handle,
+                EpollInterop.EPOLLIN | EpollInterop.EPOLLRDHUP | EpollInterop.EPOLLOUT | EpollInterop.EPOLLET);
         }
         catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
         {

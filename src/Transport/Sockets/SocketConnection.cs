@@ -11,7 +11,7 @@ namespace HttpSysLite.Transport.Sockets;
 /// client) and a slow client stops the app's writes. Each pipe end has one owner: the loops own the
 /// socket sides, the HTTP connection owns the other ends. The first close reason wins.
 /// </summary>
-internal sealed partial class SocketConnection
+internal sealed partial class SocketConnection : EpollRegistration
 {
     /// <summary>Input is paused above this many unread bytes (Kestrel's default request buffer is 1 MiB; ours streams).</summary>
     public const int InputPauseThreshold = 64 * 1024;

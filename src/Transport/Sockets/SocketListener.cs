@@ -8,9 +8,17 @@ namespace HttpSysLite.Transport.Sockets;
 /// [::] with IPV6_V6ONLY off, so IPv4 clients arrive on the same socket as IPv4-mapped addresses;
 /// where the OS has no IPv6 it falls back to 0.0.0.0. An IP literal binds just that address.
 /// </summary>
-internal sealed class SocketListener : IDisposable
+internal sealed class SocketListener : EpollRegistration, IDisposable
 {
+    /// <summary>How long accepting pauses after an error that would repeat at once (EMFILE: no descriptors left).</summary>
+    private static readonly TimeSpan AcceptBackoff = TimeSpan.FromMilliseconds(100);
+
     private readonly Socket _socket;
+    private EpollLoop? _loop;
+    private Action<SocketListener, Socket>? _onAccepted;
+    private Action<Exception>? _onError;
+    private Timer? _backoff;
+    private volatile bool _disposed;
 
     private SocketListener(Socket socket, IPEndPoint endPoint)
     {
@@ -91,6 +99,91 @@ internal sealed class SocketListener : IDisposable
         }
     }
 
+    /// <summary>
+    /// On Linux, accepts on an epoll loop thread: <paramref name="onAccepted"/> runs there for each new
+    /// connection (it must not block). Level-triggered, one accept per event: a backlog of several
+    /// connections reports the listener again on the loop's next wait, between the other sockets'
+    /// events. False where there is no epoll loop; then call <see cref="AcceptAsync"/> in a loop.
+    /// </summary>
+    public bool TryAcceptOnLoop(Action<SocketListener, Socket> onAccepted, Action<Exception> onError)
+    {
+        var loop = EpollLoop.Next();
+        if (loop is null)
+        {
+            return false;
+        }
+        _onAccepted = onAccepted;
+        _onError = onError;
+        _socket.Blocking = false; // an event that finds the backlog empty (the client gave up) gets WouldBlock, not a wait
+        _loop = loop;
+        loop.Register(this, (int)_socket.Handle, EpollInterop.EPOLLIN);
+        return true;
+    }
+
+    internal override void OnEpollEvent(uint events)
+    {
+        Socket accepted;
+        try
+        {
+            accepted = _socket.Accept();
+            accepted.NoDelay = true;
+        }
+        catch (SocketException ex) when (ex.SocketErrorCode is SocketError.WouldBlock or SocketError.ConnectionReset or SocketError.ConnectionAborted)
+        {
+            return; // the client gave up while queued in the backlog; that is its business, not a listener fault
+        }
+        catch (ObjectDisposedException)
+        {
+            return; // stopped listening
+        }
+        catch (SocketException ex)
+        {
+            // The same error would come back at once (level-triggered): pause this listener, not the loop.
+            PauseAccepting();
+            _onError!(ex);
+            return;
+        }
+        _onAccepted!(this, accepted);
+    }
+
+    internal override void OnEpollEventFailed(Exception exception)
+    {
+        PauseAccepting();
+        _onError!(exception);
+    }
+
+    private void PauseAccepting()
+    {
+        try
+        {
+            if (_disposed || _loop!.Modify(this, (int)_socket.Handle, 0) != 0)
+            {
+                return;
+            }
+            _backoff ??= new Timer(static state => ((SocketListener)state!).ResumeAccepting(), this, Timeout.Infinite, Timeout.Infinite);
+            _backoff.Change(AcceptBackoff, Timeout.InfiniteTimeSpan);
+        }
+        catch (ObjectDisposedException)
+        {
+            // Disposed meanwhile: nothing to pause.
+        }
+    }
+
+    private void ResumeAccepting()
+    {
+        try
+        {
+            if (!_disposed)
+            {
+                _loop!.Modify(this, (int)_socket.Handle, EpollInterop.EPOLLIN);
+            }
+        }
+        catch (ObjectDisposedException)
+        {
+            // Disposed as the pause ended.
+        }
+    }
+
     /// <summary>Accepts the next connection, or null once the listener is disposed.</summary>
     public async ValueTask<Socket?> AcceptAsync()
     {
@@ -118,5 +211,11 @@ internal sealed class SocketListener : IDisposable
     }
 
     /// <inheritdoc />
-    public void Dispose() => _socket.Dispose();
+    public void Dispose()
+    {
+        _disposed = true;
+        _loop?.Unregister(this); // closing the socket below removes it from epoll
+        _backoff?.Dispose();
+        _socket.Dispose();
+    }
 }
