@@ -203,6 +203,33 @@ public abstract class ApplicationPolicyTests
     }
 
     [Fact]
+    public async Task AFeatureTheAppRemovesOrReplacesStaysSoForThatRequestOnly()
+    {
+        var seen = new List<string>();
+        await using var server = await TestServer.StartAsync(Kind, app => app.MapGet("/features", context =>
+        {
+            var features = context.Features;
+            bool hadOwn = features.Get<IHttpRequestIdentifierFeature>() is not null;
+            int revision = features.Revision;
+            features.Set<IHttpRequestIdentifierFeature>(null);
+            bool removed = features.Get<IHttpRequestIdentifierFeature>() is null && features[typeof(IHttpRequestIdentifierFeature)] is null;
+            features.Set<IHttpRequestIdentifierFeature>(new HttpRequestIdentifierFeature { TraceIdentifier = "replaced" });
+            lock (seen)
+            {
+                seen.Add($"{hadOwn} {removed} {features.Revision != revision} {context.TraceIdentifier}");
+            }
+            return Task.CompletedTask;
+        }));
+        await using var connection = await server.ConnectAsync();
+        for (int i = 0; i < 2; i++) // the second request on the connection starts with the server's own feature again
+        {
+            await connection.SendAsync("GET /features HTTP/1.1\r\nHost: localhost\r\n\r\n");
+            Assert.Equal(200, (await connection.ReadResponseAsync()).StatusCode);
+        }
+        Assert.Equal(["True True True replaced", "True True True replaced"], seen);
+    }
+
+    [Fact]
     public async Task ContentLengthMismatchAbortsTheResponse()
     {
         await using var server = await TestServer.StartAsync(Kind, app => app.MapGet("/short", async context =>

@@ -102,7 +102,9 @@ internal partial class HttpSysLiteContext :
     private const int OwnSlots = 11;
     private const int TrailersSlot = 11;
 
-    private static readonly object s_empty = new();
+    // A slot is null until the app sets it (so a reset is a clear, with no write barriers); a null the
+    // app set (removing our feature) is kept as this marker.
+    private static readonly object s_removed = new();
 
     private readonly object?[] _slots = CreateSlots();
     private List<KeyValuePair<Type, object?>>? _others;
@@ -141,16 +143,11 @@ internal partial class HttpSysLiteContext :
         return -1;
     }
 
-    private static object?[] CreateSlots()
-    {
-        var slots = new object?[SlotTypes.Length];
-        Array.Fill(slots, s_empty);
-        return slots;
-    }
+    private static object?[] CreateSlots() => new object?[SlotTypes.Length];
 
     private void ResetFeatures()
     {
-        Array.Fill(_slots, s_empty);
+        Array.Clear(_slots);
         _others?.Clear();
         _revision++;
     }
@@ -173,7 +170,7 @@ internal partial class HttpSysLiteContext :
             int slot = Array.IndexOf(SlotTypes, key);
             if (slot >= 0)
             {
-                _slots[slot] = value;
+                _slots[slot] = value ?? s_removed;
                 _revision++;
             }
             else
@@ -186,7 +183,7 @@ internal partial class HttpSysLiteContext :
     TFeature? IFeatureCollection.Get<TFeature>() where TFeature : default
     {
         int slot = SlotOf<TFeature>();
-        if ((uint)slot < OwnSlots && ReferenceEquals(_slots[slot], s_empty))
+        if ((uint)slot < OwnSlots && _slots[slot] is null)
         {
             // One of ours, not replaced: this context implements TFeature, so the cast needs no check.
             object self = this;
@@ -201,7 +198,7 @@ internal partial class HttpSysLiteContext :
         int slot = SlotOf<TFeature>();
         if (slot >= 0)
         {
-            _slots[slot] = instance;
+            _slots[slot] = (object?)instance ?? s_removed;
             _revision++;
         }
         else
@@ -213,9 +210,9 @@ internal partial class HttpSysLiteContext :
     private object? GetSlot(int slot)
     {
         object? value = _slots[slot];
-        if (!ReferenceEquals(value, s_empty))
+        if (value is not null)
         {
-            return value; // set by the app (null removes ours)
+            return ReferenceEquals(value, s_removed) ? null : value; // set by the app (null removes ours)
         }
         if (slot < OwnSlots)
         {

@@ -176,13 +176,11 @@ internal partial class HttpSysLiteContext : IResponseHeaderSource
         await CompleteAsync().ConfigureAwait(false);
     }
 
-    public async ValueTask FireOnCompletedAsync()
+    /// <summary>Runs the OnCompleted callbacks, last registered first; most requests have none (no state machine then).</summary>
+    public ValueTask FireOnCompletedAsync() => _onCompleted is { Count: > 0 } ? FireOnCompletedCoreAsync(_onCompleted) : default;
+
+    private async ValueTask FireOnCompletedCoreAsync(List<KeyValuePair<Func<object, Task>, object>> callbacks)
     {
-        var callbacks = _onCompleted;
-        if (callbacks is null)
-        {
-            return;
-        }
         for (int i = callbacks.Count - 1; i >= 0; i--)
         {
             try
