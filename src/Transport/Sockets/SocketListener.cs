@@ -126,7 +126,6 @@ internal sealed class SocketListener : EpollRegistration, IDisposable
         try
         {
             accepted = _socket.Accept();
-            accepted.NoDelay = true;
         }
         catch (SocketException ex) when (ex.SocketErrorCode is SocketError.WouldBlock or SocketError.ConnectionReset or SocketError.ConnectionAborted)
         {
@@ -141,6 +140,15 @@ internal sealed class SocketListener : EpollRegistration, IDisposable
             // The same error would come back at once (level-triggered): pause this listener, not the loop.
             PauseAccepting();
             _onError!(ex);
+            return;
+        }
+        try
+        {
+            accepted.NoDelay = true;
+        }
+        catch (SocketException)
+        {
+            accepted.Dispose(); // reset as soon as accepted: not a listener fault, and nothing to serve
             return;
         }
         _onAccepted!(this, accepted);
