@@ -142,16 +142,25 @@ internal sealed class SocketListener : EpollRegistration, IDisposable
             _onError!(ex);
             return;
         }
+        if (Prepare(accepted))
+        {
+            _onAccepted!(this, accepted);
+        }
+    }
+
+    /// <summary>Sets TCP_NODELAY on an accepted socket; false (and the socket disposed) if it was reset meanwhile.</summary>
+    private static bool Prepare(Socket accepted)
+    {
         try
         {
             accepted.NoDelay = true;
+            return true;
         }
         catch (SocketException)
         {
             accepted.Dispose(); // reset as soon as accepted: not a listener fault, and nothing to serve
-            return;
+            return false;
         }
-        _onAccepted!(this, accepted);
     }
 
     internal override void OnEpollEventFailed(Exception exception)
@@ -200,8 +209,10 @@ internal sealed class SocketListener : EpollRegistration, IDisposable
             try
             {
                 var socket = await _socket.AcceptAsync().ConfigureAwait(false);
-                socket.NoDelay = true;
-                return socket;
+                if (Prepare(socket))
+                {
+                    return socket;
+                }
             }
             catch (ObjectDisposedException)
             {
