@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
-"""Runs each workload against the sample on HttpSysLite and on Kestrel, alternating (A B A B ...),
+"""Runs each workload against the sample on HttpSysLite and on Kestrel, alternating (A B, B A, A B ...),
 and prints one markdown table. Called by bench/run.sh, which installs the tools and builds the sample.
 
-Ratios are HttpSysLite / Kestrel, the median of the per-round ratios, so a machine that drifts between
-rounds affects both sides of each ratio alike. Absolute numbers are only for reading the ratios."""
+Ratios are HttpSysLite / Kestrel, the median of the ratios of windows measured back to back, so a
+machine that drifts affects both sides of each ratio alike. Absolute numbers are only for reading the ratios."""
 import argparse
 import datetime
+import hashlib
+import math
 import os
 import signal
 import re
@@ -132,7 +134,7 @@ def run_wrk(port, connections, path, extra, script, seconds):
     command = pin(1) + ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "5s"] + extra
     script_path = None
     if script:
-        script_path = os.path.join(HERE, ".out", f"script{abs(hash(script))}.lua")
+        script_path = os.path.join(HERE, ".out", f"script-{hashlib.sha1(script.encode()).hexdigest()[:12]}.lua")
         with open(script_path, "w") as f:
             f.write(script)
         command += ["-s", script_path]
@@ -142,49 +144,105 @@ def run_wrk(port, connections, path, extra, script, seconds):
     requests = int(re.search(r"(\d+) requests in", output).group(1))
     p99 = re.search(r"99%\s+([\d.]+\w+)", output)
     errors = bool(re.search(r"Non-2xx|Socket errors", output))
-    return rps, (to_ms(p99.group(1)) if p99 else float("nan")), errors, requests
+    # wrk sometimes prints a 99th percentile of 0.00us for pipelined runs (its histogram, not a
+    # latency): counted as missing, not as the fastest window.
+    p99_ms = to_ms(p99.group(1)) if p99 else 0.0
+    return rps, (p99_ms if p99_ms > 0 else float("nan")), errors, requests
 
 
-def measure(sample, kind, workload, seconds, warmup, server_args=(), tracer=None):
-    name, connections, path, extra, script = workload
-    port = next_port()
-    process = start_server(sample, kind, port, server_args)
-    trace = None
+class Side:
+    """One server of a pair: which server, its extra arguments, and whether a trace session is attached."""
+
+    def __init__(self, kind, server_args=(), tracer=None):
+        self.kind, self.server_args, self.tracer = kind, tuple(server_args), tracer
+
+
+def start_trace(tracer, pid):
+    """
+    An EventPipe session on the server, as a user would attach one: every keyword at Informational,
+    recorded raw (the viewer's cheapest mode) on the load generator's CPU. It attaches before the
+    warm-up, so the code paths it turns on are compiled and tiered up before the measurement, as the
+    untraced paths are.
+    """
     trace_file = os.path.join(HERE, ".out", "trace.nettrace")
+    trace = subprocess.Popen(pin(1) + ["dotnet", tracer, "--pid", str(pid), "--level", "informational",
+                                       "--format", "nettrace", "--output", trace_file], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                             # The viewer stops on SIGINT; a bench started in the background of a
+                             # non-interactive shell would hand it SIGINT ignored.
+                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    time.sleep(3)
+    return trace, trace_file
+
+
+def count_trace_events(tracer, trace, trace_file):
+    """Stops the session and counts what it recorded (to show the source really was on), or None."""
+    trace.send_signal(signal.SIGINT)
     try:
-        if tracer:
-            # An EventPipe session on the server, as a user would attach one: every keyword at
-            # Informational, recorded raw (the viewer's cheapest mode) on the load generator's CPU.
-            # It attaches before the warm-up, so the code paths it turns on are compiled and tiered
-            # up before the measurement, as the untraced paths are.
-            trace = subprocess.Popen(pin(1) + ["dotnet", tracer, "--pid", str(process.pid), "--level", "informational",
-                                               "--format", "nettrace", "--output", trace_file], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                     # The viewer stops on SIGINT; a bench started in the background of a
-                                     # non-interactive shell would hand it SIGINT ignored.
-                                     preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-            time.sleep(3)
-        warm_requests = run_wrk(port, connections, path, extra, script, warmup)[3]
-        cpu_before = cpu_seconds(process.pid)
-        rps, p99, errors, requests = run_wrk(port, connections, path, extra, script, seconds)
-        cpu = cpu_seconds(process.pid) - cpu_before
-        result = {"rps": rps, "p99": p99, "errors": errors, "rss": rss_kib(process.pid),
-                  "cpu_us": 1e6 * cpu / requests if requests else float("nan")}
-        if trace:
-            trace.send_signal(signal.SIGINT)
-            try:
-                # Stopping drains what the session still buffers: minutes at the busiest rates.
-                trace.wait(timeout=300)
-                # Count what was recorded, to show the source really was on.
-                csv = subprocess.run(["dotnet", tracer, "--input", trace_file, "--format", "csv"], capture_output=True, text=True, timeout=300).stdout
-                result["events"] = max(0, csv.count("\n") - 1)
-                result["events_per_request"] = result["events"] / (requests + warm_requests + 1)
-            except subprocess.TimeoutExpired:
-                print(f"(the trace viewer did not stop within 5 minutes; event count not taken)", file=sys.stderr)
-        return result
+        # Stopping drains what the session still buffers: minutes at the busiest rates.
+        trace.wait(timeout=300)
+        csv = subprocess.run(["dotnet", tracer, "--input", trace_file, "--format", "csv"], capture_output=True, text=True, timeout=300).stdout
+        return max(0, csv.count("\n") - 1)
+    except subprocess.TimeoutExpired:
+        print("(the trace viewer did not stop within 5 minutes; event count not taken)", file=sys.stderr)
+        return None
+
+
+def measure_pair(sample, sides, workload, seconds, warmup, windows):
+    """
+    One round of a workload: both servers are started (fresh processes, both on the server CPU, each
+    on its own port) and warmed up, then measured in alternating windows, A B, B A, A B ..., each
+    window seconds/windows long. The machine's speed drifts from second to second (we saw one server's
+    rate move by a third between two 10 s runs); two windows measured back to back see nearly the same
+    machine, and swapping which goes first cancels a steady drift. An idle server costs the other
+    nothing measurable (a timer tick a second). Returns, per side, one result per window.
+    """
+    name, connections, path, extra, script = workload
+    length = max(1, seconds // windows)
+    ports = [next_port() for _ in sides]
+    processes = []
+    traces = [None] * len(sides)
+    results = [[] for _ in sides]
+    try:
+        for side, port in zip(sides, ports):
+            processes.append(start_server(sample, side.kind, port, side.server_args))
+        for i, side in enumerate(sides):
+            if side.tracer:
+                traces[i] = start_trace(side.tracer, processes[i].pid)
+        warm_requests = [run_wrk(port, connections, path, extra, script, warmup)[3] for port in ports]
+        for window in range(windows):
+            order = range(len(sides)) if window % 2 == 0 else reversed(range(len(sides)))
+            for i in order:
+                cpu_before = cpu_seconds(processes[i].pid)
+                rps, p99, errors, requests = run_wrk(ports[i], connections, path, extra, script, length)
+                cpu = cpu_seconds(processes[i].pid) - cpu_before
+                results[i].append({"rps": rps, "p99": p99, "errors": errors, "requests": requests,
+                                   "cpu_us": 1e6 * cpu / requests if requests else float("nan")})
+        for i, side in enumerate(sides):
+            rss = rss_kib(processes[i].pid)
+            for result in results[i]:
+                result["rss"] = rss
+            if traces[i]:
+                events = count_trace_events(side.tracer, *traces[i])
+                if events is not None:
+                    measured = sum(r["requests"] for r in results[i]) + warm_requests[i] + 1
+                    for result in results[i]:
+                        result["events_per_request"] = events / measured
+        return results
     finally:
-        if trace and trace.poll() is None:
-            trace.kill()
-        stop_server(process)
+        for trace in traces:
+            if trace and trace[0].poll() is None:
+                trace[0].kill()
+        for process in processes:
+            stop_server(process)
+
+
+def measure_rounds(sample, sides, workload, rounds, seconds, warmup, windows):
+    """Every window of every round, per side (pairs line up by index: window i of A with window i of B)."""
+    runs = [[] for _ in sides]
+    for _ in range(rounds):
+        for i, windows_of_side in enumerate(measure_pair(sample, sides, workload, seconds, warmup, windows)):
+            runs[i].extend(windows_of_side)
+    return runs
 
 
 def measure_idle(sample, kind, count, hold):
@@ -207,13 +265,32 @@ def measure_idle(sample, kind, count, hold):
         stop_server(process)
 
 
+def median_of(runs, key):
+    """The median of what was measured (a missing p99 is left out)."""
+    values = [r[key] for r in runs if not math.isnan(r[key])]
+    return statistics.median(values) if values else float("nan")
+
+
 def events_per_request(runs):
     counted = [r["events_per_request"] for r in runs if "events_per_request" in r]
     return f"{statistics.median(counted):.1f}" if counted else "n/a"
 
 
 def median_ratio(a_runs, b_runs, key):
-    return statistics.median(a[key] / b[key] for a, b in zip(a_runs, b_runs) if b[key])
+    return statistics.median(ratios(a_runs, b_runs, key))
+
+
+def ratios(a_runs, b_runs, key):
+    return [a[key] / b[key] for a, b in zip(a_runs, b_runs) if b[key]]
+
+
+def spread(a_runs, b_runs, key):
+    """The middle half of the pairwise ratios (first to third quartile): how far one pair can mislead."""
+    values = ratios(a_runs, b_runs, key)
+    if len(values) < 4:
+        return ""
+    q1, _, q3 = statistics.quantiles(values, n=4)
+    return f" ({q1:.2f}–{q3:.2f})"
 
 
 def main():
@@ -222,35 +299,35 @@ def main():
     parser.add_argument("--tracer", help="the HttpSysLite.Trace.dll to attach for the tracing section")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--rounds", type=int)
-    parser.add_argument("--seconds", type=int)
+    parser.add_argument("--seconds", type=int, help="measured seconds per server per round")
+    parser.add_argument("--windows", type=int, help="alternating windows those seconds are split into")
     parser.add_argument("--only", help="run only workloads whose name contains one of these '|'-separated texts")
     args = parser.parse_args()
 
     rounds = args.rounds or (1 if args.quick else 3)
     seconds = args.seconds or (3 if args.quick else 10)
+    windows = max(1, min(args.windows or (3 if args.quick else 5), seconds))
     warmup = 2 if args.quick else 5
     idle_count = 2000 if args.quick else 10000
     os.makedirs(os.path.join(HERE, ".out"), exist_ok=True)
     only = [o for o in (args.only or "").split("|") if o]
     selected = lambda name: not only or any(o in name for o in only)
     workloads = [w for w in WORKLOADS if selected(w[0])]
+    measured = lambda sides, workload: measure_rounds(args.sample, sides, workload, rounds, seconds, warmup, windows)
 
     started = time.time()
-    print(f"# HttpSysLite vs Kestrel — {datetime.date.today()}, {cpus()} cores, "
-          f"{rounds} round(s) of {seconds} s, server on CPU 0 and wrk on CPU 1" if cpus() >= 2 else " (no pinning: 1 CPU)",
+    pinning = "server on CPU 0 and wrk on CPU 1" if cpus() >= 2 else "no pinning: 1 CPU"
+    print(f"# HttpSysLite vs Kestrel — {datetime.date.today()}, {cpus()} cores, {rounds} round(s), "
+          f"each {windows} alternating window(s) of {max(1, seconds // windows)} s per server after a {warmup} s warm-up, {pinning}",
           flush=True)
     print(flush=True)
     print("| workload | HttpSysLite req/s | Kestrel req/s | ratio | p99 HttpSysLite | p99 Kestrel | CPU µs/req HttpSysLite | CPU µs/req Kestrel | CPU ratio | RSS HttpSysLite | RSS Kestrel |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|", flush=True)
     for workload in workloads:
-        runs = {kind: [] for kind in SERVERS}
-        for _ in range(rounds):
-            for kind in SERVERS:
-                runs[kind].append(measure(args.sample, kind, workload, seconds, warmup))
-        a, b = runs["HttpSysLite"], runs["Kestrel"]
+        a, b = measured([Side(kind) for kind in SERVERS], workload)
         flag = " (errors!)" if any(r["errors"] for r in a + b) else ""
         print(f"| {workload[0]}{flag} | {statistics.median(r['rps'] for r in a):,.0f} | {statistics.median(r['rps'] for r in b):,.0f} "
-              f"| **{median_ratio(a, b, 'rps'):.2f}** | {statistics.median(r['p99'] for r in a):.2f} ms | {statistics.median(r['p99'] for r in b):.2f} ms "
+              f"| **{median_ratio(a, b, 'rps'):.2f}**{spread(a, b, 'rps')} | {median_of(a, 'p99'):.2f} ms | {median_of(b, 'p99'):.2f} ms "
               f"| {statistics.median(r['cpu_us'] for r in a):.1f} | {statistics.median(r['cpu_us'] for r in b):.1f} | {median_ratio(a, b, 'cpu_us'):.2f} "
               f"| {statistics.median(r['rss'] for r in a) / 1024:.0f} MiB | {statistics.median(r['rss'] for r in b) / 1024:.0f} MiB |", flush=True)
 
@@ -270,36 +347,31 @@ def main():
         # Routing cost: the same /plaintext on HttpSysLite with its one prefix, and with 1,000 more
         # registered on the same port (issue: under 5% of throughput).
         plaintext = WORKLOADS[0]
-        one, many = [], []
-        for _ in range(rounds):
-            one.append(measure(args.sample, "HttpSysLite", plaintext, seconds, warmup))
-            many.append(measure(args.sample, "HttpSysLite", plaintext, seconds, warmup, ["--extra-prefixes", "1000"]))
+        one, many = measured([Side("HttpSysLite"), Side("HttpSysLite", ["--extra-prefixes", "1000"])], plaintext)
         print()
         print("| routing | 1 prefix req/s | 1,001 prefixes req/s | ratio | CPU µs/req, 1 | CPU µs/req, 1,001 | CPU ratio |")
         print("|---|---:|---:|---:|---:|---:|---:|")
         print(f"| /plaintext on HttpSysLite | {statistics.median(r['rps'] for r in one):,.0f} | {statistics.median(r['rps'] for r in many):,.0f} "
-              f"| **{median_ratio(many, one, 'rps'):.2f}** | {statistics.median(r['cpu_us'] for r in one):.1f} "
+              f"| **{median_ratio(many, one, 'rps'):.2f}**{spread(many, one, 'rps')} | {statistics.median(r['cpu_us'] for r in one):.1f} "
               f"| {statistics.median(r['cpu_us'] for r in many):.1f} | {median_ratio(many, one, 'cpu_us'):.2f} |", flush=True)
 
     if selected("tracing") and args.tracer:
         # The EventSource's cost: /plaintext on HttpSysLite with no listener, and with an EventPipe
         # session enabling every keyword at Informational (issue: within 15% of throughput).
         plaintext = WORKLOADS[0]
-        quiet, traced = [], []
-        for _ in range(rounds):
-            quiet.append(measure(args.sample, "HttpSysLite", plaintext, seconds, warmup))
-            traced.append(measure(args.sample, "HttpSysLite", plaintext, seconds, warmup, tracer=args.tracer))
+        quiet, traced = measured([Side("HttpSysLite"), Side("HttpSysLite", tracer=args.tracer)], plaintext)
         print()
         print("| tracing | not traced req/s | traced req/s | ratio | CPU µs/req, not traced | CPU µs/req, traced | CPU ratio | events per request |")
         print("|---|---:|---:|---:|---:|---:|---:|---:|")
         print(f"| /plaintext on HttpSysLite | {statistics.median(r['rps'] for r in quiet):,.0f} | {statistics.median(r['rps'] for r in traced):,.0f} "
-              f"| **{median_ratio(traced, quiet, 'rps'):.2f}** | {statistics.median(r['cpu_us'] for r in quiet):.1f} "
+              f"| **{median_ratio(traced, quiet, 'rps'):.2f}**{spread(traced, quiet, 'rps')} | {statistics.median(r['cpu_us'] for r in quiet):.1f} "
               f"| {statistics.median(r['cpu_us'] for r in traced):.1f} | {median_ratio(traced, quiet, 'cpu_us'):.2f} "
               f"| {events_per_request(traced)} |", flush=True)
 
     print()
-    print(f"ratio = median over rounds of HttpSysLite/Kestrel req/s (higher is better); CPU ratio = the same for server CPU time "
-          f"per request (lower is better, and steadier than req/s on a shared machine); idle connections: RSS per connection (lower is better). "
+    print(f"ratio = median over every pair of windows measured back to back ({rounds} round(s) x {windows}) of HttpSysLite/Kestrel req/s "
+          f"(higher is better), in brackets the middle half of those pairwise ratios; CPU ratio = the same for server CPU time per request "
+          f"(lower is better); idle connections: RSS per connection (lower is better). "
           f"Took {time.time() - started:.0f} s.")
 
 
