@@ -230,6 +230,23 @@ public abstract class ApplicationPolicyTests
     }
 
     [Fact]
+    public async Task AFeatureOfTheWrongTypeIsRefusedWhenSetAndTheServersStays()
+    {
+        string? outcome = null;
+        await using var server = await TestServer.StartAsync(Kind, app => app.MapGet("/wrong", context =>
+        {
+            var features = context.Features;
+            var error = Record.Exception(() => features[typeof(IHttpResponseFeature)] = new object());
+            outcome = $"{error?.GetType().Name} {features.Get<IHttpResponseFeature>() is not null}";
+            return Task.CompletedTask;
+        }));
+        await using var connection = await server.ConnectAsync();
+        await connection.SendAsync("GET /wrong HTTP/1.1\r\nHost: localhost\r\n\r\n");
+        Assert.Equal(200, (await connection.ReadResponseAsync()).StatusCode);
+        Assert.Equal("InvalidCastException True", outcome);
+    }
+
+    [Fact]
     public async Task ContentLengthMismatchAbortsTheResponse()
     {
         await using var server = await TestServer.StartAsync(Kind, app => app.MapGet("/short", async context =>

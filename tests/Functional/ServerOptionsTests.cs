@@ -143,6 +143,30 @@ public sealed class ServerOptionsTests
     }
 
     [Fact]
+    public async Task EachRequestOfAKeepAliveConnectionIsRoutedByTheTableThenInForce()
+    {
+        await using var app = await StartAsync(new() { ["HttpSysLite:UrlPrefixes:0"] = "http://+:0/a/" },
+            app => app.MapGet("/{**rest}", (HttpContext c) => $"{c.Request.PathBase}|{c.Request.Path}"));
+        int port = PortOf(app);
+        var options = app.Services.GetRequiredService<IOptions<HttpSysLiteOptions>>().Value;
+        await using var connection = await Support.RawConnection.ConnectAsync(new(System.Net.IPAddress.Loopback, port));
+        async Task<string> GetAsync()
+        {
+            // The same Host and target each time: the connection may route by its last decision.
+            await connection.SendAsync("GET /a/b/c HTTP/1.1\r\nHost: localhost\r\n\r\n");
+            return (await connection.ReadResponseAsync()).BodyText;
+        }
+
+        Assert.Equal("/a|/b/c", await GetAsync());
+        Assert.Equal("/a|/b/c", await GetAsync());
+        options.UrlPrefixes.Add($"http://+:{port}/a/b/");
+        Assert.Equal("/a/b|/c", await GetAsync());
+        options.UrlPrefixes.Remove($"http://+:{port}/a/b/");
+        Assert.Equal("/a|/b/c", await GetAsync());
+        await app.StopAsync();
+    }
+
+    [Fact]
     public async Task AWildcardAddedToAnIpOnlyPortRebindsWithoutDroppingConnections()
     {
         await using var app = await StartAsync(new() { ["HttpSysLite:UrlPrefixes:0"] = "http://127.0.0.1:0/" },

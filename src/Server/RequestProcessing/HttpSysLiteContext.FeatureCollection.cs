@@ -170,6 +170,11 @@ internal partial class HttpSysLiteContext :
             int slot = Array.IndexOf(SlotTypes, key);
             if (slot >= 0)
             {
+                if (value is not null && !key.IsInstanceOfType(value))
+                {
+                    // Checked here, as Kestrel's typed fields check it, so that Get needs no cast.
+                    throw new InvalidCastException($"A {value.GetType()} is not a {key}.");
+                }
                 _slots[slot] = value ?? s_removed;
                 _revision++;
             }
@@ -183,14 +188,29 @@ internal partial class HttpSysLiteContext :
     TFeature? IFeatureCollection.Get<TFeature>() where TFeature : default
     {
         int slot = SlotOf<TFeature>();
-        if ((uint)slot < OwnSlots && _slots[slot] is null)
+        if (slot < 0)
         {
-            // One of ours, not replaced: this context implements TFeature, so the cast needs no check.
-            object self = this;
-            return System.Runtime.CompilerServices.Unsafe.As<object, TFeature>(ref self);
+            return (TFeature?)GetOther(typeof(TFeature)); // checked as FeatureCollection checks it
         }
-        object? feature = slot >= 0 ? GetSlot(slot) : GetOther(typeof(TFeature));
-        return (TFeature?)feature; // what the app set, checked as FeatureCollection checks it
+        object? value = _slots[slot];
+        if (value is null)
+        {
+            if (slot < OwnSlots || (slot == TrailersSlot && (_request.CanHaveTrailers || _responseTrailers is not null)))
+            {
+                value = this; // one of ours, not replaced: this context implements TFeature
+            }
+            else
+            {
+                return default;
+            }
+        }
+        else if (ReferenceEquals(value, s_removed))
+        {
+            return default;
+        }
+        // A slot holds this context, what Set<TFeature> stored (a TFeature), or what the indexer stored
+        // after checking its type: no cast needed (the cast of shared generic code is a helper call).
+        return System.Runtime.CompilerServices.Unsafe.As<object, TFeature>(ref value);
     }
 
     void IFeatureCollection.Set<TFeature>(TFeature? instance) where TFeature : default

@@ -27,6 +27,15 @@ internal sealed partial class HttpConnection
     private bool _peerFinished;
     private bool _clientClosing;
 
+    // The last routing decision: a client that repeats its Host and target (the parser then reuses
+    // their strings) is routed by three reference comparisons while the prefix table is unchanged.
+    private PrefixTable? _routedTable;
+    private string? _routedHost;
+    private string? _routedPath;
+    private PrefixRegistration? _routedRegistration;
+    private string _routedPathBase = string.Empty;
+    private string _routedSubPath = "/";
+
     // The one timer a connection runs at a time, as a deadline the driver's heartbeat checks.
     private long _deadline = long.MaxValue;
     private TimerKind _timerKind;
@@ -357,6 +366,10 @@ internal sealed partial class HttpConnection
         {
             return false; // the usual case, decided without touching the pipe
         }
+        if (!_context.HasRequestBody && !_context.IsUpgraded)
+        {
+            return true; // nothing reads a bodiless request's input: the bytes behind its head are still there
+        }
         var input = Transport.Input;
         if (!input.TryRead(out var result))
         {
@@ -463,17 +476,25 @@ internal sealed partial class HttpConnection
     private RequestRejectionReason Route()
     {
         string host = _context.Host;
-        var local = Transport.LocalEndPoint;
-        var registration = Driver.Table.Find(local.Port, HostWithoutPort(host), local.Address, _context.CanonicalPath);
-        if (registration is null)
+        string canonicalPath = _context.CanonicalPath;
+        var table = Driver.Table;
+        if (!ReferenceEquals(table, _routedTable) || !ReferenceEquals(host, _routedHost) || !ReferenceEquals(canonicalPath, _routedPath))
         {
-            return RequestRejectionReason.NoMatchingPrefix;
+            var local = Transport.LocalEndPoint;
+            var found = table.Find(local.Port, HostWithoutPort(host), local.Address, canonicalPath);
+            if (found is null)
+            {
+                return RequestRejectionReason.NoMatchingPrefix;
+            }
+            found.Prefix.SplitPath(canonicalPath, out _routedPathBase, out _routedSubPath);
+            _routedRegistration = found;
+            _routedTable = table;
+            _routedHost = host;
+            _routedPath = canonicalPath;
         }
-        _context.Registration = registration;
-
-        registration.Prefix.SplitPath(_context.CanonicalPath, out string pathBase, out string path);
-        _context.PathBase = pathBase;
-        _context.Path = path;
+        _context.Registration = _routedRegistration;
+        _context.PathBase = _routedPathBase;
+        _context.Path = _routedSubPath;
         return RequestRejectionReason.None;
     }
 

@@ -74,6 +74,9 @@ public sealed partial class RequestContext
     /// <summary>True once the server started the response (headers are then fixed).</summary>
     public bool HasStarted => _responseState != ResponseState.Created;
 
+    /// <summary>True once the connection was handed to the app as a raw stream (101).</summary>
+    internal bool IsUpgraded => _upgraded;
+
     /// <summary>True once the response is complete.</summary>
     public bool IsResponseCompleted => _responseState == ResponseState.Completed;
 
@@ -489,15 +492,38 @@ public sealed partial class RequestContext
         _pending = null;
     }
 
-    private async ValueTask FlushOutputAsync(CancellationToken cancellationToken)
+    private ValueTask FlushOutputAsync(CancellationToken cancellationToken)
     {
         _unflushedBytes = 0;
-        var result = await _connection.Transport.FlushAsync(cancellationToken).ConfigureAwait(false);
-        if (result.IsCompleted || _connection.IsAborted)
+        ValueTask<System.IO.Pipelines.FlushResult> flush;
+        try
         {
-            throw new ConnectionResetException(new IOException("The client disconnected before the response was sent."));
+            flush = _connection.Transport.FlushAsync(cancellationToken);
+        }
+        catch (Exception ex)
+        {
+            return ValueTask.FromException(ex); // as the async method this replaces reported it
+        }
+        if (!flush.IsCompletedSuccessfully)
+        {
+            return AwaitFlushAsync(flush);
+        }
+        // Below the output's bound a flush completes at once: no state machine for the usual write.
+        return WasSent(flush.Result) ? default : ValueTask.FromException(NotSentException());
+    }
+
+    private async ValueTask AwaitFlushAsync(ValueTask<System.IO.Pipelines.FlushResult> flush)
+    {
+        if (!WasSent(await flush.ConfigureAwait(false)))
+        {
+            throw NotSentException();
         }
     }
+
+    private bool WasSent(System.IO.Pipelines.FlushResult result) => !result.IsCompleted && !_connection.IsAborted;
+
+    private static ConnectionResetException NotSentException() =>
+        new(new IOException("The client disconnected before the response was sent."));
 
     /// <summary>Produces the status line and header section into the output (not yet flushed).</summary>
     private void CommitHead(bool final)
