@@ -54,7 +54,7 @@ internal sealed partial class SocketConnection
     /// <summary>
     /// Sends with non-blocking calls and waits for EPOLLOUT when the socket's buffer is full, so the
     /// socket never enters .NET's engine (which would then wake for every byte that arrives too).
-    /// A buffer that spans segments goes out in one gather write.
+    /// A buffer that spans segments goes out in one gather write (<see cref="GatherSend"/>).
     /// </summary>
     private async ValueTask SendNonBlockingAsync(ReadOnlySequence<byte> buffer)
     {
@@ -69,7 +69,22 @@ internal sealed partial class SocketConnection
             }
             else
             {
-                sent = _socket.Send(Gather(buffer), SocketFlags.None, out error);
+                long gathered = GatherSend.Send(_socket, buffer, out bool full);
+                if (gathered >= 0)
+                {
+                    sent = (int)gathered;
+                    error = SocketError.Success;
+                }
+                else if (full)
+                {
+                    sent = 0;
+                    error = SocketError.WouldBlock;
+                }
+                else
+                {
+                    // A failure: .NET's send meets it too and names it as it would (reset, pipe, ...).
+                    sent = _socket.Send(Gather(buffer), SocketFlags.None, out error);
+                }
             }
             if (error == SocketError.WouldBlock)
             {
