@@ -15,7 +15,7 @@ public abstract class ApplicationPolicyTests
     protected abstract ServerKind Kind { get; }
 
     /// <summary>A response cut short ends the stream early (FIN) or resets it; either way it never reads as whole.</summary>
-    private static async Task AssertCutShortAsync(RawConnection connection)
+    protected static async Task AssertCutShortAsync(RawConnection connection)
     {
         var ex = await Record.ExceptionAsync(() => connection.ReadResponseAsync());
         Assert.True(ex is IOException or SocketException, $"expected a cut-short response, got {ex?.GetType().Name ?? "a whole response"}");
@@ -345,6 +345,23 @@ public sealed class HttpSysLiteApplicationPolicyTests : ApplicationPolicyTests
         Assert.True(response.WasChunked);
         Assert.Equal("body", response.BodyText);
         Assert.Equal("abc", response.Trailers.Single(t => t.Key == "X-Checksum").Value);
+    }
+
+    /// <summary>
+    /// A trailer is checked as a header is: a CR LF in its value would add a field the app never set,
+    /// so the response is cut short instead (it has started; its end cannot be sent).
+    /// </summary>
+    [Fact]
+    public async Task ATrailerWithALineBreakCutsTheResponseShortInsteadOfForgingAField()
+    {
+        await using var server = await TestServer.StartAsync(Kind, app => app.MapGet("/trailers", async context =>
+        {
+            context.Features.Get<IHttpResponseTrailersFeature>()!.Trailers["X-Checksum"] = "abc\r\nX-Forged: yes";
+            await context.Response.WriteAsync("body");
+        }));
+        await using var connection = await server.ConnectAsync();
+        await connection.SendAsync("GET /trailers HTTP/1.1\r\nHost: localhost\r\n\r\n");
+        await AssertCutShortAsync(connection);
     }
 }
 

@@ -129,6 +129,10 @@ internal partial class HttpSysLiteContext : IResponseHeaderSource
         if (_responseTrailers is not null)
         {
             _responseTrailers.IsReadOnly = true;
+            foreach (var trailer in _responseTrailers)
+            {
+                Validate(trailer); // as the headers were: a CR or LF in a value would forge fields
+            }
         }
         _completed = true;
         try
