@@ -180,6 +180,24 @@ public abstract class ApplicationPolicyTests
     }
 
     [Fact]
+    public async Task AHeaderValueIsCheckedEachTimeItIsNotTheStringTheConnectionSentBefore()
+    {
+        // The same field name on one connection, first with a valid value, then with a line break.
+        await using var server = await TestServer.StartAsync(Kind, app => app.MapGet("/value", context =>
+        {
+            context.Response.Headers["X-Value"] = context.Request.Query["bad"].Count > 0 ? "fine\r\nX-Forged: yes" : "fine";
+            return Task.CompletedTask;
+        }));
+        await using var connection = await server.ConnectAsync();
+        await connection.SendAsync("GET /value HTTP/1.1\r\nHost: localhost\r\n\r\n");
+        Assert.Contains(new KeyValuePair<string, string>("X-Value", "fine"), (await connection.ReadResponseAsync()).Headers);
+        await connection.SendAsync("GET /value?bad HTTP/1.1\r\nHost: localhost\r\n\r\n");
+        var response = await connection.ReadResponseAsync();
+        Assert.Equal(500, response.StatusCode);
+        Assert.DoesNotContain(response.Headers, h => h.Key == "X-Forged");
+    }
+
+    [Fact]
     public async Task ABodyFlushedAsManySegmentsArrivesWholeAndInOrder()
     {
         // 100,000 bytes in one span larger than a pool block (memory the pipe allocates unpinned), then

@@ -98,9 +98,23 @@ internal partial class HttpSysLiteContext : IResponseHeaderSource
     {
         if (ReferenceEquals(_responseHeadersValue, _responseHeaders))
         {
+            // In the order Write appends them: a field the connection's last head had as these very
+            // strings was valid then and is now.
+            int index = 0;
             foreach (var header in _responseHeaders) // the struct enumerator: no allocation
             {
-                Validate(header);
+                foreach (string? value in header.Value)
+                {
+                    if (value is null)
+                    {
+                        continue;
+                    }
+                    if (!_request.RepeatsResponseField(index, header.Key, value) && !ResponseHeaderWriter.IsValid(header.Key, value))
+                    {
+                        throw InvalidHeader(header.Key);
+                    }
+                    index++;
+                }
             }
         }
         else
@@ -240,10 +254,13 @@ internal partial class HttpSysLiteContext : IResponseHeaderSource
         {
             if (value is not null && !ResponseHeaderWriter.IsValid(header.Key, value))
             {
-                throw new InvalidOperationException($"Invalid non-ASCII or control character in header: {header.Key}");
+                throw InvalidHeader(header.Key);
             }
         }
     }
+
+    private static InvalidOperationException InvalidHeader(string name) =>
+        new($"Invalid non-ASCII or control character in header: {name}");
 
     private static void Write(HeaderCollection headers, ResponseHeaderWriter writer)
     {

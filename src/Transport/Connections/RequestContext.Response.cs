@@ -74,6 +74,12 @@ public sealed partial class RequestContext
     /// <summary>True once the server started the response (headers are then fixed).</summary>
     public bool HasStarted => _responseState != ResponseState.Created;
 
+    /// <summary>
+    /// True when the <paramref name="index"/>th field of this connection's last response head was this
+    /// very name and value (the same strings): they were validated then, so the server need not again.
+    /// </summary>
+    public bool RepeatsResponseField(int index, string name, string value) => _connection.HeaderWriter.Repeats(index, name, value);
+
     /// <summary>True once the connection was handed to the app as a raw stream (101).</summary>
     internal bool IsUpgraded => _upgraded;
 

@@ -10,7 +10,22 @@ namespace HttpSysLite.Transport.Output;
 /// </summary>
 public sealed class ResponseHeaderWriter
 {
+    /// <summary>Fields remembered at most, and their bytes: a typical response's fields, not a large head.</summary>
+    private const int MaxRememberedFields = 8;
+    private const int MaxRememberedBytes = 1024;
+
     private IBufferWriter<byte>? _output;
+
+    // The fields this writer wrote last, in order, with their bytes: an app that answers with the same
+    // field strings again (literals, cached numbers) has them copied instead of encoded, and the server
+    // skips validating them again (a string does not change). Entries [0, _rememberedCount) are valid;
+    // _rememberedEnds[i] is where entry i's bytes end.
+    private string?[]? _rememberedNames;
+    private string?[]? _rememberedValues;
+    private int[]? _rememberedEnds;
+    private byte[]? _rememberedBytes;
+    private int _rememberedCount;
+    private int _fieldIndex;
 
     /// <summary>The app set Connection (then the driver does not add its own).</summary>
     public bool HasConnection { get; private set; }
@@ -33,8 +48,16 @@ public sealed class ResponseHeaderWriter
     internal void Reset(IBufferWriter<byte> output)
     {
         _output = output;
+        _fieldIndex = 0;
         HasConnection = HasConnectionClose = HasTransferEncoding = HasDate = HasServer = false;
     }
+
+    /// <summary>
+    /// True when the <paramref name="index"/>th field of the last head this writer wrote was this very
+    /// name and value (the same string objects), which were valid then and so are now.
+    /// </summary>
+    public bool Repeats(int index, string name, string value) =>
+        index < _rememberedCount && ReferenceEquals(_rememberedNames![index], name) && ReferenceEquals(_rememberedValues![index], value);
 
     /// <summary>Appends one field. Name and value must already be valid (tchar name; visible ASCII, SP, HTAB value).</summary>
     public void Append(string name, string value)
@@ -45,6 +68,13 @@ public sealed class ResponseHeaderWriter
         {
             return;
         }
+        int index = OmitPerResponseHeaders ? int.MaxValue : _fieldIndex++;
+        if (Repeats(index, name, value))
+        {
+            int start = index == 0 ? 0 : _rememberedEnds![index - 1];
+            _output!.Write(_rememberedBytes.AsSpan(start, _rememberedEnds![index] - start));
+            return;
+        }
         int length = name.Length + value.Length + 4;
         var span = _output!.GetSpan(length);
         int written = Encoding.ASCII.GetBytes(name, span);
@@ -53,7 +83,35 @@ public sealed class ResponseHeaderWriter
         written += Encoding.ASCII.GetBytes(value, span[written..]);
         span[written++] = (byte)'\r';
         span[written++] = (byte)'\n';
+        Remember(index, name, value, span[..written]);
         _output.Advance(written);
+    }
+
+    /// <summary>Keeps a field just written as entry <paramref name="index"/>; the entries after it no longer hold.</summary>
+    private void Remember(int index, string name, string value, ReadOnlySpan<byte> bytes)
+    {
+        if (index > _rememberedCount || index >= MaxRememberedFields)
+        {
+            return; // an earlier field was not kept, so this one's offset is unknown
+        }
+        int start = index == 0 ? 0 : _rememberedEnds![index - 1];
+        if (start + bytes.Length > MaxRememberedBytes)
+        {
+            _rememberedCount = index;
+            return;
+        }
+        _rememberedNames ??= new string?[MaxRememberedFields];
+        _rememberedValues ??= new string?[MaxRememberedFields];
+        _rememberedEnds ??= new int[MaxRememberedFields];
+        if (_rememberedBytes is null || _rememberedBytes.Length < start + bytes.Length)
+        {
+            Array.Resize(ref _rememberedBytes, Math.Min(MaxRememberedBytes, Math.Max(128, 2 * (start + bytes.Length))));
+        }
+        bytes.CopyTo(_rememberedBytes.AsSpan(start));
+        _rememberedNames[index] = name;
+        _rememberedValues[index] = value;
+        _rememberedEnds[index] = start + bytes.Length;
+        _rememberedCount = index + 1;
     }
 
     internal void AppendRaw(ReadOnlySpan<byte> bytes) => _output!.Write(bytes);
