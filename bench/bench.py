@@ -307,7 +307,7 @@ def main():
     rounds = args.rounds or (1 if args.quick else 3)
     seconds = args.seconds or (3 if args.quick else 10)
     windows = max(1, min(args.windows or (3 if args.quick else 5), seconds))
-    warmup = 2 if args.quick else 5
+    warmup = 1 if args.quick else 5  # a smoke run: enough for the first requests to have been jitted
     idle_count = 2000 if args.quick else 10000
     os.makedirs(os.path.join(HERE, ".out"), exist_ok=True)
     only = [o for o in (args.only or "").split("|") if o]
