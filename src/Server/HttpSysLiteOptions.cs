@@ -95,6 +95,4 @@ public sealed class HttpSysLiteOptions
     /// </summary>
     public long? MaxConnections { get; set; }
 
-    /// <summary>Tests only: the portable socket path on Linux too (see ConnectionSettings.UseSocketEngine).</summary>
-    internal bool UseSocketEngine { get; set; }
 }

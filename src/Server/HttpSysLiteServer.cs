@@ -31,9 +31,19 @@ public sealed partial class HttpSysLiteServer : IServer, Features.IHttpSysLiteCa
     private bool _started;
     private bool _stopped;
 
-    /// <summary>Created by dependency injection (see UseHttpSysLite).</summary>
+    /// <summary>A server on the process-wide driver, <see cref="HttpDriver.Shared"/>.</summary>
     public HttpSysLiteServer(IOptions<HttpSysLiteOptions> options, ILoggerFactory loggerFactory)
         : this(options, loggerFactory, HttpDriver.Shared)
+    {
+    }
+
+    /// <summary>
+    /// Created by dependency injection (see UseHttpSysLite): on the <see cref="HttpDriver"/> registered as
+    /// a service if there is one (a test's own driver, with its own clock and transport), else on the
+    /// process-wide <see cref="HttpDriver.Shared"/>, which lets several servers share a port.
+    /// </summary>
+    public HttpSysLiteServer(IOptions<HttpSysLiteOptions> options, ILoggerFactory loggerFactory, IServiceProvider services)
+        : this(options, loggerFactory, (services ?? throw new ArgumentNullException(nameof(services))).GetService(typeof(HttpDriver)) as HttpDriver ?? HttpDriver.Shared)
     {
     }
 
@@ -287,7 +297,6 @@ public sealed partial class HttpSysLiteServer : IServer, Features.IHttpSysLiteCa
             MinSendBytesPerSecond = timeouts.MinSendBytesPerSecond,
             MaxConnections = Options.MaxConnections,
             ConnectionLimitMode = rejectionMode,
-            UseSocketEngine = Options.UseSocketEngine,
         };
     }
 

@@ -50,9 +50,4 @@ public sealed record ConnectionSettings
     /// <summary>How a connection beyond <see cref="MaxConnections"/> is turned away (HTTP.sys's 503 verbosity).</summary>
     public ServiceUnavailableMode ConnectionLimitMode { get; init; }
 
-    /// <summary>
-    /// Serves the port's connections with .NET's socket engine even where the epoll loop is available
-    /// (Linux): the portable path, which the tests run on Linux too.
-    /// </summary>
-    internal bool UseSocketEngine { get; init; }
 }

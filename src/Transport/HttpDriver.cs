@@ -4,7 +4,6 @@ using System.Net.Sockets;
 using HttpSysLite.Transport.Connections;
 using HttpSysLite.Transport.Http;
 using HttpSysLite.Transport.Routing;
-using HttpSysLite.Transport.Sockets;
 
 namespace HttpSysLite.Transport;
 
@@ -18,15 +17,35 @@ public sealed class HttpDriver
     private static ulong s_lastConnectionId;
 
     private readonly object _sync = new();
-    private readonly Dictionary<int, List<SocketListener>> _listeners = new();
+    private readonly Dictionary<int, List<ConnectionListener>> _listeners = new();
     private readonly List<PrefixRegistration> _registrations = new();
     private readonly ConcurrentDictionary<ulong, HttpConnection> _connections = new();
     private readonly Dictionary<string, RequestQueue> _namedQueues = new(StringComparer.OrdinalIgnoreCase);
     private volatile PrefixTable _table = PrefixTable.Empty;
     private readonly Heartbeat _heartbeat;
+    private readonly TransportFactory _transport;
+    private ConnectionListener.AcceptedHandler? _onAccepted;
 
-    /// <summary>Creates a driver with no ports (tests and tools; servers share <see cref="Shared"/>).</summary>
-    public HttpDriver() => _heartbeat = new Heartbeat(OnHeartbeat);
+    /// <summary>
+    /// Creates a driver with no ports, on the platform's transport, whose deadlines read
+    /// <paramref name="timeProvider"/> (the system clock when null). Servers share <see cref="Shared"/>;
+    /// a test that registers its own driver as a service gets a server on that one.
+    /// </summary>
+    public HttpDriver(TimeProvider? timeProvider = null)
+        : this(TransportFactory.Default, timeProvider)
+    {
+    }
+
+    /// <summary>A driver on <paramref name="transport"/> (tests: .NET's socket engine on Linux, or an in-memory transport).</summary>
+    internal HttpDriver(TransportFactory transport, TimeProvider? timeProvider = null)
+    {
+        _transport = transport;
+        Clock = timeProvider is null ? MillisecondClock.System : new MillisecondClock(timeProvider);
+        _heartbeat = new Heartbeat(Clock, OnHeartbeat);
+    }
+
+    /// <summary>The clock every deadline of this driver reads.</summary>
+    internal MillisecondClock Clock { get; }
 
     /// <summary>The process-wide driver, shared by every server in the process (several apps, one port).</summary>
     public static HttpDriver Shared { get; } = CreateShared();
@@ -153,7 +172,7 @@ public sealed class HttpDriver
                 }
             }
 
-            var newListeners = new List<SocketListener>();
+            var newListeners = new List<ConnectionListener>();
             try
             {
                 prefix = Bind(prefix, group.Settings, newListeners);
@@ -180,7 +199,7 @@ public sealed class HttpDriver
 
     internal void Unregister(IReadOnlyCollection<PrefixRegistration> registrations)
     {
-        List<SocketListener> closing = new();
+        List<ConnectionListener> closing = new();
         lock (_sync)
         {
             foreach (var registration in registrations)
@@ -223,13 +242,13 @@ public sealed class HttpDriver
     }
 
     /// <summary>Binds what <paramref name="prefix"/> needs on its port (DESIGN.md section 4) and returns it with its real port.</summary>
-    private UrlPrefix Bind(UrlPrefix prefix, ConnectionSettings settings, List<SocketListener> created)
+    private UrlPrefix Bind(UrlPrefix prefix, ConnectionSettings settings, List<ConnectionListener> created)
     {
         if (prefix.Port == 0)
         {
             var ephemeral = prefix.NeedsWildcardBind
-                ? SocketListener.BindWildcard(0)
-                : SocketListener.BindAddress(new IPEndPoint(prefix.Address!, 0));
+                ? _transport.BindWildcard(0, Clock)
+                : _transport.BindAddress(new IPEndPoint(prefix.Address!, 0), Clock);
             ephemeral.Binding = new PortBinding(ephemeral.EndPoint.Port, settings);
             created.Add(ephemeral);
             _listeners[ephemeral.EndPoint.Port] = [ephemeral];
@@ -238,7 +257,7 @@ public sealed class HttpDriver
 
         if (!_listeners.TryGetValue(prefix.Port, out var listeners))
         {
-            listeners = new List<SocketListener>();
+            listeners = new List<ConnectionListener>();
         }
         // The port's settings come from the server that opened it; they survive a rebind.
         var binding = listeners.Count > 0 ? listeners[0].Binding : new PortBinding(prefix.Port, settings);
@@ -260,7 +279,7 @@ public sealed class HttpDriver
                 listeners.Clear();
                 try
                 {
-                    var wildcard = SocketListener.BindWildcard(prefix.Port);
+                    var wildcard = _transport.BindWildcard(prefix.Port, Clock);
                     wildcard.Binding = binding;
                     created.Add(wildcard);
                     listeners.Add(wildcard);
@@ -270,7 +289,7 @@ public sealed class HttpDriver
                     foreach (var listener in narrow)
                     {
                         // Put the narrow listeners back as they were, serving at once.
-                        var restored = SocketListener.BindAddress(listener.EndPoint);
+                        var restored = _transport.BindAddress(listener.EndPoint, Clock);
                         restored.Binding = binding;
                         listeners.Add(restored);
                         StartAccepting(restored);
@@ -281,7 +300,7 @@ public sealed class HttpDriver
         }
         else if (!hasWildcard && !listeners.Exists(l => l.EndPoint.Address.Equals(prefix.Address)))
         {
-            var bound = SocketListener.BindAddress(new IPEndPoint(prefix.Address!, prefix.Port));
+            var bound = _transport.BindAddress(new IPEndPoint(prefix.Address!, prefix.Port), Clock);
             bound.Binding = binding;
             created.Add(bound);
             listeners.Add(bound);
@@ -290,46 +309,16 @@ public sealed class HttpDriver
         return prefix;
     }
 
-    /// <summary>
-    /// Accepts on an epoll loop where there is one (Linux, unless the port's settings ask for .NET's
-    /// socket engine): the loop accepts, registers the socket and starts the connection, whose first
-    /// read then happens on the same thread with no hand-off. Elsewhere an accept loop on the thread pool.
-    /// </summary>
-    private void StartAccepting(SocketListener listener)
+    /// <summary>Starts accepting on a new listener; connections arrive in <see cref="OnAccepted"/>.</summary>
+    private void StartAccepting(ConnectionListener listener)
     {
         _heartbeat.EnsureStarted();
-        if (listener.Binding.Settings.UseSocketEngine || !listener.TryAcceptOnLoop(OnAccepted, ReportError))
-        {
-            _ = AcceptLoopAsync(listener);
-        }
+        listener.Start(_onAccepted ??= OnAccepted, ReportError);
     }
 
-    private async Task AcceptLoopAsync(SocketListener listener)
-    {
-        while (true)
-        {
-            var socket = await listener.AcceptAsync().ConfigureAwait(false);
-            if (socket is null)
-            {
-                return;
-            }
-            OnAccepted(listener, socket);
-        }
-    }
-
-    private void OnAccepted(SocketListener listener, Socket socket)
+    private void OnAccepted(ConnectionListener listener, TransportConnection transport)
     {
         var binding = listener.Binding;
-        SocketConnection transport;
-        try
-        {
-            transport = new SocketConnection(socket, binding.Settings);
-        }
-        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
-        {
-            socket.Dispose(); // reset before we could read its endpoints
-            return;
-        }
         ulong id = Interlocked.Increment(ref s_lastConnectionId);
         var log = Diagnostics.HttpSysLiteEventSource.Log;
         if (log.IsEnabled())
@@ -341,13 +330,13 @@ public sealed class HttpDriver
         bool admitted = binding.TryAdmit();
         var connection = new HttpConnection(this, transport, id, binding, admitted);
         _connections[id] = connection;
-        // The socket loops start here, so a request that came with the connection is read before the
+        // The transport starts here, so a request that came with the connection is read before the
         // next accept (which then finds more connections waiting, rather than none).
         transport.Start();
-        if (SocketConnection.OnLoopThread)
+        if (transport.OnLoopThread)
         {
-            // On an epoll loop the connection runs here until it waits for its first head (which the
-            // loop then reads and parses here too); it hops to the thread pool before the app runs.
+            // On an I/O loop the connection runs here until it waits for its first head (which the
+            // loop then reads and parses here too); it leaves the loop before the app runs.
             _ = connection.RunAsync();
         }
         else

@@ -1,6 +1,6 @@
 using System.Net.Sockets;
 using HttpSysLite.Tests.Functional.Support;
-using HttpSysLite.Transport.Sockets;
+using HttpSysLite.Transport.Connections;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 
@@ -11,7 +11,7 @@ namespace HttpSysLite.Tests.Functional;
 /// has said it sends nothing more, so the server closes at once, as Kestrel does. When the server
 /// decides to close, the client may still be sending (pipelined requests); closing then would answer
 /// those bytes with a reset that can destroy the response, so the server lingers: it reads and drops
-/// input until the client's FIN, for at most <see cref="SocketConnection.LingerTimeout"/>.
+/// input until the client's FIN, for at most <see cref="TransportConnection.LingerTimeout"/>.
 /// A socket that is fully closed answers new data with a reset; one still lingering does not.
 /// </summary>
 public sealed class ConnectionCloseTests
@@ -31,7 +31,7 @@ public sealed class ConnectionCloseTests
 
         // Our side stays open. The server's socket is gone, so what we send now is answered with a reset.
         // Well within LingerTimeout: the server did not wait for our FIN.
-        Assert.True(await IsResetWithinAsync(connection, SocketConnection.LingerTimeout / 2), "the server kept the socket open");
+        Assert.True(await IsResetWithinAsync(connection, TransportConnection.LingerTimeout / 2), "the server kept the socket open");
     }
 
     [Fact]
@@ -55,14 +55,14 @@ public sealed class ConnectionCloseTests
         await connection.SendAsync("GET /bye HTTP/1.1\r\nHost: a\r\n\r\n");
         await Task.Delay(300);
         bool early = await IsResetWithinAsync(connection, TimeSpan.Zero);
-        if (DateTime.UtcNow - closedAt < SocketConnection.LingerTimeout - TimeSpan.FromMilliseconds(200))
+        if (DateTime.UtcNow - closedAt < TransportConnection.LingerTimeout - TimeSpan.FromMilliseconds(200))
         {
             Assert.False(early, "the server closed without lingering");
         }
 
         // It never sends its FIN: the server stops waiting after LingerTimeout (checked by the heartbeat).
-        Assert.True(await IsResetWithinAsync(connection, SocketConnection.LingerTimeout + TimeSpan.FromSeconds(10)), "the server lingered forever");
-        Assert.True(DateTime.UtcNow - closedAt >= SocketConnection.LingerTimeout - TimeSpan.FromMilliseconds(100));
+        Assert.True(await IsResetWithinAsync(connection, TransportConnection.LingerTimeout + TimeSpan.FromSeconds(10)), "the server lingered forever");
+        Assert.True(DateTime.UtcNow - closedAt >= TransportConnection.LingerTimeout - TimeSpan.FromMilliseconds(100));
     }
 
     /// <summary>Sends a byte now and then until a send or receive reports a reset; false if none came within <paramref name="within"/>.</summary>

@@ -36,12 +36,9 @@ internal sealed partial class HttpConnection
     private string _routedPathBase = string.Empty;
     private string _routedSubPath = "/";
 
-    // The one timer a connection runs at a time, as a deadline the driver's heartbeat checks.
-    private long _deadline = long.MaxValue;
-    private TimerKind _timerKind;
     private volatile TimerKind _timedOut;
 
-    public HttpConnection(HttpDriver driver, SocketConnection transport, ulong id, PortBinding binding, bool admitted)
+    public HttpConnection(HttpDriver driver, TransportConnection transport, ulong id, PortBinding binding, bool admitted)
     {
         Driver = driver;
         Transport = transport;
@@ -64,7 +61,7 @@ internal sealed partial class HttpConnection
 
     public HttpDriver Driver { get; }
 
-    public SocketConnection Transport { get; }
+    public TransportConnection Transport { get; }
 
     /// <summary>Whether the connection survives the current request; lowered by either side, never raised.</summary>
     public bool KeepAlive { get; set; }
@@ -166,7 +163,7 @@ internal sealed partial class HttpConnection
         {
             // 1. Read and parse a head: on Linux a head that has to wait for the network is parsed on
             // the epoll loop thread that read it, so a cache hit or a rejection never changes threads.
-            Transport.ReadsOnLoopThread = true;
+            Transport.AllowReadsOnLoopThread();
             _context.Reset();
             var head = new RequestHeadHandler(_context);
             var rejection = RequestRejectionReason.None;
@@ -180,12 +177,12 @@ internal sealed partial class HttpConnection
                     await FlushOutputAsync().ConfigureAwait(false);
                     if (headStarted)
                     {
-                        if (_timerKind != TimerKind.HeaderWait)
+                        if (Transport.Timeouts.RequestTimer != TimerKind.HeaderWait)
                         {
                             StartTimer(TimerKind.HeaderWait, settings.HeaderWait);
                         }
                     }
-                    else if (_timerKind != TimerKind.IdleConnection)
+                    else if (Transport.Timeouts.RequestTimer != TimerKind.IdleConnection)
                     {
                         StartTimer(TimerKind.IdleConnection, settings.IdleConnection);
                     }
@@ -315,8 +312,7 @@ internal sealed partial class HttpConnection
                 log.Deliver(_context.RequestId, queue.Name ?? string.Empty, _context.RawTarget);
             }
             // The app may block: it runs on the thread pool, never on the epoll loop thread.
-            Transport.ReadsOnLoopThread = false;
-            if (SocketConnection.OnLoopThread)
+            if (Transport.LeaveLoopThread())
             {
                 await Task.Yield();
             }
@@ -380,32 +376,13 @@ internal sealed partial class HttpConnection
         return any;
     }
 
-    /// <summary>Arms the connection's timer; the heartbeat fires it once the deadline passes.</summary>
-    internal void StartTimer(TimerKind kind, TimeSpan timeout)
-    {
-        _timerKind = kind;
-        long milliseconds = timeout >= TimeSpan.FromDays(365) ? long.MaxValue / 2 : (long)timeout.TotalMilliseconds;
-        // The clock is read here, not taken from the heartbeat's last tick: a tick the thread pool delayed
-        // would leave that value stale and fire the deadline early.
-        Volatile.Write(ref _deadline, Environment.TickCount64 + milliseconds);
-    }
+    /// <summary>Arms the connection's request timer; the heartbeat fires it once the deadline passes.</summary>
+    internal void StartTimer(TimerKind kind, TimeSpan timeout) => Transport.Timeouts.StartRequestTimer(kind, timeout);
 
     /// <summary>Arms <paramref name="kind"/> unless another timer runs (a drain's outer timer wins over a read's).</summary>
-    internal bool TryStartTimer(TimerKind kind, TimeSpan timeout)
-    {
-        if (Volatile.Read(ref _deadline) != long.MaxValue)
-        {
-            return false;
-        }
-        StartTimer(kind, timeout);
-        return true;
-    }
+    internal bool TryStartTimer(TimerKind kind, TimeSpan timeout) => Transport.Timeouts.TryStartRequestTimer(kind, timeout);
 
-    internal void StopTimer()
-    {
-        Volatile.Write(ref _deadline, long.MaxValue);
-        _timerKind = TimerKind.None;
-    }
+    internal void StopTimer() => Transport.Timeouts.StopRequestTimer();
 
     /// <summary>
     /// Called by the heartbeat (another thread). An expired timer marks the connection and cancels its
@@ -413,19 +390,19 @@ internal sealed partial class HttpConnection
     /// </summary>
     internal void OnHeartbeat(long now)
     {
-        long deadline = Volatile.Read(ref _deadline);
-        if (now >= deadline && Interlocked.CompareExchange(ref _deadline, long.MaxValue, deadline) == deadline)
+        var timeouts = Transport.Timeouts;
+        var expired = timeouts.TakeExpiredRequestTimer(now);
+        if (expired != TimerKind.None)
         {
-            var kind = _timerKind;
-            _timedOut = kind;
-            ReportTimeout(kind);
+            _timedOut = expired;
+            ReportTimeout(expired);
             Transport.Input.CancelPendingRead();
         }
-        if (Transport.IsLingerExpired(now))
+        if (timeouts.IsLingerExpired(now))
         {
             Transport.Abort(); // the client never closed its side: stop waiting for its FIN
         }
-        if (Transport.IsSendStalled(now) && !IsAborted)
+        if (timeouts.IsSendStalled(now) && !IsAborted)
         {
             // Timer_MinSendRate: the client does not take the response; nothing can be said to it any more.
             _timedOut = TimerKind.MinSendRate;

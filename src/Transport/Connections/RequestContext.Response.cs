@@ -20,7 +20,7 @@ namespace HttpSysLite.Transport.Connections;
 /// A flush waits while the output holds more than its bound: that is the backpressure of an unsent body.
 /// How long a body write waits is HTTP.sys's BUFFER_DATA choice (DESIGN.md section 6): buffered, it
 /// completes once copied into that bound; unbuffered, once no more than
-/// <see cref="SocketConnection.UnbufferedSendWindow"/> of the output is unacknowledged.
+/// <see cref="TransportConnection.UnbufferedSendWindow"/> of the output is unacknowledged.
 /// </summary>
 public sealed partial class RequestContext
 {
@@ -259,7 +259,7 @@ public sealed partial class RequestContext
     private async ValueTask FlushUntilSentAsync(CancellationToken cancellationToken)
     {
         await FlushOutputAsync(cancellationToken).ConfigureAwait(false);
-        await _connection.Transport.WhenSentAsync(SocketConnection.UnbufferedSendWindow, cancellationToken).ConfigureAwait(false);
+        await _connection.Transport.WhenSentAsync(TransportConnection.UnbufferedSendWindow, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Ends the response: the head if not yet sent, the rest of the body, the last chunk and trailers.</summary>

@@ -25,7 +25,7 @@ internal sealed unsafe class EpollLoop
 
     private readonly int _epfd;
     private readonly object _gate = new();
-    private EpollRegistration?[] _slots = new EpollRegistration?[256];
+    private IEpollRegistration?[] _slots = new IEpollRegistration?[256];
     private readonly Stack<int> _free = new();
     private int _used;
     private uint _lastToken;
@@ -57,9 +57,9 @@ internal sealed unsafe class EpollLoop
 
     /// <summary>
     /// Starts watching <paramref name="fd"/> for <paramref name="events"/>; they arrive in
-    /// <see cref="EpollRegistration.OnEpollEvent"/> on this loop's thread.
+    /// <see cref="IEpollRegistration.OnEpollEvent"/> on this loop's thread.
     /// </summary>
-    public void Register(EpollRegistration registration, int fd, uint events)
+    public void Register(IEpollRegistration registration, int fd, uint events)
     {
         int index;
         uint token;
@@ -84,14 +84,14 @@ internal sealed unsafe class EpollLoop
     }
 
     /// <summary>Changes the events watched for a registered descriptor (0 stops its events until changed again); 0 or errno.</summary>
-    public int Modify(EpollRegistration registration, int fd, uint events) =>
+    public int Modify(IEpollRegistration registration, int fd, uint events) =>
         EpollInterop.Control(_epfd, EpollInterop.EPOLL_CTL_MOD, fd, events, ((ulong)registration.EpollToken << 32) | (uint)registration.EpollSlot);
 
     /// <summary>
     /// Frees the registration's slot once its descriptor is closed (closing removes it from epoll). An
     /// event already taken from epoll for it finds the slot empty or holding another token, and is dropped.
     /// </summary>
-    public void Unregister(EpollRegistration registration)
+    public void Unregister(IEpollRegistration registration)
     {
         lock (_gate)
         {

@@ -1,61 +1,112 @@
 using System.Net;
 using System.Net.Sockets;
+using HttpSysLite.Transport.Connections;
 
 namespace HttpSysLite.Transport.Sockets;
 
 /// <summary>
-/// One listening socket. A wildcard or host-name endpoint binds a single dual-mode IPv6 socket on
-/// [::] with IPV6_V6ONLY off, so IPv4 clients arrive on the same socket as IPv4-mapped addresses;
-/// where the OS has no IPv6 it falls back to 0.0.0.0. An IP literal binds just that address.
+/// A listening TCP socket, and what both socket engines do with what it accepts: which accept errors
+/// are the client's business and which are the listener's, TCP_NODELAY, and making the connection. A
+/// wildcard endpoint binds a single dual-mode IPv6 socket on [::] with IPV6_V6ONLY off, so IPv4
+/// clients arrive on the same socket as IPv4-mapped addresses; where the OS has no IPv6 it falls back
+/// to 0.0.0.0. An IP literal binds just that address.
 /// </summary>
-internal sealed class SocketListener : EpollRegistration, IDisposable
+internal abstract class SocketListener : ConnectionListener
 {
     /// <summary>How long accepting pauses after an error that would repeat at once (EMFILE: no descriptors left).</summary>
-    private static readonly TimeSpan AcceptBackoff = TimeSpan.FromMilliseconds(100);
+    protected static readonly TimeSpan AcceptBackoff = TimeSpan.FromMilliseconds(100);
 
-    private readonly Socket _socket;
-    private EpollLoop? _loop;
-    private Action<SocketListener, Socket>? _onAccepted;
+    private AcceptedHandler? _onAccepted;
     private Action<Exception>? _onError;
-    private Timer? _backoff;
-    private volatile bool _disposed;
 
-    private SocketListener(Socket socket, IPEndPoint endPoint)
+    protected SocketListener(Socket socket, MillisecondClock clock)
+        : base((IPEndPoint)socket.LocalEndPoint!)
     {
-        _socket = socket;
-        EndPoint = endPoint;
+        Socket = socket;
+        Clock = clock;
     }
 
-    /// <summary>The bound endpoint, with the real port when port 0 was asked for.</summary>
-    public IPEndPoint EndPoint { get; }
+    protected Socket Socket { get; }
 
-    /// <summary>The port's shared settings and connection count (set by the driver right after binding).</summary>
-    public PortBinding Binding { get; set; } = null!;
+    protected MillisecondClock Clock { get; }
 
-    /// <summary>True when this is the dual-mode [::] socket (or its 0.0.0.0 fallback).</summary>
-    public bool IsWildcard => EndPoint.Address.Equals(IPAddress.IPv6Any) || EndPoint.Address.Equals(IPAddress.Any);
+    protected volatile bool Disposed;
 
-    /// <summary>Binds the wildcard listener for <paramref name="port"/> (0: an ephemeral port).</summary>
-    public static SocketListener BindWildcard(int port)
+    /// <summary>Opens the wildcard socket for <paramref name="port"/> (0: an ephemeral port).</summary>
+    public static Socket OpenWildcard(int port)
     {
         if (Socket.OSSupportsIPv6)
         {
             try
             {
-                return Bind(new IPEndPoint(IPAddress.IPv6Any, port), dualMode: true);
+                return Open(new IPEndPoint(IPAddress.IPv6Any, port), dualMode: true);
             }
             catch (SocketException ex) when (ex.SocketErrorCode is SocketError.AddressFamilyNotSupported or SocketError.AddressNotAvailable)
             {
                 // IPv6 compiled in but disabled on this host (e.g. ipv6.disable=1): serve IPv4 alone.
             }
         }
-        return Bind(new IPEndPoint(IPAddress.Any, port), dualMode: false);
+        return Open(new IPEndPoint(IPAddress.Any, port), dualMode: false);
     }
 
-    /// <summary>Binds exactly <paramref name="endPoint"/> (an IP literal prefix).</summary>
-    public static SocketListener BindAddress(IPEndPoint endPoint) => Bind(endPoint, dualMode: false);
+    /// <summary>Opens a socket listening on exactly <paramref name="endPoint"/>.</summary>
+    public static Socket OpenAddress(IPEndPoint endPoint) => Open(endPoint, dualMode: false);
 
-    private static SocketListener Bind(IPEndPoint endPoint, bool dualMode)
+    public sealed override void Start(AcceptedHandler onAccepted, Action<Exception> onError)
+    {
+        _onAccepted = onAccepted;
+        _onError = onError;
+        StartAccepting();
+    }
+
+    public override void Dispose()
+    {
+        Disposed = true;
+        Socket.Dispose();
+    }
+
+    /// <summary>Starts the engine's accept path; each accepted socket goes to <see cref="OnAccepted"/>.</summary>
+    protected abstract void StartAccepting();
+
+    /// <summary>The engine's connection over an accepted socket.</summary>
+    protected abstract TransportConnection CreateConnection(Socket socket, ConnectionSettings settings);
+
+    /// <summary>
+    /// Classifies an accept failure: true when it is the client's business (it gave up while queued in
+    /// the backlog, or the backlog was empty), false for a listener fault that would repeat at once
+    /// (EMFILE: no descriptors left), which is reported and pauses accepting.
+    /// </summary>
+    protected bool IsClientsBusiness(SocketException ex)
+    {
+        if (ex.SocketErrorCode is SocketError.WouldBlock or SocketError.ConnectionReset or SocketError.ConnectionAborted)
+        {
+            return true;
+        }
+        _onError!(ex);
+        return false;
+    }
+
+    /// <summary>Reports a fault of this listener (accepting pauses).</summary>
+    protected void ReportError(Exception ex) => _onError!(ex);
+
+    /// <summary>Prepares an accepted socket and hands its connection on; a socket reset meanwhile is disposed and skipped.</summary>
+    protected void OnAccepted(Socket accepted)
+    {
+        TransportConnection connection;
+        try
+        {
+            accepted.NoDelay = true;
+            connection = CreateConnection(accepted, Binding.Settings);
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        {
+            accepted.Dispose(); // reset as soon as accepted: not a listener fault, and nothing to serve
+            return;
+        }
+        _onAccepted!(this, connection);
+    }
+
+    private static Socket Open(IPEndPoint endPoint, bool dualMode)
     {
         var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
@@ -72,7 +123,7 @@ internal sealed class SocketListener : EpollRegistration, IDisposable
             socket.NoDelay = true;
             socket.Bind(endPoint);
             socket.Listen(512);
-            return new SocketListener(socket, (IPEndPoint)socket.LocalEndPoint!);
+            return socket;
         }
         catch
         {
@@ -97,144 +148,5 @@ internal sealed class SocketListener : EpollRegistration, IDisposable
         {
             socket.SetRawSocketOption(0xFFFF /* SOL_SOCKET */, 0x4 /* SO_REUSEADDR */, BitConverter.GetBytes(1));
         }
-    }
-
-    /// <summary>
-    /// On Linux, accepts on an epoll loop thread: <paramref name="onAccepted"/> runs there for each new
-    /// connection (it must not block). Level-triggered, one accept per event: a backlog of several
-    /// connections reports the listener again on the loop's next wait, between the other sockets'
-    /// events. False where there is no epoll loop; then call <see cref="AcceptAsync"/> in a loop.
-    /// </summary>
-    public bool TryAcceptOnLoop(Action<SocketListener, Socket> onAccepted, Action<Exception> onError)
-    {
-        var loop = EpollLoop.Next();
-        if (loop is null)
-        {
-            return false;
-        }
-        _onAccepted = onAccepted;
-        _onError = onError;
-        _socket.Blocking = false; // an event that finds the backlog empty (the client gave up) gets WouldBlock, not a wait
-        _loop = loop;
-        loop.Register(this, (int)_socket.Handle, EpollInterop.EPOLLIN);
-        return true;
-    }
-
-    internal override void OnEpollEvent(uint events)
-    {
-        Socket accepted;
-        try
-        {
-            accepted = _socket.Accept();
-        }
-        catch (SocketException ex) when (ex.SocketErrorCode is SocketError.WouldBlock or SocketError.ConnectionReset or SocketError.ConnectionAborted)
-        {
-            return; // the client gave up while queued in the backlog; that is its business, not a listener fault
-        }
-        catch (ObjectDisposedException)
-        {
-            return; // stopped listening
-        }
-        catch (SocketException ex)
-        {
-            // The same error would come back at once (level-triggered): pause this listener, not the loop.
-            PauseAccepting();
-            _onError!(ex);
-            return;
-        }
-        if (Prepare(accepted))
-        {
-            _onAccepted!(this, accepted);
-        }
-    }
-
-    /// <summary>Sets TCP_NODELAY on an accepted socket; false (and the socket disposed) if it was reset meanwhile.</summary>
-    private static bool Prepare(Socket accepted)
-    {
-        try
-        {
-            accepted.NoDelay = true;
-            return true;
-        }
-        catch (SocketException)
-        {
-            accepted.Dispose(); // reset as soon as accepted: not a listener fault, and nothing to serve
-            return false;
-        }
-    }
-
-    internal override void OnEpollEventFailed(Exception exception)
-    {
-        PauseAccepting();
-        _onError!(exception);
-    }
-
-    private void PauseAccepting()
-    {
-        try
-        {
-            if (_disposed || _loop!.Modify(this, (int)_socket.Handle, 0) != 0)
-            {
-                return;
-            }
-            _backoff ??= new Timer(static state => ((SocketListener)state!).ResumeAccepting(), this, Timeout.Infinite, Timeout.Infinite);
-            _backoff.Change(AcceptBackoff, Timeout.InfiniteTimeSpan);
-        }
-        catch (ObjectDisposedException)
-        {
-            // Disposed meanwhile: nothing to pause.
-        }
-    }
-
-    private void ResumeAccepting()
-    {
-        try
-        {
-            if (!_disposed)
-            {
-                _loop!.Modify(this, (int)_socket.Handle, EpollInterop.EPOLLIN);
-            }
-        }
-        catch (ObjectDisposedException)
-        {
-            // Disposed as the pause ended.
-        }
-    }
-
-    /// <summary>Accepts the next connection, or null once the listener is disposed.</summary>
-    public async ValueTask<Socket?> AcceptAsync()
-    {
-        while (true)
-        {
-            try
-            {
-                var socket = await _socket.AcceptAsync().ConfigureAwait(false);
-                if (Prepare(socket))
-                {
-                    return socket;
-                }
-            }
-            catch (ObjectDisposedException)
-            {
-                return null;
-            }
-            catch (SocketException ex) when (ex.SocketErrorCode == SocketError.OperationAborted)
-            {
-                return null;
-            }
-            catch (SocketException ex) when (ex.SocketErrorCode == SocketError.ConnectionReset)
-            {
-                // The client gave up while queued in the backlog; that is its business, not a listener fault.
-            }
-        }
-    }
-
-    /// <inheritdoc />
-    public void Dispose()
-    {
-        _disposed = true;
-        _loop?.Unregister(this); // closing the socket below removes it from epoll
-        _backoff?.Dispose();
-        _socket.Dispose();
     }
 }

@@ -61,11 +61,12 @@ public sealed class TestServer : IAsyncDisposable
         }
         else
         {
-            builder.WebHost.UseHttpSysLite(o =>
+            if (kind == ServerKind.HttpSysLiteSocketEngine)
             {
-                o.UseSocketEngine = kind == ServerKind.HttpSysLiteSocketEngine;
-                options?.Invoke(o);
-            });
+                // The portable transport on Linux too: a driver of the server's own on .NET's socket engine.
+                builder.Services.AddSingleton(new Transport.HttpDriver(Transport.Sockets.SocketEngineTransportFactory.Instance));
+            }
+            builder.WebHost.UseHttpSysLite(o => options?.Invoke(o));
         }
         builder.Services.AddRouting();
         services?.Invoke(builder.Services);

@@ -1,7 +1,7 @@
-using System.Net.Sockets;
 using System.Threading.Tasks.Sources;
+using HttpSysLite.Transport.Sockets;
 
-namespace HttpSysLite.Transport.Sockets;
+namespace HttpSysLite.Transport.Connections;
 
 /// <summary>
 /// How far a connection's output has got: bytes flushed into the output buffer, bytes handed to the
@@ -19,7 +19,7 @@ internal sealed class SendProgress : IValueTaskSource
     private const int Idle = 0;
     private const int Waiting = 1;
 
-    private readonly Socket _socket;
+    private readonly TransportConnection _transport;
     private readonly long _minSendBytesPerSecond;
     private ManualResetValueTaskSourceCore<bool> _core;
     private long _flushed;
@@ -33,18 +33,14 @@ internal sealed class SendProgress : IValueTaskSource
     private Timer? _poll;
     private int _pollDelay;
     private CancellationTokenRegistration _cancellation;
-    private long _deadline = long.MaxValue;
 
-    public SendProgress(Socket socket, long minSendBytesPerSecond)
+    public SendProgress(TransportConnection transport, long minSendBytesPerSecond)
     {
-        _socket = socket;
+        _transport = transport;
         _minSendBytesPerSecond = minSendBytesPerSecond;
         // The waiter's continuation is the app: never run it on the send loop or a timer thread.
         _core.RunContinuationsAsynchronously = true;
     }
-
-    /// <summary>True when a waiting write has waited on acknowledgements past what MinSendBytesPerSecond allows.</summary>
-    public bool IsStalled(long now) => now >= Volatile.Read(ref _deadline);
 
     /// <summary>Counts bytes the HTTP connection is about to flush (its thread only).</summary>
     public void OnFlushing(long bytes) => _flushed += bytes;
@@ -74,7 +70,7 @@ internal sealed class SendProgress : IValueTaskSource
         }
         if (_twoSegments == 0)
         {
-            _twoSegments = 2 * SocketSendQueue.MaximumSegmentSize(_socket);
+            _twoSegments = 2 * _transport.MaximumSegmentSize();
         }
         // Never less than two full segments: a receiver must acknowledge at least every second full
         // segment at once (RFC 9293 section 3.8.6.3), so a wait for more than that is never a wait for
@@ -126,7 +122,7 @@ internal sealed class SendProgress : IValueTaskSource
     /// </summary>
     private long RefreshAcknowledged()
     {
-        long acknowledged = Volatile.Read(ref _sent) - SocketSendQueue.Unacknowledged(_socket);
+        long acknowledged = Volatile.Read(ref _sent) - _transport.UnacknowledgedBytes();
         if (acknowledged > Volatile.Read(ref _acknowledged))
         {
             Volatile.Write(ref _acknowledged, acknowledged); // racing refreshes: a lower value costs one more look
@@ -143,11 +139,7 @@ internal sealed class SendProgress : IValueTaskSource
             return;
         }
         // No event says "acknowledged" on a socket, so look again shortly (backing off to a few ms).
-        if (_deadline == long.MaxValue && _minSendBytesPerSecond > 0)
-        {
-            long allowed = Math.Max((long)ConnectionSettings.SendGracePeriod.TotalMilliseconds, outstanding * 1000L / _minSendBytesPerSecond);
-            Volatile.Write(ref _deadline, Environment.TickCount64 + allowed);
-        }
+        _transport.Timeouts.StartAcknowledgeTimer(outstanding, _minSendBytesPerSecond);
         var poll = _poll ??= new Timer(static state => ((SendProgress)state!).OnPoll(), this, Timeout.Infinite, Timeout.Infinite);
         poll.Change(_pollDelay, Timeout.Infinite);
     }
@@ -168,7 +160,7 @@ internal sealed class SendProgress : IValueTaskSource
         {
             return;
         }
-        Volatile.Write(ref _deadline, long.MaxValue);
+        _transport.Timeouts.StopAcknowledgeTimer();
         _cancellation.Unregister();
         if (error is null)
         {
