@@ -71,6 +71,9 @@ public sealed class HttpDriver
     /// <summary>Open connections (for tests and diagnostics).</summary>
     public int ConnectionCount => _connections.Count;
 
+    /// <summary>The open connections (tests wait on their timers).</summary>
+    internal ICollection<HttpConnection> Connections => _connections.Values;
+
     /// <summary>The endpoints being listened on, one per bound socket.</summary>
     public IReadOnlyList<IPEndPoint> ListenEndPoints
     {
@@ -98,7 +101,7 @@ public sealed class HttpDriver
                 throw new InvalidOperationException("RequestQueueMode.Attach needs a RequestQueueName: an anonymous queue cannot be attached to.");
             }
             created = true;
-            var anonymous = new RequestQueue(null, handler);
+            var anonymous = new RequestQueue(null, handler) { Time = Clock.Time };
             Diagnostics.HttpSysLiteMeter.QueueOpened(anonymous);
             return anonymous;
         }
@@ -120,7 +123,7 @@ public sealed class HttpDriver
                 throw new InvalidOperationException(
                     $"No request queue named '{name}' exists to attach to (HTTP.sys: ERROR_FILE_NOT_FOUND). Start the server that creates it first, or use CreateOrAttach.");
             }
-            var queue = new RequestQueue(name, handler);
+            var queue = new RequestQueue(name, handler) { Time = Clock.Time };
             _namedQueues[name] = queue;
             Diagnostics.HttpSysLiteMeter.QueueOpened(queue);
             created = true;

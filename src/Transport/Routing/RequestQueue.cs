@@ -40,6 +40,9 @@ public sealed class RequestQueue
     /// <summary>How long a request may wait (Timeouts.RequestQueue).</summary>
     public TimeSpan Timeout { get; set; } = DefaultTimeout;
 
+    /// <summary>The clock <see cref="Timeout"/> runs on (the driver's).</summary>
+    internal TimeProvider Time { get; set; } = TimeProvider.System;
+
     /// <summary>Requests the apps may run at once; null for no limit (the app is never saturated).</summary>
     public int? MaxConcurrentRequests { get; set; }
 
@@ -117,9 +120,10 @@ public sealed class RequestQueue
             node = _waiting.AddLast(waiter);
         }
 
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(connectionClosed);
-        timeout.CancelAfter(Timeout);
+        // The wait ends at the queue's timeout (on the driver's clock) or when the client leaves.
+        using var timeout = new CancellationTokenSource(Timeout, Time);
         using var registration = timeout.Token.UnsafeRegister(static state => ((TaskCompletionSource<QueueOutcome>)state!).TrySetResult(QueueOutcome.TimedOut), waiter);
+        using var closed = connectionClosed.UnsafeRegister(static state => ((TaskCompletionSource<QueueOutcome>)state!).TrySetResult(QueueOutcome.TimedOut), waiter);
         var outcome = await waiter.Task.ConfigureAwait(false);
         if (outcome != QueueOutcome.Granted)
         {
