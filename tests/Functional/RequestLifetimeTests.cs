@@ -1,0 +1,65 @@
+using HttpSysLite.Tests.Functional.Support;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+
+namespace HttpSysLite.Tests.Functional;
+
+/// <summary>
+/// The events of one request the app can hook: RequestAborted when the client goes away, OnStarting
+/// before the head and OnCompleted after the response. Each test runs on HttpSysLite and on Kestrel;
+/// the two must agree.
+/// </summary>
+public abstract class RequestLifetimeTests
+{
+    protected abstract ServerKind Kind { get; }
+
+    [Fact]
+    public async Task ClientDisconnectFiresRequestAborted()
+    {
+        var aborted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var server = await TestServer.StartAsync(Kind, app => app.MapGet("/wait", async context =>
+        {
+            context.RequestAborted.Register(() => aborted.TrySetResult());
+            entered.TrySetResult();
+            await Task.Delay(Timeout.Infinite, context.RequestAborted).ContinueWith(static _ => { });
+        }));
+
+        var connection = await server.ConnectAsync();
+        await connection.SendAsync("GET /wait HTTP/1.1\r\nHost: localhost\r\n\r\n");
+        await entered.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        await connection.DisposeAsync();
+        await aborted.Task.WaitAsync(TimeSpan.FromSeconds(30));
+    }
+
+    [Fact]
+    public async Task OnStartingRunsBeforeTheHeadAndOnCompletedAfterTheResponseLastRegisteredFirst()
+    {
+        var order = new List<string>();
+        var completed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var server = await TestServer.StartAsync(Kind, app => app.MapGet("/callbacks", async context =>
+        {
+            context.Response.OnStarting(() => { order.Add("starting-1"); context.Response.Headers["X-First"] = "1"; return Task.CompletedTask; });
+            context.Response.OnStarting(() => { order.Add("starting-2"); return Task.CompletedTask; });
+            context.Response.OnCompleted(() => { order.Add("completed-1"); completed.TrySetResult(); return Task.CompletedTask; });
+            context.Response.OnCompleted(() => { order.Add("completed-2"); return Task.CompletedTask; });
+            await context.Response.WriteAsync("body");
+            order.Add("written");
+        }));
+        using var client = server.CreateClient();
+        var response = await client.GetAsync("/callbacks");
+        Assert.Equal("1", response.Headers.GetValues("X-First").Single());
+        await completed.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(["starting-2", "starting-1", "written", "completed-2", "completed-1"], order);
+    }
+}
+
+public sealed class HttpSysLiteRequestLifetimeTests : RequestLifetimeTests
+{
+    protected override ServerKind Kind => ServerKind.HttpSysLite;
+}
+
+public sealed class KestrelRequestLifetimeTests : RequestLifetimeTests
+{
+    protected override ServerKind Kind => ServerKind.Kestrel;
+}
