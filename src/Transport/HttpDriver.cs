@@ -42,6 +42,7 @@ public sealed class HttpDriver
         _transport = transport;
         Clock = timeProvider is null ? MillisecondClock.System : new MillisecondClock(timeProvider);
         _heartbeat = new Heartbeat(Clock, OnHeartbeat);
+        Cache = new Caching.ResponseCache(Clock);
     }
 
     /// <summary>The clock every deadline of this driver reads.</summary>
@@ -58,7 +59,7 @@ public sealed class HttpDriver
     }
 
     /// <summary>The kernel-style response cache, shared by every server in the process.</summary>
-    public Caching.ResponseCache Cache { get; } = new();
+    public Caching.ResponseCache Cache { get; }
 
     /// <summary>Called with unexpected exceptions from connection loops (the server logs them).</summary>
     public event Action<Exception>? ConnectionError;

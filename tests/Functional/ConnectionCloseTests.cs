@@ -34,35 +34,34 @@ public sealed class ConnectionCloseTests
         Assert.True(await IsResetWithinAsync(connection, TransportConnection.LingerTimeout / 2), "the server kept the socket open");
     }
 
-    [Fact]
-    public async Task AServerThatClosesLingersForTheClientThenGivesUp()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task AServerThatClosesLingersForTheClientThenGivesUp(bool socketEngine)
     {
+        var fake = new FakeClock(socketEngine);
         await using var server = await TestServer.StartAsync(ServerKind.HttpSysLite, app => app.MapGet("/bye", static context =>
         {
             context.Response.Headers.Connection = "close";
             return context.Response.WriteAsync("bye");
-        }));
+        }), services: fake.Register);
         await using var connection = await server.ConnectAsync();
         await connection.SendAsync("GET /bye HTTP/1.1\r\nHost: a\r\n\r\n");
         var response = await connection.ReadResponseAsync();
         Assert.True(response.HasConnectionClose);
         Assert.True(await connection.IsClosedByServerAsync());
-        var closedAt = DateTime.UtcNow;
+        await FakeClock.WaitUntilAsync(() => fake.Driver.Connections.Any(c => c.Transport.Timeouts.IsLingerExpired(long.MaxValue - 1)),
+            "the server did not linger");
 
         // The client did not ask to close and sends a pipelined request: read and dropped, no reset.
         await connection.SendAsync("GET /bye HTTP/1.1\r\nHost: a\r\n\r\n");
-        await Task.Delay(300);
+        fake.Advance(TransportConnection.LingerTimeout - TimeSpan.FromMilliseconds(500));
         await connection.SendAsync("GET /bye HTTP/1.1\r\nHost: a\r\n\r\n");
-        await Task.Delay(300);
-        bool early = await IsResetWithinAsync(connection, TimeSpan.Zero);
-        if (DateTime.UtcNow - closedAt < TransportConnection.LingerTimeout - TimeSpan.FromMilliseconds(200))
-        {
-            Assert.False(early, "the server closed without lingering");
-        }
+        Assert.False(await IsResetWithinAsync(connection, TimeSpan.FromMilliseconds(200)), "the server closed without lingering");
 
         // It never sends its FIN: the server stops waiting after LingerTimeout (checked by the heartbeat).
-        Assert.True(await IsResetWithinAsync(connection, TransportConnection.LingerTimeout + TimeSpan.FromSeconds(10)), "the server lingered forever");
-        Assert.True(DateTime.UtcNow - closedAt >= TransportConnection.LingerTimeout - TimeSpan.FromMilliseconds(100));
+        fake.Advance(TimeSpan.FromMilliseconds(500) + FakeClock.Late);
+        Assert.True(await IsResetWithinAsync(connection, TimeSpan.FromSeconds(10)), "the server lingered forever");
     }
 
     /// <summary>Sends a byte now and then until a send or receive reports a reset; false if none came within <paramref name="within"/>.</summary>

@@ -24,8 +24,8 @@ public sealed class ResponseCachingTests : IAsyncLifetime
 
     public async Task DisposeAsync() => await _server.DisposeAsync();
 
-    private Task<TestServer> StartAsync(Action<HttpSysLiteOptions> configure) =>
-        TestServer.StartAsync(ServerKind.HttpSysLite, app => app.Map("/{**path}", Respond), configure);
+    private Task<TestServer> StartAsync(Action<HttpSysLiteOptions> configure, FakeClock? clock = null) =>
+        TestServer.StartAsync(ServerKind.HttpSysLite, app => app.Map("/{**path}", Respond), configure, services: clock is null ? null : clock.Register);
 
     /// <summary>
     /// cc=Cache-Control, expires=seconds from now, cookie, vary, pragma, status, size=body bytes,
@@ -249,12 +249,25 @@ public sealed class ResponseCachingTests : IAsyncLifetime
     [Fact]
     public async Task EntriesExpire()
     {
-        await GetAsync("/expire?cc=public,max-age=1");
-        await GetAsync("/expire?cc=public,max-age=1");
-        Assert.Equal(1, Runs("/expire?cc=public,max-age=1"));
-        await Task.Delay(1500);
-        await GetAsync("/expire?cc=public,max-age=1");
-        Assert.Equal(2, Runs("/expire?cc=public,max-age=1"));
+        // A driver of its own on a fake clock: the lifetime passes when the test says.
+        var clock = new FakeClock();
+        await using var server = await StartAsync(static _ => { }, clock);
+        async Task Get(string target)
+        {
+            await using var connection = await server.ConnectAsync();
+            await connection.SendAsync($"GET {target} HTTP/1.1\r\nHost: localhost\r\n\r\n");
+            await connection.ReadResponseAsync();
+        }
+
+        await Get("/expire?cc=public,max-age=10");
+        await Get("/expire?cc=public,max-age=10");
+        Assert.Equal(1, Runs("/expire?cc=public,max-age=10"));
+        clock.Advance(TimeSpan.FromSeconds(9.9));
+        await Get("/expire?cc=public,max-age=10");
+        Assert.Equal(1, Runs("/expire?cc=public,max-age=10")); // still fresh
+        clock.Advance(TimeSpan.FromSeconds(0.1));
+        await Get("/expire?cc=public,max-age=10");
+        Assert.Equal(2, Runs("/expire?cc=public,max-age=10"));
     }
 
     [Fact]
@@ -348,13 +361,13 @@ public sealed class ResponseCachingTests : IAsyncLifetime
     [Fact]
     public async Task TheScavengerRemovesEntriesNotHitForItsPeriodAndMaxBytesEvictsTheLeastRecentlyUsed()
     {
-        var cache = Transport.HttpDriver.Shared.Cache;
+        var clock = new FakeClock();
+        var cache = clock.Driver.Cache;
         await using var server = await StartAsync(o =>
         {
-            o.ResponseCache.ScavengerPeriod = TimeSpan.FromSeconds(1);
+            o.ResponseCache.ScavengerPeriod = TimeSpan.FromSeconds(10);
             o.ResponseCache.MaxBytes = 3000;
-        });
-        try
+        }, clock);
         {
             async Task Get(string target)
             {
@@ -366,7 +379,7 @@ public sealed class ResponseCachingTests : IAsyncLifetime
             await Get("/scavenge?cc=public,max-age=60");
             await Get("/scavenge?cc=public,max-age=60");
             Assert.Equal(1, Runs("/scavenge?cc=public,max-age=60"));
-            await Task.Delay(2500); // not hit for over a period
+            clock.Advance(TimeSpan.FromSeconds(10)); // not hit for a period
             await Get("/scavenge?cc=public,max-age=60");
             Assert.Equal(2, Runs("/scavenge?cc=public,max-age=60"));
 
@@ -381,12 +394,6 @@ public sealed class ResponseCachingTests : IAsyncLifetime
             Assert.Equal(1, Runs("/lru/5?cc=public,max-age=60&size=400"));
             await Get("/lru/1?cc=public,max-age=60&size=400");
             Assert.Equal(2, Runs("/lru/1?cc=public,max-age=60&size=400"));
-        }
-        finally
-        {
-            // The cache is process-wide: put the defaults back for the other tests.
-            cache.ScavengerPeriod = Transport.Caching.ResponseCache.DefaultScavengerPeriod;
-            cache.MaxBytes = Transport.Caching.ResponseCache.DefaultMaxBytes;
         }
     }
 

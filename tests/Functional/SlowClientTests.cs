@@ -7,7 +7,8 @@ namespace HttpSysLite.Tests.Functional;
 
 /// <summary>
 /// Slowloris: 500 connections trickling a request head a byte at a time neither stop a normal client
-/// from being served promptly nor outlive HeaderWait.
+/// from being served promptly nor outlive HeaderWait. HeaderWait runs on a fake clock; the normal
+/// client's promptness is real time, with a generous bound.
 /// </summary>
 [Collection(nameof(TimingCollection))]
 public sealed class SlowClientTests
@@ -17,9 +18,10 @@ public sealed class SlowClientTests
     [Fact]
     public async Task FiveHundredTricklingClientsDoNotBlockANormalOneAndAreClosedAtHeaderWait()
     {
-        var headerWait = TimeSpan.FromSeconds(4);
+        var headerWait = TimeSpan.FromSeconds(30);
+        var fake = new FakeClock();
         await using var server = await TestServer.StartAsync(ServerKind.HttpSysLite,
-            app => app.MapGet("/plaintext", () => "Hello, World!"), o => o.Timeouts.HeaderWait = headerWait);
+            app => app.MapGet("/plaintext", () => "Hello, World!"), o => o.Timeouts.HeaderWait = headerWait, services: fake.Register);
 
         var slow = new List<Socket>();
         for (int i = 0; i < SlowClients; i++)
@@ -28,7 +30,6 @@ public sealed class SlowClientTests
             await socket.ConnectAsync(server.EndPoint);
             slow.Add(socket);
         }
-        var clock = Stopwatch.StartNew();
         byte[] head = "GET /plaintext HTTP/1.1\r\nHost: a\r\nX-Slow: "u8.ToArray();
         using var stop = new CancellationTokenSource();
         var trickle = Task.Run(async () =>
@@ -57,7 +58,8 @@ public sealed class SlowClientTests
         });
 
         // While they trickle, a normal client is served promptly, again and again.
-        await Task.Delay(500);
+        await FakeClock.WaitUntilAsync(() => fake.Driver.Connections.Count(c => c.Transport.Timeouts.RequestTimer == Transport.Connections.TimerKind.HeaderWait) == SlowClients,
+            "the slow connections did not all start a head");
         using (var client = server.CreateClient())
         {
             for (int i = 0; i < 10; i++)
@@ -68,7 +70,12 @@ public sealed class SlowClientTests
             }
         }
 
-        // Every slow connection gets its 408 and is closed once HeaderWait has passed since its first byte.
+        // Nothing fires before HeaderWait has passed since each head's first byte; then every slow
+        // connection gets its 408 and is closed.
+        fake.Advance(headerWait - TimeSpan.FromSeconds(1));
+        await Task.Delay(200);
+        Assert.Equal(SlowClients, fake.Driver.Connections.Count(c => c.Transport.Timeouts.RequestTimer == Transport.Connections.TimerKind.HeaderWait && c.TimedOut == Transport.Connections.TimerKind.None));
+        fake.Advance(TimeSpan.FromSeconds(1) + FakeClock.Late);
         var buffer = new byte[4096];
         int answered = 0;
         foreach (var socket in slow)
@@ -92,7 +99,6 @@ public sealed class SlowClientTests
                 answered++;
             }
         }
-        var closedAfter = clock.Elapsed;
         stop.Cancel();
         await trickle;
         foreach (var socket in slow)
@@ -100,7 +106,5 @@ public sealed class SlowClientTests
             socket.Dispose();
         }
         Assert.True(answered == SlowClients, $"{answered} of {SlowClients} slow connections got the 408 before the close");
-        Assert.True(closedAfter >= headerWait - TimeSpan.FromSeconds(1), $"closed after {closedAfter}, before HeaderWait");
-        Assert.True(closedAfter < headerWait + TimeSpan.FromSeconds(20), $"closed only after {closedAfter}");
     }
 }

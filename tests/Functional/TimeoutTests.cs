@@ -1,6 +1,7 @@
-using System.Diagnostics;
 using System.Net.Sockets;
 using HttpSysLite.Tests.Functional.Support;
+using HttpSysLite.Transport;
+using HttpSysLite.Transport.Connections;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 
@@ -12,15 +13,17 @@ public sealed class TimingCollection
 }
 
 /// <summary>
-/// The HTTP.sys timers with short values. They run off one heartbeat (a quarter second), so a timer
-/// fires within a period of its deadline: the bounds below are generous on both sides.
+/// The HTTP.sys timers on real sockets, on a fake clock (<see cref="FakeClock"/>): each test waits until
+/// the connection armed its timer, moves the clock to just before the deadline to see that nothing
+/// fires early, then past it (plus a heartbeat period, the most a timer may be late) to see it fire.
+/// Nothing sleeps, so the bounds are only there to fail a broken server instead of hanging.
 /// </summary>
-[Collection(nameof(TimingCollection))]
 public sealed class TimeoutTests
 {
-    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(15);
+    private static readonly TimeSpan Bound = FakeClock.Bound;
+    private static readonly TimeSpan Quiet = TimeSpan.FromMilliseconds(200);
 
-    private static Task<TestServer> StartAsync(Action<HttpSysLiteOptions> options, RequestDelegate? app = null) =>
+    private static Task<TestServer> StartAsync(FakeClock clock, Action<HttpSysLiteOptions> options, RequestDelegate? app = null) =>
         TestServer.StartAsync(ServerKind.HttpSysLite, a =>
         {
             a.MapGet("/plaintext", () => "Hello, World!");
@@ -28,61 +31,63 @@ public sealed class TimeoutTests
             {
                 a.Run(app);
             }
-        }, options);
+        }, options, services: clock.Register);
 
     [Fact]
     public async Task HeaderWaitAnswers408AndClosesWhenAHeadIsNotCompleteInTime()
     {
-        await using var server = await StartAsync(o => o.Timeouts.HeaderWait = TimeSpan.FromSeconds(1));
+        var clock = new FakeClock();
+        await using var server = await StartAsync(clock, o => o.Timeouts.HeaderWait = TimeSpan.FromSeconds(30));
         await using var connection = await server.ConnectAsync();
-        var clock = Stopwatch.StartNew();
         await connection.SendAsync("GET /plaintext HTTP/1.1\r\nHost: a\r\n");
+        await clock.WaitForTimerAsync(TimerKind.HeaderWait);
+        clock.Advance(TimeSpan.FromSeconds(29.5));
+        Assert.Null(await connection.WaitForDataAsync(Quiet)); // not before its time
+        clock.Advance(TimeSpan.FromSeconds(0.5) + FakeClock.Late);
         var response = await connection.ReadResponseAsync(timeout: Bound);
         Assert.Equal("HTTP/1.1 408 Request Timeout", response.StatusLine);
         Assert.True(response.HasConnectionClose);
         Assert.True(await connection.IsClosedByServerAsync(Bound));
-        Assert.True(clock.Elapsed >= TimeSpan.FromSeconds(0.5), $"fired after {clock.Elapsed}");
     }
 
     [Fact]
     public async Task HeaderWaitCountsFromTheFirstByteSoTricklingDoesNotExtendIt()
     {
-        await using var server = await StartAsync(o => o.Timeouts.HeaderWait = TimeSpan.FromSeconds(2));
+        var clock = new FakeClock();
+        await using var server = await StartAsync(clock, o => o.Timeouts.HeaderWait = TimeSpan.FromSeconds(20));
         await using var connection = await server.ConnectAsync();
-        var clock = Stopwatch.StartNew();
-        var trickle = Task.Run(async () =>
+        await connection.SendAsync("GET /plaintext HTTP/1.1\r\nHost: a\r\nX-Slow: ");
+        await clock.WaitForTimerAsync(TimerKind.HeaderWait);
+        for (int i = 0; i < 19; i++)
         {
-            // A byte every 200 ms: always "making progress", never finishing (slowloris).
-            foreach (char c in "GET /plaintext HTTP/1.1\r\nHost: a\r\nX-Slow: " + new string('z', 400))
-            {
-                try
-                {
-                    await connection.Socket.SendAsync(new[] { (byte)c }, SocketFlags.None);
-                }
-                catch (SocketException)
-                {
-                    return;
-                }
-                await Task.Delay(200);
-            }
-        });
+            // A byte a second: always "making progress", never finishing (slowloris).
+            await connection.Socket.SendAsync("z"u8.ToArray(), SocketFlags.None);
+            clock.Advance(TimeSpan.FromSeconds(1));
+        }
+        Assert.Null(await connection.WaitForDataAsync(Quiet));
+        clock.Advance(TimeSpan.FromSeconds(1) + FakeClock.Late);
         var response = await connection.ReadResponseAsync(timeout: Bound);
         Assert.Equal("HTTP/1.1 408 Request Timeout", response.StatusLine);
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"took {clock.Elapsed}");
         Assert.True(await connection.IsClosedByServerAsync(Bound));
-        await trickle;
     }
 
     [Fact]
     public async Task IdleConnectionClosesAKeepAliveConnectionAndASilentNewOne()
     {
-        await using var server = await StartAsync(o => o.Timeouts.IdleConnection = TimeSpan.FromSeconds(1));
+        var clock = new FakeClock();
+        await using var server = await StartAsync(clock, o => o.Timeouts.IdleConnection = TimeSpan.FromSeconds(60));
         await using var used = await server.ConnectAsync();
         await used.SendAsync("GET /plaintext HTTP/1.1\r\nHost: a\r\n\r\n");
         var response = await used.ReadResponseAsync();
         Assert.Equal(200, response.StatusCode);
         Assert.False(response.HasConnectionClose);
         await using var silent = await server.ConnectAsync();
+        await FakeClock.WaitUntilAsync(() => clock.Driver.Connections.Count(c => c.Transport.Timeouts.RequestTimer == TimerKind.IdleConnection) == 2,
+            "both connections did not arm IdleConnection");
+        clock.Advance(TimeSpan.FromSeconds(59));
+        Assert.Null(await used.WaitForDataAsync(Quiet));
+        Assert.Null(await silent.WaitForDataAsync(TimeSpan.FromMilliseconds(1)));
+        clock.Advance(TimeSpan.FromSeconds(1) + FakeClock.Late);
         // Closed without a response: nothing was asked.
         Assert.True(await used.IsClosedByServerAsync(Bound), "idle keep-alive connection not closed");
         Assert.True(await silent.IsClosedByServerAsync(Bound), "silent new connection not closed");
@@ -91,33 +96,27 @@ public sealed class TimeoutTests
     [Fact]
     public async Task AKeepAliveConnectionInUseIsNotClosedByIdleConnection()
     {
-        await using var server = await StartAsync(o => o.Timeouts.IdleConnection = TimeSpan.FromSeconds(3));
+        var clock = new FakeClock();
+        await using var server = await StartAsync(clock, o => o.Timeouts.IdleConnection = TimeSpan.FromSeconds(3));
         await using var connection = await server.ConnectAsync();
-        var clock = Stopwatch.StartNew();
         for (int i = 0; i < 5; i++)
         {
-            // Each 1 s wait is well under the 3 s timeout, together they are over it: the connection must
+            // Each 2 s wait is under the 3 s timeout, together they are over it: the connection must
             // survive them all, because the timer restarts with each request.
+            await clock.WaitForTimerAsync(TimerKind.IdleConnection);
+            clock.Advance(TimeSpan.FromSeconds(2));
             await connection.SendAsync("GET /plaintext HTTP/1.1\r\nHost: a\r\n\r\n");
-            RawResponse response;
-            try
-            {
-                response = await connection.ReadResponseAsync();
-            }
-            catch (IOException ex)
-            {
-                throw new IOException($"request {i} at {clock.ElapsedMilliseconds} ms", ex);
-            }
+            var response = await connection.ReadResponseAsync(timeout: Bound);
             Assert.Equal(200, response.StatusCode);
-            await Task.Delay(1000);
         }
     }
 
     [Fact]
     public async Task EntityBodyFailsAStalledBodyReadWith408AndCloses()
     {
+        var clock = new FakeClock();
         var seen = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
-        await using var server = await StartAsync(o => o.Timeouts.EntityBody = TimeSpan.FromSeconds(1), async context =>
+        await using var server = await StartAsync(clock, o => o.Timeouts.EntityBody = TimeSpan.FromSeconds(30), async context =>
         {
             try
             {
@@ -132,6 +131,10 @@ public sealed class TimeoutTests
         });
         await using var connection = await server.ConnectAsync();
         await connection.SendAsync("POST /upload HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc");
+        await clock.WaitForTimerAsync(TimerKind.EntityBody);
+        clock.Advance(TimeSpan.FromSeconds(29));
+        Assert.Null(await connection.WaitForDataAsync(Quiet));
+        clock.Advance(TimeSpan.FromSeconds(1) + FakeClock.Late);
         var response = await connection.ReadResponseAsync(timeout: Bound);
         Assert.Equal(408, await seen.Task.WaitAsync(Bound));
         Assert.Equal("HTTP/1.1 408 Request Timeout", response.StatusLine);
@@ -142,12 +145,17 @@ public sealed class TimeoutTests
     [Fact]
     public async Task DrainEntityBodyClosesWhenTheBodyTheAppLeftStalls()
     {
-        await using var server = await StartAsync(o => o.Timeouts.DrainEntityBody = TimeSpan.FromSeconds(1),
+        var clock = new FakeClock();
+        await using var server = await StartAsync(clock, o => o.Timeouts.DrainEntityBody = TimeSpan.FromSeconds(30),
             context => context.Response.WriteAsync("not read"));
         await using var connection = await server.ConnectAsync();
         await connection.SendAsync("POST /upload HTTP/1.1\r\nHost: a\r\nContent-Length: 1000\r\n\r\n0123456789");
         var response = await connection.ReadResponseAsync(timeout: Bound);
         Assert.Equal(200, response.StatusCode);
+        await clock.WaitForTimerAsync(TimerKind.DrainEntityBody);
+        clock.Advance(TimeSpan.FromSeconds(29));
+        Assert.Null(await connection.WaitForDataAsync(Quiet));
+        clock.Advance(TimeSpan.FromSeconds(1) + FakeClock.Late);
         // The server skips the unread body to reuse the connection; the rest never comes, so it gives up.
         Assert.True(await connection.IsClosedByServerAsync(Bound));
     }
@@ -155,11 +163,14 @@ public sealed class TimeoutTests
     [Fact]
     public async Task DrainEntityBodyLetsABodyThatArrivesBeDrainedAndTheConnectionReused()
     {
-        await using var server = await StartAsync(o => o.Timeouts.DrainEntityBody = TimeSpan.FromSeconds(5),
+        var clock = new FakeClock();
+        await using var server = await StartAsync(clock, o => o.Timeouts.DrainEntityBody = TimeSpan.FromSeconds(5),
             context => context.Response.WriteAsync("not read"));
         await using var connection = await server.ConnectAsync();
         await connection.SendAsync("POST /upload HTTP/1.1\r\nHost: a\r\nContent-Length: 20\r\n\r\n0123456789");
         Assert.Equal(200, (await connection.ReadResponseAsync(timeout: Bound)).StatusCode);
+        await clock.WaitForTimerAsync(TimerKind.DrainEntityBody);
+        clock.Advance(TimeSpan.FromSeconds(4)); // under the timeout
         await connection.SendAsync("0123456789GET /again HTTP/1.1\r\nHost: a\r\n\r\n");
         var second = await connection.ReadResponseAsync(timeout: Bound);
         Assert.Equal(200, second.StatusCode); // the same connection served the next request
@@ -167,12 +178,15 @@ public sealed class TimeoutTests
     }
 
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public async Task MinSendBytesPerSecondCutsOffAClientThatDoesNotRead(bool buffered)
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    [InlineData(true, true)]
+    public async Task MinSendBytesPerSecondCutsOffAClientThatDoesNotRead(bool buffered, bool socketEngine)
     {
+        var clock = new FakeClock(socketEngine);
         var aborted = new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously);
-        await using var server = await StartAsync(o =>
+        await using var server = await StartAsync(clock, o =>
         {
             o.Timeouts.MinSendBytesPerSecond = 1_000_000;
             o.EnableKernelResponseBuffering = buffered;
@@ -180,25 +194,39 @@ public sealed class TimeoutTests
         {
             var chunk = new byte[64 * 1024];
             long written = 0;
-            while (!context.RequestAborted.IsCancellationRequested && written < 1L << 30)
+            try
             {
-                await context.Response.Body.WriteAsync(chunk);
-                written += chunk.Length;
+                while (!context.RequestAborted.IsCancellationRequested && written < 1L << 30)
+                {
+                    await context.Response.Body.WriteAsync(chunk);
+                    written += chunk.Length;
+                }
             }
-            aborted.TrySetResult(written);
+            finally
+            {
+                aborted.TrySetResult(written);
+            }
         });
         using var client = new Socket(SocketType.Stream, ProtocolType.Tcp) { ReceiveBufferSize = 4096 };
         await client.ConnectAsync(server.EndPoint);
         await client.SendAsync("GET /stream HTTP/1.1\r\nHost: a\r\n\r\n"u8.ToArray(), SocketFlags.None);
-        // Never read: after the socket buffers fill, each send waits on the client past the allowance.
-        long total = await aborted.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        // Never read: once the socket buffers fill, a send waits on the client and its deadline is armed.
+        var connection = await clock.WaitForStalledSendAsync();
+        clock.Advance(ConnectionSettings.SendGracePeriod - TimeSpan.FromSeconds(1));
+        await Task.Delay(Quiet);
+        Assert.False(connection.IsAborted, "cut off before the grace period");
+        clock.Advance(TimeSpan.FromSeconds(2) + FakeClock.Late);
+        long total = await aborted.Task.WaitAsync(Bound);
         Assert.True(total < 1L << 30, $"the app wrote {total} bytes to a client that read none");
+        Assert.Equal(TimerKind.MinSendRate, connection.TimedOut);
     }
 
     [Fact]
     public async Task OneHeartbeatServesEveryConnectionInsteadOfATimerEach()
     {
-        await using var server = await StartAsync(o => o.Timeouts.IdleConnection = TimeSpan.FromSeconds(30));
+        // The real clock and the shared driver: the heartbeat is a real timer here, and it is the only one.
+        await using var server = await TestServer.StartAsync(ServerKind.HttpSysLite, a => a.MapGet("/plaintext", () => "Hello, World!"),
+            o => o.Timeouts.IdleConnection = TimeSpan.FromSeconds(30));
         await using (var warm = await server.ConnectAsync())
         {
             await warm.SendAsync("GET /plaintext HTTP/1.1\r\nHost: a\r\n\r\n");

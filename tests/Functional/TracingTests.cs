@@ -115,9 +115,16 @@ public sealed class TracingTests : IDisposable
     [Fact]
     public async Task AHeaderWaitTimeoutIsConnTimedOut()
     {
+        var fake = new FakeClock();
         await using var server = await TestServer.StartAsync(ServerKind.HttpSysLite, app => app.MapGet("/plaintext", () => "Hello, World!"),
-            o => o.Timeouts.HeaderWait = TimeSpan.FromSeconds(1));
+            o => o.Timeouts.HeaderWait = TimeSpan.FromSeconds(30), services: fake.Register);
+        var expire = Task.Run(async () =>
+        {
+            await fake.WaitForTimerAsync(Transport.Connections.TimerKind.HeaderWait);
+            fake.Advance(TimeSpan.FromSeconds(30) + FakeClock.Late);
+        });
         var events = await RunAsync(server, "GET /plaintext HTTP/1.1\r\nHost: a\r\n", responses: 1);
+        await expire;
         Assert.Equal(["ConnConnect", "ConnIdAssgn", "RecvReq", "ConnTimedOut", "ParseRequestFailed", "ConnClose", "ConnCleanup"], Names(events));
         Assert.Equal("Timer_HeaderWait", events.Single(e => e.EventName == "ConnTimedOut").Payload("TimerType"));
         Assert.Equal(408, events.Single(e => e.EventName == "ParseRequestFailed").Payload("StatusCode"));

@@ -8,6 +8,7 @@ namespace HttpSysLite.Transport.Caching;
 /// </summary>
 public sealed class CacheEntry
 {
+    private readonly long _timeToLive;
     private long _lastHit;
     private long _lastUse;
 
@@ -21,8 +22,7 @@ public sealed class CacheEntry
         ETag = policy.ETag;
         LastModified = policy.LastModified;
         Owner = owner;
-        _lastHit = Environment.TickCount64;
-        ExpiresAt = _lastHit + (long)policy.TimeToLive.TotalMilliseconds;
+        _timeToLive = (long)policy.TimeToLive.TotalMilliseconds;
     }
 
     /// <summary>The cache key: http://host:port/path?query.</summary>
@@ -44,7 +44,8 @@ public sealed class CacheEntry
     /// <summary>Who stored it (a URL group): its entries go when it goes.</summary>
     internal object? Owner { get; }
 
-    internal long ExpiresAt { get; }
+    /// <summary>When the entry stops being fresh, on the cache's clock (set when stored: a lifetime counts from then).</summary>
+    internal long ExpiresAt { get; private set; } = long.MaxValue;
 
     internal long LastHit => Volatile.Read(ref _lastHit);
 
@@ -53,6 +54,13 @@ public sealed class CacheEntry
 
     /// <summary>The cache's use counter at the last store or hit: a strict order for least-recently-used eviction.</summary>
     internal long LastUse => Volatile.Read(ref _lastUse);
+
+    /// <summary>The cache took the entry at <paramref name="now"/>: its lifetime starts.</summary>
+    internal void OnStored(long now, long use)
+    {
+        ExpiresAt = now + _timeToLive;
+        Touch(now, use);
+    }
 
     internal void Touch(long now, long use)
     {

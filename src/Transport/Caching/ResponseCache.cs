@@ -23,7 +23,8 @@ public sealed class ResponseCache : IDisposable
     private readonly ConcurrentDictionary<string, CacheEntry> _entries = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, CacheEntry>.AlternateLookup<ReadOnlySpan<char>> _lookup;
     private readonly object _storeGate = new(); // orders stores and evictions; never taken by a hit
-    private Timer? _scavenger;
+    private readonly MillisecondClock _clock;
+    private ITimer? _scavenger;
     private TimeSpan _scavengerPeriod = DefaultScavengerPeriod;
     private int _count;
     private long _bytes;
@@ -33,8 +34,18 @@ public sealed class ResponseCache : IDisposable
     private long _evictions;
     private long _uses;
 
-    /// <summary>Creates an empty cache.</summary>
-    public ResponseCache() => _lookup = _entries.GetAlternateLookup<ReadOnlySpan<char>>();
+    /// <summary>Creates an empty cache on the system clock.</summary>
+    public ResponseCache()
+        : this(MillisecondClock.System)
+    {
+    }
+
+    /// <summary>Creates an empty cache whose lifetimes and scavenger run on <paramref name="clock"/> (the driver's).</summary>
+    internal ResponseCache(MillisecondClock clock)
+    {
+        _clock = clock;
+        _lookup = _entries.GetAlternateLookup<ReadOnlySpan<char>>();
+    }
 
     /// <summary>The bound on all entries' bytes; beyond it the least recently used go.</summary>
     public long MaxBytes { get; set; } = DefaultMaxBytes;
@@ -84,7 +95,7 @@ public sealed class ResponseCache : IDisposable
     {
         if (_lookup.TryGetValue(key, out var entry))
         {
-            long now = Environment.TickCount64;
+            long now = _clock.Now;
             if (now < entry.ExpiresAt && now - entry.LastHit < (long)_scavengerPeriod.TotalMilliseconds)
             {
                 entry.Touch(now, Interlocked.Increment(ref _uses));
@@ -106,12 +117,12 @@ public sealed class ResponseCache : IDisposable
         }
         lock (_storeGate)
         {
-            _scavenger ??= new Timer(static state => ((ResponseCache)state!).Scavenge(), this, Half(_scavengerPeriod), Half(_scavengerPeriod));
+            _scavenger ??= _clock.Time.CreateTimer(static state => ((ResponseCache)state!).Scavenge(), this, Half(_scavengerPeriod), Half(_scavengerPeriod));
             if (_entries.TryGetValue(entry.Key, out var old))
             {
                 Remove(old);
             }
-            entry.Touch(Environment.TickCount64, Interlocked.Increment(ref _uses));
+            entry.OnStored(_clock.Now, Interlocked.Increment(ref _uses));
             if (_entries.TryAdd(entry.Key, entry))
             {
                 Interlocked.Increment(ref _count);
@@ -247,7 +258,7 @@ public sealed class ResponseCache : IDisposable
 
     private void Scavenge()
     {
-        long now = Environment.TickCount64;
+        long now = _clock.Now;
         long idle = (long)_scavengerPeriod.TotalMilliseconds;
         foreach (var pair in _entries)
         {
