@@ -30,6 +30,9 @@ public sealed partial class HttpSysLiteServer
         [LoggerMessage(9, LogLevel.Warning, "The port of '{Prefix}' was opened by another server with other limits, timeouts or MaxConnections; that server's settings apply to its connections.", EventName = "PortSettingsDiffer")]
         public static partial void PortSettingsDiffer(ILogger logger, string prefix);
 
+        [LoggerMessage(10, LogLevel.Warning, "Another server on this driver set other HttpSysLiteOptions.ResponseCache limits; its limits apply to the shared response cache until every server using them has stopped.", EventName = "CacheSettingsDiffer")]
+        public static partial void CacheSettingsDiffer(ILogger logger);
+
         [LoggerMessage(7, LogLevel.Error, "An OnStarting or OnCompleted callback threw.", EventName = "CallbackError")]
         public static partial void CallbackError(ILogger logger, Exception exception);
     }

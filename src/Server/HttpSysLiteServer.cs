@@ -30,6 +30,7 @@ public sealed partial class HttpSysLiteServer : IServer, Features.IHttpSysLiteCa
     private volatile bool _stopping;
     private bool _started;
     private bool _stopped;
+    private bool _cacheSettingsApplied;
 
     /// <summary>A server on the process-wide driver, <see cref="HttpDriver.Shared"/>.</summary>
     public HttpSysLiteServer(IOptions<HttpSysLiteOptions> options, ILoggerFactory loggerFactory)
@@ -83,11 +84,6 @@ public sealed partial class HttpSysLiteServer : IServer, Features.IHttpSysLiteCa
             }
             ValidateOptions();
             var prefixes = Options.RequestQueueMode == RequestQueueMode.Attach ? [] : ResolvePrefixes();
-            var cache = _driver.Cache;
-            cache.MaxBytes = Options.ResponseCache.MaxBytes;
-            cache.MaxEntryBytes = Options.ResponseCache.MaxEntryBytes;
-            cache.ScavengerPeriod = Options.ResponseCache.ScavengerPeriod;
-            cache.AddHitHeader = Options.ResponseCache.AddHitHeader;
             _driver.ConnectionError += OnConnectionError;
 
             var dispatcher = new ApplicationDispatcher<TContext>(this, application);
@@ -146,6 +142,18 @@ public sealed partial class HttpSysLiteServer : IServer, Features.IHttpSysLiteCa
                 _addresses.Addresses.Add(address);
                 Log.ListeningOn(_logger, address);
             }
+            // The cache is the driver's, shared by its servers: the first one's limits apply.
+            _cacheSettingsApplied = _driver.Cache.TryApplySettings(new Transport.Caching.ResponseCacheSettings
+            {
+                MaxBytes = Options.ResponseCache.MaxBytes,
+                MaxEntryBytes = Options.ResponseCache.MaxEntryBytes,
+                ScavengerPeriod = Options.ResponseCache.ScavengerPeriod,
+                AddHitHeader = Options.ResponseCache.AddHitHeader,
+            });
+            if (!_cacheSettingsApplied)
+            {
+                Log.CacheSettingsDiffer(_logger);
+            }
             _started = true;
         }
         finally
@@ -185,11 +193,21 @@ public sealed partial class HttpSysLiteServer : IServer, Features.IHttpSysLiteCa
             _urlGroup?.Dispose();
             _driver.CloseRequestQueue(_queue!, _dispatcher!);
             _driver.ConnectionError -= OnConnectionError;
+            ReleaseCacheSettings();
             _stopped = true;
         }
         finally
         {
             _lifecycle.Release();
+        }
+    }
+
+    private void ReleaseCacheSettings()
+    {
+        if (_cacheSettingsApplied)
+        {
+            _cacheSettingsApplied = false;
+            _driver.Cache.ReleaseSettings();
         }
     }
 

@@ -33,6 +33,8 @@ public sealed class ResponseCache : IDisposable
     private long _stores;
     private long _evictions;
     private long _uses;
+    private ResponseCacheSettings? _settings;
+    private int _settingsHolders;
 
     /// <summary>Creates an empty cache on the system clock.</summary>
     public ResponseCache()
@@ -69,6 +71,42 @@ public sealed class ResponseCache : IDisposable
 
     /// <summary>Adds "X-HttpSysLite-Cache: HIT" to answers from the cache (debugging only; off by default).</summary>
     public bool AddHitHeader { get; set; }
+
+    /// <summary>
+    /// Applies <paramref name="settings"/> for a server that starts on this cache's driver, unless another
+    /// server holds other settings: false then (nothing changes; the caller says so in its log). Each
+    /// true is matched by a <see cref="ReleaseSettings"/> when that server stops; once none holds them,
+    /// the next server's settings apply.
+    /// </summary>
+    public bool TryApplySettings(ResponseCacheSettings settings)
+    {
+        lock (_storeGate)
+        {
+            if (_settingsHolders > 0 && _settings != settings)
+            {
+                return false;
+            }
+            _settingsHolders++;
+            if (_settings != settings)
+            {
+                _settings = settings;
+                MaxBytes = settings.MaxBytes;
+                MaxEntryBytes = settings.MaxEntryBytes;
+                ScavengerPeriod = settings.ScavengerPeriod;
+                AddHitHeader = settings.AddHitHeader;
+            }
+            return true;
+        }
+    }
+
+    /// <summary>A server whose settings applied has stopped.</summary>
+    public void ReleaseSettings()
+    {
+        lock (_storeGate)
+        {
+            _settingsHolders--;
+        }
+    }
 
     /// <summary>Entries now.</summary>
     public int Count => Volatile.Read(ref _count);
