@@ -7,11 +7,6 @@ using Microsoft.AspNetCore.Http;
 
 namespace HttpSysLite.Tests.Functional;
 
-[CollectionDefinition(nameof(TimingCollection), DisableParallelization = true)]
-public sealed class TimingCollection
-{
-}
-
 /// <summary>
 /// The HTTP.sys timers on real sockets, on a fake clock (<see cref="FakeClock"/>): each test waits until
 /// the connection armed its timer, moves the clock to just before the deadline to see that nothing
@@ -219,33 +214,5 @@ public sealed class TimeoutTests
         long total = await aborted.Task.WaitAsync(Bound);
         Assert.True(total < 1L << 30, $"the app wrote {total} bytes to a client that read none");
         Assert.Equal(TimerKind.MinSendRate, connection.TimedOut);
-    }
-
-    [Fact]
-    public async Task OneHeartbeatServesEveryConnectionInsteadOfATimerEach()
-    {
-        // The real clock and the shared driver: the heartbeat is a real timer here, and it is the only one.
-        await using var server = await TestServer.StartAsync(ServerKind.HttpSysLite, a => a.MapGet("/plaintext", () => "Hello, World!"),
-            o => o.Timeouts.IdleConnection = TimeSpan.FromSeconds(30));
-        await using (var warm = await server.ConnectAsync())
-        {
-            await warm.SendAsync("GET /plaintext HTTP/1.1\r\nHost: a\r\n\r\n");
-            await warm.ReadResponseAsync();
-        }
-        long before = Timer.ActiveCount;
-        var connections = new List<RawConnection>();
-        for (int i = 0; i < 300; i++)
-        {
-            var connection = await server.ConnectAsync();
-            await connection.SendAsync("GET /plaintext HTTP/1.1\r\nHost: a\r\n\r\n");
-            await connection.ReadResponseAsync();
-            connections.Add(connection); // each now runs its IdleConnection timer
-        }
-        long after = Timer.ActiveCount;
-        foreach (var connection in connections)
-        {
-            await connection.DisposeAsync();
-        }
-        Assert.True(after - before < 30, $"{after - before} timers for 300 connections waiting on IdleConnection");
     }
 }

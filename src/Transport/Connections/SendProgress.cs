@@ -13,9 +13,6 @@ namespace HttpSysLite.Transport.Connections;
 /// </summary>
 internal sealed class SendProgress : IValueTaskSource
 {
-    /// <summary>The longest pause between two looks at the socket's queue while a write waits for acknowledgements.</summary>
-    private const int MaxPollMilliseconds = 8;
-
     private const int Idle = 0;
     private const int Waiting = 1;
 
@@ -30,8 +27,7 @@ internal sealed class SendProgress : IValueTaskSource
     private long _target;
     private int _window;
     private int _twoSegments;
-    private Timer? _poll;
-    private int _pollDelay;
+    private int _watched;
     private CancellationTokenRegistration _cancellation;
 
     public SendProgress(TransportConnection transport, long minSendBytesPerSecond)
@@ -84,7 +80,6 @@ internal sealed class SendProgress : IValueTaskSource
             return default;
         }
         _core.Reset();
-        _pollDelay = 1;
         // Registered before the state says Waiting, so Complete always sees (and drops) this wait's registration.
         _cancellation = cancellationToken.CanBeCanceled
             ? cancellationToken.UnsafeRegister(static (state, token) => ((SendProgress)state!).Complete(new OperationCanceledException(token)), this)
@@ -138,20 +133,32 @@ internal sealed class SendProgress : IValueTaskSource
             Complete(null);
             return;
         }
-        // No event says "acknowledged" on a socket, so look again shortly (backing off to a few ms).
+        // No event says "acknowledged" on a socket, so the shared poller looks again shortly.
         _transport.Timeouts.StartAcknowledgeTimer(outstanding, _minSendBytesPerSecond);
-        var poll = _poll ??= new Timer(static state => ((SendProgress)state!).OnPoll(), this, Timeout.Infinite, Timeout.Infinite);
-        poll.Change(_pollDelay, Timeout.Infinite);
+        if (Interlocked.Exchange(ref _watched, 1) == 0)
+        {
+            AcknowledgementPoller.Shared.Watch(this);
+        }
     }
 
-    private void OnPoll()
+    /// <summary>The poller's look (its thread): false once no write waits here, which ends the watch.</summary>
+    internal bool Poll()
     {
-        if (Volatile.Read(ref _state) != Waiting)
+        if (Volatile.Read(ref _state) == Waiting)
         {
-            return;
+            TryRelease();
+            if (Volatile.Read(ref _state) == Waiting)
+            {
+                return true;
+            }
         }
-        _pollDelay = Math.Min(_pollDelay * 2, MaxPollMilliseconds);
-        TryRelease();
+        Volatile.Write(ref _watched, 0);
+        // A write that started waiting after the look above found the watch still on and did not ask again.
+        if (Volatile.Read(ref _state) == Waiting && Interlocked.Exchange(ref _watched, 1) == 0)
+        {
+            return true;
+        }
+        return false;
     }
 
     private void Complete(Exception? error)
@@ -171,9 +178,6 @@ internal sealed class SendProgress : IValueTaskSource
             _core.SetException(error);
         }
     }
-
-    /// <summary>Stops the poll timer when the connection ends.</summary>
-    public void Dispose() => _poll?.Dispose();
 
     void IValueTaskSource.GetResult(short token) => _core.GetResult(token);
 

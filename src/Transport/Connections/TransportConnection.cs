@@ -143,7 +143,6 @@ internal abstract class TransportConnection
         AbortTransport();
         SignalClosed();
         _progress.OnConnectionClosed();
-        _progress.Dispose();
     }
 
     /// <summary>
@@ -174,7 +173,6 @@ internal abstract class TransportConnection
         ReleaseTransport();
         SignalClosed();
         _progress.OnConnectionClosed();
-        _progress.Dispose();
         _closed.Dispose();
     }
 
