@@ -12,7 +12,7 @@ namespace HttpSysLite.Transport;
 /// prefix table, and the connections. Registration is rare and takes a lock; the request path reads
 /// an immutable table snapshot and takes none.
 /// </summary>
-public sealed class HttpDriver
+public sealed class HttpDriver : IDisposable
 {
     private static ulong s_lastConnectionId;
 
@@ -370,4 +370,14 @@ public sealed class HttpDriver
     internal void ReportError(Exception exception) => ConnectionError?.Invoke(exception);
 
     internal void ReportRejection(RequestRejectionReason reason) => RequestRejected?.Invoke(reason);
+
+    /// <summary>
+    /// Stops the heartbeat and the cache's scavenger (a test's own driver, once its servers stopped). Ports
+    /// and connections belong to the servers: stop those first.
+    /// </summary>
+    public void Dispose()
+    {
+        _heartbeat.Dispose();
+        Cache.Dispose();
+    }
 }

@@ -14,7 +14,7 @@ namespace HttpSysLite.Transport.Connections;
 /// One HTTP/1.1 connection: reads heads, validates, routes, delivers to the request queue inline,
 /// and loops while the connection stays persistent. Owns the HTTP ends of the socket's pipes.
 /// </summary>
-internal sealed partial class HttpConnection
+internal sealed class HttpConnection
 {
     /// <summary>Longer URLs are never cached: the key is built on the stack.</summary>
     public const int MaxCacheKeyLength = 2048;

@@ -65,6 +65,7 @@ public sealed class TestServer : IAsyncDisposable
             {
                 // The portable transport on Linux too: a driver of the server's own on .NET's socket engine.
                 builder.Services.AddSingleton(new Transport.HttpDriver(Transport.Sockets.SocketEngineTransportFactory.Instance));
+                builder.Services.AddSingleton<OwnDriver>();
             }
             builder.WebHost.UseHttpSysLite(o => options?.Invoke(o));
         }
@@ -93,6 +94,14 @@ public sealed class TestServer : IAsyncDisposable
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
         await App.StopAsync(timeout.Token);
+        var own = App.Services.GetService<OwnDriver>();
         await App.DisposeAsync();
+        own?.Driver.Dispose(); // a driver the test made for this server: its heartbeat stops with it
+    }
+
+    /// <summary>Marks the registered driver as this server's alone (not a FakeClock's, which the test owns).</summary>
+    private sealed class OwnDriver(Transport.HttpDriver driver)
+    {
+        public Transport.HttpDriver Driver { get; } = driver;
     }
 }

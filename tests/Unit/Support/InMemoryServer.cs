@@ -97,6 +97,7 @@ internal sealed class InMemoryServer : IAsyncDisposable
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
         await Server.StopAsync(timeout.Token);
         Server.Dispose();
+        Driver.Dispose();
     }
 
     /// <summary>The smallest host: a DefaultHttpContext over the server's features, and the test's delegate.</summary>
