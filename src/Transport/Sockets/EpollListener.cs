@@ -42,7 +42,7 @@ internal sealed class EpollListener : SocketListener, IEpollRegistration
         }
         catch (SocketException ex)
         {
-            if (!IsClientsBusiness(ex))
+            if (OnAcceptFailed(ex))
             {
                 // The same error would come back at once (level-triggered): pause this listener, not the loop.
                 PauseAccepting();

@@ -35,7 +35,7 @@ internal sealed class SocketEngineListener : SocketListener
             }
             catch (SocketException ex)
             {
-                if (!IsClientsBusiness(ex))
+                if (OnAcceptFailed(ex))
                 {
                     await Task.Delay(AcceptBackoff).ConfigureAwait(false); // would repeat at once (EMFILE)
                 }

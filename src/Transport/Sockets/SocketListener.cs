@@ -72,18 +72,19 @@ internal abstract class SocketListener : ConnectionListener
     protected abstract TransportConnection CreateConnection(Socket socket, ConnectionSettings settings);
 
     /// <summary>
-    /// Classifies an accept failure: true when it is the client's business (it gave up while queued in
-    /// the backlog, or the backlog was empty), false for a listener fault that would repeat at once
-    /// (EMFILE: no descriptors left), which is reported and pauses accepting.
+    /// Decides what an accept failure means, for both engines: false when it is the client's business
+    /// (it gave up while queued in the backlog, or the backlog was empty: accept the next one); true for
+    /// a listener fault that would repeat at once (EMFILE: no descriptors left), which is reported, and
+    /// then the engine pauses accepting for <see cref="AcceptBackoff"/>.
     /// </summary>
-    protected bool IsClientsBusiness(SocketException ex)
+    protected bool OnAcceptFailed(SocketException ex)
     {
         if (ex.SocketErrorCode is SocketError.WouldBlock or SocketError.ConnectionReset or SocketError.ConnectionAborted)
         {
-            return true;
+            return false;
         }
         _onError!(ex);
-        return false;
+        return true;
     }
 
     /// <summary>Reports a fault of this listener (accepting pauses).</summary>
