@@ -20,7 +20,7 @@ public sealed class RequestQueueTests
         public TaskCompletionSource Release { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
-    private static Task<TestServer> StartSaturableAsync(Gate gate, Action<HttpSysLiteOptions> options) =>
+    private static Task<TestServer> StartSaturableAsync(Gate gate, Action<HttpSysLiteOptions> options, FakeClock? clock = null) =>
         TestServer.StartAsync(ServerKind.HttpSysLite, app =>
         {
             app.MapGet("/hold", async () =>
@@ -30,7 +30,7 @@ public sealed class RequestQueueTests
                 return "held";
             });
             app.MapGet("/fast", () => "fast");
-        }, options);
+        }, options, services: clock is null ? null : clock.Register);
 
     [Theory]
     [InlineData(Http503VerbosityLevel.Limited, "HTTP/1.1 503 Service Unavailable")]
@@ -96,22 +96,26 @@ public sealed class RequestQueueTests
     public async Task ARequestWaitingLongerThanTheQueueTimeoutGets503()
     {
         var gate = new Gate();
+        var clock = new FakeClock();
         await using var server = await StartSaturableAsync(gate, o =>
         {
             o.MaxConcurrentRequests = 1;
             o.Http503Verbosity = Http503VerbosityLevel.Full;
-            o.Timeouts.RequestQueue = TimeSpan.FromMilliseconds(300);
-        });
+            o.Timeouts.RequestQueue = TimeSpan.FromSeconds(30);
+        }, clock);
         await using var holder = await server.ConnectAsync();
         await holder.SendAsync("GET /hold HTTP/1.1\r\nHost: localhost\r\n\r\n");
         await gate.Entered.Task.WaitAsync(TimeSpan.FromSeconds(30));
 
         await using var waiter = await server.ConnectAsync();
-        var started = DateTime.UtcNow;
         await waiter.SendAsync("GET /fast HTTP/1.1\r\nHost: localhost\r\n\r\n");
+        var queue = clock.Driver.Connections.First(c => c.ActiveGroup is not null).ActiveGroup!.Queue;
+        await FakeClock.WaitUntilAsync(() => queue.WaitingCount == 1, "the request did not wait in the queue");
+        clock.Time.Advance(TimeSpan.FromSeconds(29));
+        Assert.Null(await waiter.WaitForDataAsync(TimeSpan.FromMilliseconds(200))); // not before its time
+        clock.Time.Advance(TimeSpan.FromSeconds(1));
         var response = await waiter.ReadResponseAsync();
         Assert.Equal("HTTP/1.1 503 Service Unavailable (queue timeout)", response.StatusLine);
-        Assert.True(DateTime.UtcNow - started >= TimeSpan.FromMilliseconds(250));
         gate.Release.SetResult();
         Assert.Equal("held", (await holder.ReadResponseAsync()).BodyText);
     }
