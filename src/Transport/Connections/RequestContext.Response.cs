@@ -89,9 +89,6 @@ public sealed partial class RequestContext
     /// <summary>Body bytes written since the last flush (PipeWriter.UnflushedBytes).</summary>
     public long UnflushedBodyBytes => _unflushedBytes;
 
-    /// <summary>Body bytes the app has written (for HEAD, counted and discarded).</summary>
-    public long ResponseBytesWritten => _responseBytes;
-
     /// <summary>True when the response will end with chunked framing (so trailers can be sent).</summary>
     public bool CanHaveTrailers => Version == HttpVersion.Http11 && !IsHeadRequest && (_responseState < ResponseState.Committed || _framing == ResponseFraming.Chunked);
 

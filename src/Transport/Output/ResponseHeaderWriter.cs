@@ -114,8 +114,6 @@ public sealed class ResponseHeaderWriter
         _rememberedCount = index + 1;
     }
 
-    internal void AppendRaw(ReadOnlySpan<byte> bytes) => _output!.Write(bytes);
-
     private void Note(string name, string value)
     {
         switch (name.Length)

@@ -58,8 +58,6 @@ public sealed class RequestQueue
         }
     }
 
-    internal int ConsumerCount => Volatile.Read(ref _consumers).Length;
-
     internal void Attach(IRequestQueueHandler handler)
     {
         lock (_gate)
