@@ -222,6 +222,6 @@ public sealed partial class RequestContext
     private void Fail()
     {
         _bodyFailed = true;
-        _connection.KeepAlive = false;
+        _connection.EndKeepAlive(KeepAliveEndReason.RequestBodyFailed);
     }
 }

@@ -301,7 +301,7 @@ public sealed partial class RequestContext
         if (_framing == ResponseFraming.ContentLength && !IsHeadRequest && _responseBytes < _responseContentLength)
         {
             // The client would wait for bytes that never come: the connection must not be reused.
-            _connection.KeepAlive = false;
+            _connection.EndKeepAlive(KeepAliveEndReason.ContentLengthMismatch);
             throw new InvalidOperationException($"Response Content-Length mismatch: too few bytes written ({_responseBytes} of {_responseContentLength}).");
         }
         if (_bodyComplete && _connection.KeepAlive && _connection.HasBufferedInput())
@@ -332,7 +332,7 @@ public sealed partial class RequestContext
         CommitHead(final: false);
         _upgraded = true;
         _bodyComplete = true;
-        _connection.KeepAlive = false;
+        _connection.EndKeepAlive(KeepAliveEndReason.Upgraded);
         await FlushOutputAsync(default).ConfigureAwait(false);
         return new UpgradedStream(_connection.Transport.Input, _connection.Transport.Output);
     }
@@ -534,7 +534,6 @@ public sealed partial class RequestContext
         var output = _connection.Transport.Output;
         long headStart = output.UnflushedBytes;
         var source = _headerSource!;
-        bool keepAlive = _connection.KeepAlive;
         long? contentLength = source.ContentLength;
         bool addContentLength = false;
 
@@ -564,12 +563,13 @@ public sealed partial class RequestContext
         else
         {
             framing = ResponseFraming.CloseDelimited; // HTTP/1.0 has no chunked coding (RFC 9112 section 6.3 rule 8)
-            keepAlive = false;
+            _connection.EndKeepAlive(KeepAliveEndReason.CloseDelimitedBody);
         }
 
         if (final && !CanDrainCheaply)
         {
-            keepAlive = false; // too much unread body to skip: say so now rather than reset later
+            // Too much unread body to skip: say so now rather than reset later.
+            _connection.EndKeepAlive(KeepAliveEndReason.UnreadRequestBody);
         }
 
         output.Write(ReasonPhrase is null ? ReasonPhrases.StatusLine(StatusCode) : ReasonPhrases.Build(StatusCode, ReasonPhrase));
@@ -582,11 +582,11 @@ public sealed partial class RequestContext
             // The app frames its own body; we cannot know where it ends, so the connection ends with it.
             framing = ResponseFraming.AppManaged;
             addContentLength = false;
-            keepAlive = false;
+            _connection.EndKeepAlive(KeepAliveEndReason.AppFramedBody);
         }
         if (writer.HasConnectionClose)
         {
-            keepAlive = false;
+            _connection.EndKeepAlive(KeepAliveEndReason.ResponseConnectionClose);
         }
 
         if (addContentLength)
@@ -603,7 +603,7 @@ public sealed partial class RequestContext
         }
         if (!writer.HasConnection && framing != ResponseFraming.Upgrade)
         {
-            if (!keepAlive)
+            if (!_connection.KeepAlive)
             {
                 output.Write("Connection: close\r\n"u8);
             }
@@ -624,7 +624,6 @@ public sealed partial class RequestContext
 
         _framing = framing;
         _responseContentLength = framing == ResponseFraming.ContentLength ? contentLength : null;
-        _connection.KeepAlive = keepAlive;
         _responseState = ResponseState.Committed;
 
         var log = Diagnostics.HttpSysLiteEventSource.Log;
