@@ -22,8 +22,6 @@ internal partial class HttpSysLiteContext : IResponseHeaderSource
     private HeaderCollection? _responseTrailers;
     private List<KeyValuePair<Func<object, Task>, object>>? _onStarting;
     private List<KeyValuePair<Func<object, Task>, object>>? _onCompleted;
-    private bool _starting;
-    private bool _completed;
 
     public HttpSysLiteContext(HttpSysLiteServer server, RequestContext request)
     {
@@ -56,15 +54,15 @@ internal partial class HttpSysLiteContext : IResponseHeaderSource
         }
         _onStarting?.Clear();
         _onCompleted?.Clear();
-        _starting = false;
-        _completed = false;
         InitializeFeatures();
     }
 
     /// <summary>Fires OnStarting (last registered first), fixes the headers, and starts the driver's response.</summary>
     public ValueTask EnsureStartedAsync()
     {
-        if (_request.HasStarted || _starting)
+        // The driver's response state decides: past Created it has started, its OnStarting callbacks run
+        // (a callback's write must not start it again), or the request has ended (the write is refused).
+        if (!_request.TryBeginStarting())
         {
             return ValueTask.CompletedTask;
         }
@@ -78,7 +76,6 @@ internal partial class HttpSysLiteContext : IResponseHeaderSource
 
     private async ValueTask FireOnStartingThenStartAsync()
     {
-        _starting = true;
         try
         {
             var callbacks = _onStarting!;
@@ -87,14 +84,27 @@ internal partial class HttpSysLiteContext : IResponseHeaderSource
                 await callbacks[i].Key(callbacks[i].Value).ConfigureAwait(false);
             }
         }
-        finally
+        catch
         {
-            _starting = false;
+            _request.EndStarting(); // not started: the error policy can still answer 500
+            throw;
         }
         Start();
     }
 
     private void Start()
+    {
+        try
+        {
+            StartCore();
+        }
+        finally
+        {
+            _request.EndStarting(); // a no-op once started; after a bad header, back to Created for the 500
+        }
+    }
+
+    private void StartCore()
     {
         if (ReferenceEquals(_responseHeadersValue, _responseHeaders))
         {
@@ -135,7 +145,7 @@ internal partial class HttpSysLiteContext : IResponseHeaderSource
     /// <summary>Ends the response after the app returned.</summary>
     public async ValueTask CompleteAsync()
     {
-        if (_completed)
+        if (_request.IsResponseCompleted)
         {
             return;
         }
@@ -148,7 +158,6 @@ internal partial class HttpSysLiteContext : IResponseHeaderSource
                 Validate(trailer); // as the headers were: a CR or LF in a value would forge fields
             }
         }
-        _completed = true;
         try
         {
             await _request.CompleteAsync().ConfigureAwait(false);
@@ -181,7 +190,6 @@ internal partial class HttpSysLiteContext : IResponseHeaderSource
         _responseHeaders.Clear();
         _request.StatusCode = exception is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError;
         _request.ReasonPhrase = null;
-        _completed = false;
         _onStarting?.Clear(); // the app's callbacks belong to the response it failed to produce
         await CompleteAsync().ConfigureAwait(false);
     }

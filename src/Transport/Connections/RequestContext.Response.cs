@@ -41,14 +41,6 @@ public sealed partial class RequestContext
     private byte[]? _capture;
     private int _captured;
 
-    private enum ResponseState
-    {
-        Created,
-        Started,
-        Committed,
-        Completed,
-    }
-
     private enum ResponseFraming
     {
         None,
@@ -71,8 +63,15 @@ public sealed partial class RequestContext
     /// <summary>A custom reason phrase, or null for the standard one.</summary>
     public string? ReasonPhrase { get; set; }
 
+    /// <summary>
+    /// Where the response is in its life. <see cref="ResponseState.Aborted"/> once the connection is
+    /// aborted, unless the response completed first.
+    /// </summary>
+    public ResponseState ResponseState =>
+        _responseState < ResponseState.Completed && _connection.IsAborted ? ResponseState.Aborted : _responseState;
+
     /// <summary>True once the server started the response (headers are then fixed).</summary>
-    public bool HasStarted => _responseState != ResponseState.Created;
+    public bool HasStarted => _responseState >= ResponseState.Started;
 
     /// <summary>
     /// True when the <paramref name="index"/>th field of this connection's last response head was this
@@ -90,16 +89,16 @@ public sealed partial class RequestContext
     public long UnflushedBodyBytes => _unflushedBytes;
 
     /// <summary>True when the response will end with chunked framing (so trailers can be sent).</summary>
-    public bool CanHaveTrailers => Version == HttpVersion.Http11 && !IsHeadRequest && (_responseState < ResponseState.Committed || _framing == ResponseFraming.Chunked);
+    public bool CanHaveTrailers => Version == HttpVersion.Http11 && !IsHeadRequest && (_responseState < ResponseState.HeadWritten || _framing == ResponseFraming.Chunked);
 
     private bool IsBodylessStatus => StatusCode < 200 || StatusCode == 204 || StatusCode == 304;
 
     private bool WritesDirect =>
-        _responseState == ResponseState.Committed && !IsHeadRequest && _framing != ResponseFraming.Chunked;
+        _responseState == ResponseState.HeadWritten && !IsHeadRequest && _framing != ResponseFraming.Chunked;
 
     private void ResetResponse()
     {
-        _responseState = ResponseState.Created;
+        _responseState = ResponseState.Idle;
         _framing = ResponseFraming.None;
         _headerSource = null;
         _responseContentLength = null;
@@ -125,7 +124,7 @@ public sealed partial class RequestContext
     /// <summary>Drops what the app wrote before the response started (the server is replacing the response).</summary>
     public void DiscardResponseBody()
     {
-        if (_responseState != ResponseState.Created)
+        if (_responseState is not (ResponseState.Created or ResponseState.Starting))
         {
             throw new InvalidOperationException("The response has already started.");
         }
@@ -134,12 +133,42 @@ public sealed partial class RequestContext
         _unflushedBytes = 0;
     }
 
-    /// <summary>Fixes the headers. The server calls this after its OnStarting callbacks, before the first body byte.</summary>
-    public void StartResponse(IResponseHeaderSource headers)
+    /// <summary>
+    /// Moves a <see cref="ResponseState.Created"/> response to <see cref="ResponseState.Starting"/>: the
+    /// server is about to run its OnStarting callbacks and fix the headers. False past Created (started,
+    /// starting, or the request has ended): then there is nothing to start, and a write that asked is
+    /// refused or waits in the pending buffer as the state says.
+    /// </summary>
+    public bool TryBeginStarting()
     {
         if (_responseState != ResponseState.Created)
         {
-            throw new InvalidOperationException("The response has already started.");
+            return false;
+        }
+        _responseState = ResponseState.Starting;
+        return true;
+    }
+
+    /// <summary>
+    /// Ends a start that did not reach <see cref="StartResponse"/> (a callback or a header failed): back to
+    /// <see cref="ResponseState.Created"/>, so the server can still replace the response. No-op once started.
+    /// </summary>
+    public void EndStarting()
+    {
+        if (_responseState == ResponseState.Starting)
+        {
+            _responseState = ResponseState.Created;
+        }
+    }
+
+    /// <summary>Fixes the headers. The server calls this after its OnStarting callbacks, before the first body byte.</summary>
+    public void StartResponse(IResponseHeaderSource headers)
+    {
+        if (_responseState != ResponseState.Starting)
+        {
+            throw new InvalidOperationException(_responseState < ResponseState.Starting
+                ? "The response must be starting (TryBeginStarting) before it starts."
+                : "The response has already started.");
         }
         if (_responseBytes > headers.ContentLength && !IsHeadRequest)
         {
@@ -217,8 +246,9 @@ public sealed partial class RequestContext
     /// <summary>Sends what was written so far: an early flush commits the head without a Content-Length.</summary>
     public ValueTask FlushAsync(CancellationToken cancellationToken = default)
     {
-        if (_responseState == ResponseState.Created)
+        if (_responseState < ResponseState.Started)
         {
+            ThrowIfIdle();
             throw new InvalidOperationException("The response must be started before it is flushed.");
         }
         if (_responseState == ResponseState.Started)
@@ -267,8 +297,9 @@ public sealed partial class RequestContext
         {
             return;
         }
-        if (_responseState == ResponseState.Created)
+        if (_responseState < ResponseState.Started)
         {
+            ThrowIfIdle();
             throw new InvalidOperationException("The response must be started before it is completed.");
         }
         if (_responseState == ResponseState.Started)
@@ -339,17 +370,28 @@ public sealed partial class RequestContext
 
     private void ThrowIfCannotWrite()
     {
-        if (_responseState == ResponseState.Completed)
+        if (_responseState is ResponseState.Completed or ResponseState.Idle)
         {
-            throw new InvalidOperationException("The response has completed; no more body can be written.");
+            // Disposed, as Kestrel says it: the body this object wrote is over. An app that kept the stream
+            // or writer of an earlier request must not write into the next response on the connection.
+            throw new ObjectDisposedException(nameof(RequestContext), "The response has completed; no more body can be written.");
         }
         if (IsBodylessStatus && !_upgraded)
         {
             throw new InvalidOperationException($"Writing to the response body is invalid for responses with status code {StatusCode}.");
         }
-        if (_connection.IsAborted)
+        if (ResponseState == ResponseState.Aborted)
         {
             throw new ConnectionResetException(new IOException("The connection was aborted."));
+        }
+    }
+
+    /// <summary>Refuses a flush or completion that comes when no request is with the app (an object it kept).</summary>
+    private void ThrowIfIdle()
+    {
+        if (_responseState == ResponseState.Idle)
+        {
+            throw new ObjectDisposedException(nameof(RequestContext), "The request has ended; its response can no longer be sent.");
         }
     }
 
@@ -383,7 +425,7 @@ public sealed partial class RequestContext
         }
         data.CopyTo(_capture.AsSpan(_captured));
         _captured += data.Length;
-        if (_captured == _capture.Length && _responseState >= ResponseState.Committed && _framing == ResponseFraming.ContentLength)
+        if (_captured == _capture.Length && _responseState >= ResponseState.HeadWritten && _framing == ResponseFraming.ContentLength)
         {
             // The last declared byte is written: the response is whole. Store it now, before the flush
             // that sends it, so a client that asks again at once already finds it.
@@ -624,7 +666,7 @@ public sealed partial class RequestContext
 
         _framing = framing;
         _responseContentLength = framing == ResponseFraming.ContentLength ? contentLength : null;
-        _responseState = ResponseState.Committed;
+        _responseState = ResponseState.HeadWritten;
 
         var log = Diagnostics.HttpSysLiteEventSource.Log;
         if (log.IsEnabled())
