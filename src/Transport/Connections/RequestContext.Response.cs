@@ -24,7 +24,7 @@ namespace HttpSysLite.Transport.Connections;
 /// </summary>
 public sealed partial class RequestContext
 {
-    private static ReadOnlySpan<byte> ServerHeaderLine => "Server: HttpSysLite\r\n"u8;
+    internal static ReadOnlySpan<byte> ServerHeaderLine => "Server: HttpSysLite\r\n"u8;
 
     private ResponseState _responseState;
     private ResponseFraming _framing;
@@ -37,9 +37,6 @@ public sealed partial class RequestContext
     private bool _upgrading;
     private bool _upgraded;
     private Memory<byte> _directMemory;
-    private bool _capturing;
-    private byte[]? _capture;
-    private int _captured;
 
     private enum ResponseFraming
     {
@@ -113,9 +110,7 @@ public sealed partial class RequestContext
         _upgrading = false;
         _upgraded = false;
         _directMemory = default;
-        _capturing = false;
-        _capture = null;
-        _captured = 0;
+        _capture.Reset();
         BufferResponseData = false;
         StatusCode = 200;
         ReasonPhrase = null;
@@ -176,7 +171,7 @@ public sealed partial class RequestContext
         }
         _headerSource = headers;
         _responseState = ResponseState.Started;
-        BeginCapture(headers);
+        _capture.Begin(headers, _connection.Driver.Cache);
         if (headers.ContentLength is not null && !headers.HasTrailers && StatusCode != 101)
         {
             // The length is known: produce the head now, so body bytes go straight to the output buffer.
@@ -215,9 +210,9 @@ public sealed partial class RequestContext
         _unflushedBytes += bytes;
         if (WritesDirect)
         {
-            if (_capturing)
+            if (_capture.IsCopying)
             {
-                Capture(_directMemory.Span[..bytes]);
+                _capture.Append(_directMemory.Span[..bytes], _framing == ResponseFraming.ContentLength);
             }
             _connection.Transport.Output.Advance(bytes);
         }
@@ -263,10 +258,7 @@ public sealed partial class RequestContext
                 log.FastSend(RequestId, ConnectionId, _pendingCount);
             }
         }
-        if (_capture is null)
-        {
-            _capturing = false; // an early flush without a known length: the response is not whole at its head
-        }
+        _capture.OnFlush();
         MovePendingToOutput();
         if (BufferResponseData || IsWholeBodyWritten)
         {
@@ -306,11 +298,9 @@ public sealed partial class RequestContext
         {
             CommitHead(final: true);
         }
-        if (_capturing && _capture is null && _framing == ResponseFraming.ContentLength && _pendingCount <= _connection.Driver.Cache.MaxEntryBytes)
+        if (_framing == ResponseFraming.ContentLength)
         {
-            // The app finished without flushing: the whole body is in the pending buffer, and moving it
-            // to the output below copies it aside as well.
-            _capture = new byte[_pendingCount];
+            _capture.OnWholeBodyPending(_pendingCount);
         }
         MovePendingToOutput();
         var output = _connection.Transport.Output;
@@ -395,102 +385,6 @@ public sealed partial class RequestContext
         }
     }
 
-    /// <summary>Starts copying the body aside when the server marked the response cacheable (DESIGN.md section 5).</summary>
-    private void BeginCapture(IResponseHeaderSource headers)
-    {
-        _capturing = CachePolicy is not null && IsCacheableRequest && !headers.HasTrailers
-            && StatusCode >= 200 && StatusCode != 206 && StatusCode != 304;
-        if (!_capturing)
-        {
-            return;
-        }
-        if (headers.ContentLength is long length)
-        {
-            if (length > _connection.Driver.Cache.MaxEntryBytes)
-            {
-                _capturing = false;
-                return;
-            }
-            _capture = new byte[length];
-        }
-        // Unknown length: captured from the pending buffer if the app finishes without flushing.
-    }
-
-    private void Capture(ReadOnlySpan<byte> data)
-    {
-        if (_capture is null || _captured + data.Length > _capture.Length)
-        {
-            _capturing = false;
-            return;
-        }
-        data.CopyTo(_capture.AsSpan(_captured));
-        _captured += data.Length;
-        if (_captured == _capture.Length && _responseState >= ResponseState.HeadWritten && _framing == ResponseFraming.ContentLength)
-        {
-            // The last declared byte is written: the response is whole. Store it now, before the flush
-            // that sends it, so a client that asks again at once already finds it.
-            _capturing = false;
-            StoreInCache();
-        }
-    }
-
-    /// <summary>Serialises the completed response once more, without its per-response headers, and stores it.</summary>
-    private void StoreInCache()
-    {
-        var cache = _connection.Driver.Cache;
-        var policy = CachePolicy!;
-        var writer = new ResponseHeaderWriter { OmitPerResponseHeaders = true };
-
-        var head = new ArrayBufferWriter<byte>(256);
-        head.Write(ReasonPhrase is null ? ReasonPhrases.StatusLine(StatusCode) : ReasonPhrases.Build(StatusCode, ReasonPhrase));
-        writer.Reset(head);
-        _headerSource!.WriteHeaders(writer);
-        if (_headerSource.ContentLength is null)
-        {
-            writer.Append("Content-Length", _captured.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        }
-        if (!writer.HasServer)
-        {
-            head.Write(ServerHeaderLine);
-        }
-
-        // RFC 9110 section 15.4.5: a 304 repeats the validators and the caching headers.
-        var notModified = new ArrayBufferWriter<byte>(128);
-        notModified.Write(ReasonPhrases.StatusLine(304));
-        writer.Reset(notModified);
-        if (policy.ETag is not null)
-        {
-            writer.Append("ETag", policy.ETag);
-        }
-        if (policy.CacheControl is not null)
-        {
-            writer.Append("Cache-Control", policy.CacheControl);
-        }
-        if (policy.Expires is not null)
-        {
-            writer.Append("Expires", policy.Expires);
-        }
-        if (policy.LastModified is { } lastModified)
-        {
-            writer.Append("Last-Modified", lastModified.ToString("r", System.Globalization.CultureInfo.InvariantCulture));
-        }
-        notModified.Write(ServerHeaderLine);
-
-        Span<char> key = stackalloc char[Connections.HttpConnection.MaxCacheKeyLength];
-        int length = Caching.ResponseCache.WriteKey(key, Host, LocalEndPoint.Port, CanonicalPath, QueryString);
-        if (length > 0)
-        {
-            var entry = new Caching.CacheEntry(new string(key[..length]), StatusCode, head.WrittenSpan.ToArray(), _capture!, notModified.WrittenSpan.ToArray(), policy, Registration?.Group);
-            cache.Store(entry);
-            var log = Diagnostics.HttpSysLiteEventSource.Log;
-            if (log.IsEnabled())
-            {
-                log.AddedCacheEntry(entry.Key, StatusCode, Method, head.WrittenCount, _capture!.Length,
-                    DateTimeOffset.UtcNow.Add(policy.TimeToLive).ToString("O", System.Globalization.CultureInfo.InvariantCulture));
-            }
-        }
-    }
-
     private void GrowPending(int needed)
     {
         int size = Math.Max(4096, (int)BitOperations.RoundUpToPowerOf2((uint)(_pendingCount + needed)));
@@ -511,9 +405,10 @@ public sealed partial class RequestContext
         }
         var output = _connection.Transport.Output;
         var data = _pending.AsSpan(0, _pendingCount);
-        if (_capturing && _capture is not null)
+        if (_capture.IsCopying)
         {
-            Capture(data); // written before the head was produced, with a declared length
+            // Written before the head was produced, with a declared length or as the whole body.
+            _capture.Append(data, _responseState >= ResponseState.HeadWritten && _framing == ResponseFraming.ContentLength);
         }
         if (_framing == ResponseFraming.Chunked)
         {
