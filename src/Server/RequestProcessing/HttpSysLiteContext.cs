@@ -2,7 +2,6 @@ using HttpSysLite.Transport.Connections;
 using HttpSysLite.Transport.Output;
 using HttpSysLite.Transport.Sockets;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Primitives;
 using HttpVersion = HttpSysLite.Transport.Http.HttpVersion;
 
 namespace HttpSysLite.RequestProcessing;
@@ -96,50 +95,18 @@ internal partial class HttpSysLiteContext : IResponseHeaderSource
     {
         try
         {
-            StartCore();
+            // The policy first: the driver decides at start whether to copy the body aside. Then the driver
+            // takes the headers, checking each field (ResponseHeaderWriter is the one place that validates).
+            _request.CachePolicy = _request.IsCacheableRequest && Server.Options.EnableResponseCaching && ResponseHeaders.CacheControl.Count > 0
+                ? ResponseCachePolicy.Compute(ResponseHeaders)
+                : null;
+            _request.StartResponse(this);
+            _responseHeaders.IsReadOnly = true;
         }
         finally
         {
             _request.EndStarting(); // a no-op once started; after a bad header, back to Created for the 500
         }
-    }
-
-    private void StartCore()
-    {
-        if (ReferenceEquals(_responseHeadersValue, _responseHeaders))
-        {
-            // In the order Write appends them: a field the connection's last head had as these very
-            // strings was valid then and is now.
-            int index = 0;
-            foreach (var header in _responseHeaders) // the struct enumerator: no allocation
-            {
-                foreach (string? value in header.Value)
-                {
-                    if (value is null)
-                    {
-                        continue;
-                    }
-                    if (!_request.RepeatsResponseField(index, header.Key, value) && !ResponseHeaderWriter.IsValid(header.Key, value))
-                    {
-                        throw InvalidHeader(header.Key);
-                    }
-                    index++;
-                }
-            }
-        }
-        else
-        {
-            foreach (var header in _responseHeadersValue)
-            {
-                Validate(header);
-            }
-        }
-        _responseHeaders.IsReadOnly = true;
-        if (_request.IsCacheableRequest && Server.Options.EnableResponseCaching && ResponseHeaders.CacheControl.Count > 0)
-        {
-            _request.CachePolicy = ResponseCachePolicy.Compute(ResponseHeaders);
-        }
-        _request.StartResponse(this);
     }
 
     /// <summary>Ends the response after the app returned.</summary>
@@ -152,11 +119,7 @@ internal partial class HttpSysLiteContext : IResponseHeaderSource
         await EnsureStartedAsync().ConfigureAwait(false);
         if (_responseTrailers is not null)
         {
-            _responseTrailers.IsReadOnly = true;
-            foreach (var trailer in _responseTrailers)
-            {
-                Validate(trailer); // as the headers were: a CR or LF in a value would forge fields
-            }
+            _responseTrailers.IsReadOnly = true; // the driver checks them before the last chunk goes out
         }
         try
         {
@@ -255,20 +218,6 @@ internal partial class HttpSysLiteContext : IResponseHeaderSource
             Write(_responseTrailers, writer);
         }
     }
-
-    private static void Validate(KeyValuePair<string, StringValues> header)
-    {
-        foreach (string? value in header.Value)
-        {
-            if (value is not null && !ResponseHeaderWriter.IsValid(header.Key, value))
-            {
-                throw InvalidHeader(header.Key);
-            }
-        }
-    }
-
-    private static InvalidOperationException InvalidHeader(string name) =>
-        new($"Invalid non-ASCII or control character in header: {name}");
 
     private static void Write(HeaderCollection headers, ResponseHeaderWriter writer)
     {

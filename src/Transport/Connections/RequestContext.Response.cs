@@ -70,12 +70,6 @@ public sealed partial class RequestContext
     /// <summary>True once the server started the response (headers are then fixed).</summary>
     public bool HasStarted => _responseState >= ResponseState.Started;
 
-    /// <summary>
-    /// True when the <paramref name="index"/>th field of this connection's last response head was this
-    /// very name and value (the same strings): they were validated then, so the server need not again.
-    /// </summary>
-    public bool RepeatsResponseField(int index, string name, string value) => _connection.HeaderWriter.Repeats(index, name, value);
-
     /// <summary>True once the connection was handed to the app as a raw stream (101).</summary>
     internal bool IsUpgraded => _upgraded;
 
@@ -156,7 +150,12 @@ public sealed partial class RequestContext
         }
     }
 
-    /// <summary>Fixes the headers. The server calls this after its OnStarting callbacks, before the first body byte.</summary>
+    /// <summary>
+    /// Fixes the headers. The server calls this after its OnStarting callbacks, before the first body byte.
+    /// Every field is checked here, while the response can still be replaced: an invalid one throws and
+    /// leaves the response <see cref="ResponseState.Starting"/>.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">A header is invalid, or more bytes were written than its Content-Length.</exception>
     public void StartResponse(IResponseHeaderSource headers)
     {
         if (_responseState != ResponseState.Starting)
@@ -165,6 +164,7 @@ public sealed partial class RequestContext
                 ? "The response must be starting (TryBeginStarting) before it starts."
                 : "The response has already started.");
         }
+        _connection.HeaderWriter.Check(headers, trailers: false);
         if (_responseBytes > headers.ContentLength && !IsHeadRequest)
         {
             throw new InvalidOperationException($"Response Content-Length mismatch: too many bytes written ({_responseBytes} of {headers.ContentLength}).");
@@ -294,6 +294,12 @@ public sealed partial class RequestContext
             ThrowIfIdle();
             throw new InvalidOperationException("The response must be started before it is completed.");
         }
+        if (_headerSource!.HasTrailers)
+        {
+            // Before the head or the last chunk goes out: a trailer with a line break would forge a field
+            // after the last chunk (commit 6b9eaf7); refused here, the response is cut short instead.
+            _connection.HeaderWriter.Check(_headerSource, trailers: true);
+        }
         if (_responseState == ResponseState.Started)
         {
             CommitHead(final: true);
@@ -310,7 +316,7 @@ public sealed partial class RequestContext
             output.Write("0\r\n"u8);
             var writer = _connection.HeaderWriter;
             writer.Reset(output);
-            _headerSource!.WriteTrailers(writer);
+            _headerSource.WriteTrailers(writer);
             output.Write("\r\n"u8);
         }
         _responseState = ResponseState.Completed;
