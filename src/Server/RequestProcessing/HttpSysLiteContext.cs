@@ -53,6 +53,7 @@ internal partial class HttpSysLiteContext : IResponseHeaderSource
         }
         _onStarting?.Clear();
         _onCompleted?.Clear();
+        _responseWriter.Reset();
         InitializeFeatures();
     }
 

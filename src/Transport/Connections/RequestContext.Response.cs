@@ -113,6 +113,7 @@ public sealed partial class RequestContext
     /// <summary>Drops what the app wrote before the response started (the server is replacing the response).</summary>
     public void DiscardResponseBody()
     {
+        ThrowIfIdle();
         if (_responseState is not (ResponseState.Created or ResponseState.Starting))
         {
             throw new InvalidOperationException("The response has already started.");
