@@ -8,8 +8,8 @@ namespace HttpSysLite.Tests.Functional;
 
 /// <summary>
 /// A server reuses its per-request objects for each keep-alive request, so an app that keeps
-/// Response.Body, Response.BodyWriter or Request.Body past the end of its request holds objects the
-/// next request on the connection uses too. Once the request has ended they refuse to be used
+/// Response.Body, Response.BodyWriter, Request.Body or Request.BodyReader past the end of its request
+/// holds objects the next request on the connection uses too. Once the request has ended they refuse to be used
 /// (ObjectDisposedException, as Kestrel's do), and the next response goes out whole.
 /// </summary>
 public abstract class StaleStreamTests
@@ -27,6 +27,7 @@ public abstract class StaleStreamTests
         public Stream? ResponseBody;
         public PipeWriter? BodyWriter;
         public Stream? RequestBody;
+        public PipeReader? BodyReader;
         public readonly TaskCompletionSource Completed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
@@ -40,6 +41,7 @@ public abstract class StaleStreamTests
                 kept.ResponseBody = context.Response.Body;
                 kept.BodyWriter = context.Response.BodyWriter;
                 kept.RequestBody = context.Request.Body; // left unread: the server skips it
+                kept.BodyReader = context.Request.BodyReader;
                 context.Response.OnCompleted(() =>
                 {
                     kept.Completed.TrySetResult();
@@ -58,6 +60,8 @@ public abstract class StaleStreamTests
         Assert.Throws<ObjectDisposedException>(() => kept.BodyWriter!.GetMemory());
         await Assert.ThrowsAsync<ObjectDisposedException>(() => kept.BodyWriter!.FlushAsync().AsTask());
         await Assert.ThrowsAsync<ObjectDisposedException>(() => kept.RequestBody!.ReadAsync(new byte[16]).AsTask());
+        // On HttpSysLite the framework's reader over Request.Body, completed when its request ended.
+        await Assert.ThrowsAnyAsync<InvalidOperationException>(() => kept.BodyReader!.ReadAsync().AsTask());
     }
 
     private static async Task AssertNextResponseIsWholeAsync(RawConnection connection)
