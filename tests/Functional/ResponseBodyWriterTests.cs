@@ -69,6 +69,34 @@ public abstract class ResponseBodyWriterTests
         var response = await connection.ReadResponseAsync();
         Assert.Equal("one,canceled,not canceled", Encoding.ASCII.GetString(response.Body)); // nothing written was lost
     }
+
+    [Fact]
+    public async Task AFlushWaitingWhenTheAppsTokenIsCancelledThrows()
+    {
+        var result = new TaskCompletionSource<Exception?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var server = await TestServer.StartAsync(Kind, app => app.MapGet("/token", async context =>
+        {
+            var writer = context.Response.BodyWriter;
+            var chunk = new byte[64 * 1024];
+            using var cancellation = new CancellationTokenSource();
+            // The client reads nothing: write until a flush waits (at most 256 MiB).
+            for (int i = 0; i < 4096; i++)
+            {
+                Task<FlushResult> flush = writer.WriteAsync(chunk, cancellation.Token).AsTask();
+                if (await Task.WhenAny(flush, Task.Delay(250)) != flush)
+                {
+                    cancellation.Cancel();
+                    result.SetResult(await Record.ExceptionAsync(() => flush.WaitAsync(TimeSpan.FromSeconds(10))));
+                    break;
+                }
+            }
+            result.TrySetException(new InvalidOperationException("no flush waited"));
+            context.Abort();
+        }));
+        await using var connection = await server.ConnectAsync();
+        await connection.SendAsync("GET /token HTTP/1.1\r\nHost: localhost\r\n\r\n");
+        Assert.IsAssignableFrom<OperationCanceledException>(await result.Task.WaitAsync(TimeSpan.FromSeconds(60)));
+    }
 }
 
 public sealed class HttpSysLiteResponseBodyWriterTests : ResponseBodyWriterTests

@@ -56,7 +56,6 @@ internal sealed class ResponseBodyPipeWriter : PipeWriter
     /// <summary>A flush that starts the response first, or that the app's own token may cancel as well.</summary>
     private async ValueTask<FlushResult> FlushSlowAsync(CancellationTokenSource cancel, CancellationToken cancellationToken)
     {
-        cancellationToken.ThrowIfCancellationRequested();
         // The app's token reaches the driver through our source: one token for the driver's waits, and no
         // linked source allocated per flush.
         using var bridge = cancellationToken.UnsafeRegister(static state => ((CancellationTokenSource)state!).Cancel(), cancel);
@@ -76,7 +75,7 @@ internal sealed class ResponseBodyPipeWriter : PipeWriter
             RenewCancellation();
             if (cancellationToken.IsCancellationRequested)
             {
-                throw; // the app's own token: PipeWriter throws for that
+                throw new OperationCanceledException(cancellationToken); // the app's own token: PipeWriter throws for that
             }
             Volatile.Write(ref _cancelRequested, 0);
             return new FlushResult(isCanceled: true, isCompleted: false);
