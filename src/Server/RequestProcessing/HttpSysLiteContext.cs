@@ -2,7 +2,6 @@ using HttpSysLite.Transport.Connections;
 using HttpSysLite.Transport.Output;
 using HttpSysLite.Transport.Sockets;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Primitives;
 using HttpVersion = HttpSysLite.Transport.Http.HttpVersion;
 
 namespace HttpSysLite.RequestProcessing;
@@ -22,8 +21,6 @@ internal partial class HttpSysLiteContext : IResponseHeaderSource
     private HeaderCollection? _responseTrailers;
     private List<KeyValuePair<Func<object, Task>, object>>? _onStarting;
     private List<KeyValuePair<Func<object, Task>, object>>? _onCompleted;
-    private bool _starting;
-    private bool _completed;
 
     public HttpSysLiteContext(HttpSysLiteServer server, RequestContext request)
     {
@@ -56,15 +53,16 @@ internal partial class HttpSysLiteContext : IResponseHeaderSource
         }
         _onStarting?.Clear();
         _onCompleted?.Clear();
-        _starting = false;
-        _completed = false;
+        _responseWriter.Reset();
         InitializeFeatures();
     }
 
     /// <summary>Fires OnStarting (last registered first), fixes the headers, and starts the driver's response.</summary>
     public ValueTask EnsureStartedAsync()
     {
-        if (_request.HasStarted || _starting)
+        // The driver's response state decides: past Created it has started, its OnStarting callbacks run
+        // (a callback's write must not start it again), or the request has ended (the write is refused).
+        if (!_request.TryBeginStarting())
         {
             return ValueTask.CompletedTask;
         }
@@ -78,7 +76,6 @@ internal partial class HttpSysLiteContext : IResponseHeaderSource
 
     private async ValueTask FireOnStartingThenStartAsync()
     {
-        _starting = true;
         try
         {
             var callbacks = _onStarting!;
@@ -87,68 +84,44 @@ internal partial class HttpSysLiteContext : IResponseHeaderSource
                 await callbacks[i].Key(callbacks[i].Value).ConfigureAwait(false);
             }
         }
-        finally
+        catch
         {
-            _starting = false;
+            _request.EndStarting(); // not started: the error policy can still answer 500
+            throw;
         }
         Start();
     }
 
     private void Start()
     {
-        if (ReferenceEquals(_responseHeadersValue, _responseHeaders))
+        try
         {
-            // In the order Write appends them: a field the connection's last head had as these very
-            // strings was valid then and is now.
-            int index = 0;
-            foreach (var header in _responseHeaders) // the struct enumerator: no allocation
-            {
-                foreach (string? value in header.Value)
-                {
-                    if (value is null)
-                    {
-                        continue;
-                    }
-                    if (!_request.RepeatsResponseField(index, header.Key, value) && !ResponseHeaderWriter.IsValid(header.Key, value))
-                    {
-                        throw InvalidHeader(header.Key);
-                    }
-                    index++;
-                }
-            }
+            // The policy first: the driver decides at start whether to copy the body aside. Then the driver
+            // takes the headers, checking each field (ResponseHeaderWriter is the one place that validates).
+            _request.CachePolicy = _request.IsCacheableRequest && Server.Options.EnableResponseCaching && ResponseHeaders.CacheControl.Count > 0
+                ? ResponseCachePolicy.Compute(ResponseHeaders)
+                : null;
+            _request.StartResponse(this);
+            _responseHeaders.IsReadOnly = true;
         }
-        else
+        finally
         {
-            foreach (var header in _responseHeadersValue)
-            {
-                Validate(header);
-            }
+            _request.EndStarting(); // a no-op once started; after a bad header, back to Created for the 500
         }
-        _responseHeaders.IsReadOnly = true;
-        if (_request.IsCacheableRequest && Server.Options.EnableResponseCaching && ResponseHeaders.CacheControl.Count > 0)
-        {
-            _request.CachePolicy = ResponseCachePolicy.Compute(ResponseHeaders);
-        }
-        _request.StartResponse(this);
     }
 
     /// <summary>Ends the response after the app returned.</summary>
     public async ValueTask CompleteAsync()
     {
-        if (_completed)
+        if (_request.IsResponseCompleted)
         {
             return;
         }
         await EnsureStartedAsync().ConfigureAwait(false);
         if (_responseTrailers is not null)
         {
-            _responseTrailers.IsReadOnly = true;
-            foreach (var trailer in _responseTrailers)
-            {
-                Validate(trailer); // as the headers were: a CR or LF in a value would forge fields
-            }
+            _responseTrailers.IsReadOnly = true; // the driver checks them before the last chunk goes out
         }
-        _completed = true;
         try
         {
             await _request.CompleteAsync().ConfigureAwait(false);
@@ -181,7 +154,6 @@ internal partial class HttpSysLiteContext : IResponseHeaderSource
         _responseHeaders.Clear();
         _request.StatusCode = exception is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError;
         _request.ReasonPhrase = null;
-        _completed = false;
         _onStarting?.Clear(); // the app's callbacks belong to the response it failed to produce
         await CompleteAsync().ConfigureAwait(false);
     }
@@ -247,20 +219,6 @@ internal partial class HttpSysLiteContext : IResponseHeaderSource
             Write(_responseTrailers, writer);
         }
     }
-
-    private static void Validate(KeyValuePair<string, StringValues> header)
-    {
-        foreach (string? value in header.Value)
-        {
-            if (value is not null && !ResponseHeaderWriter.IsValid(header.Key, value))
-            {
-                throw InvalidHeader(header.Key);
-            }
-        }
-    }
-
-    private static InvalidOperationException InvalidHeader(string name) =>
-        new($"Invalid non-ASCII or control character in header: {name}");
 
     private static void Write(HeaderCollection headers, ResponseHeaderWriter writer)
     {

@@ -64,7 +64,22 @@ internal sealed class HttpConnection
     public TransportConnection Transport { get; }
 
     /// <summary>Whether the connection survives the current request; lowered by either side, never raised.</summary>
-    public bool KeepAlive { get; set; }
+    public bool KeepAlive => KeepAliveEnd == KeepAliveEndReason.None;
+
+    /// <summary>Why the connection ends after this request (None while it persists); changed only by <see cref="EndKeepAlive"/>.</summary>
+    public KeepAliveEndReason KeepAliveEnd { get; private set; }
+
+    /// <summary>
+    /// The one way keep-alive ends: the connection closes after the current request. The first reason is
+    /// kept. The loop goes on to a next request only while none was given, so nothing ever restores it.
+    /// </summary>
+    public void EndKeepAlive(KeepAliveEndReason reason)
+    {
+        if (KeepAliveEnd == KeepAliveEndReason.None)
+        {
+            KeepAliveEnd = reason;
+        }
+    }
 
     public ResponseHeaderWriter HeaderWriter { get; } = new();
 
@@ -238,7 +253,10 @@ internal sealed class HttpConnection
             if (rejection == RequestRejectionReason.None)
             {
                 rejection = head.Validate(out bool keepAlive);
-                KeepAlive = keepAlive;
+                if (!keepAlive)
+                {
+                    EndKeepAlive(KeepAliveEndReason.ClientClose);
+                }
                 // A client that asked to close sends nothing after this request (RFC 9112 section 9.6);
                 // once its body is read too, the connection can close without lingering.
                 _clientClosing = !keepAlive;
@@ -605,7 +623,7 @@ internal sealed class HttpConnection
 
     private async ValueTask WriteErrorAsync(byte[] statusLine)
     {
-        KeepAlive = false;
+        EndKeepAlive(KeepAliveEndReason.RequestRejected);
         var output = Transport.Output;
         output.Write(statusLine);
         output.Write("Content-Length: 0\r\nConnection: close\r\n"u8);

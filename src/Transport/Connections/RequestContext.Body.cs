@@ -40,9 +40,13 @@ public sealed partial class RequestContext
         ExpectContinue = false;
     }
 
-    /// <summary>Called once the head is validated: sets up the body framing (RFC 9112 section 6.3).</summary>
+    /// <summary>
+    /// Called as the request is delivered to the app: the response leaves <see cref="ResponseState.Idle"/>,
+    /// and the body framing is set up (RFC 9112 section 6.3).
+    /// </summary>
     internal void BeginBody()
     {
+        _responseState = ResponseState.Created;
         if (IsChunked)
         {
             _bodyComplete = false;
@@ -59,7 +63,18 @@ public sealed partial class RequestContext
     /// "100 Continue" when the client waits for it and no final response has started.
     /// </summary>
     /// <exception cref="RequestRejectedException">Bad framing, too large, or the client closed early.</exception>
-    public async ValueTask<int> ReadBodyAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    /// <exception cref="ObjectDisposedException">The request has ended (a stream the app kept from it).</exception>
+    public ValueTask<int> ReadBodyAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        if (_responseState == ResponseState.Idle)
+        {
+            // Between requests the connection owns its input; after the next head it is another request's body.
+            return ValueTask.FromException<int>(new ObjectDisposedException(nameof(RequestContext), "The request has ended; its body can no longer be read."));
+        }
+        return ReadBodyCoreAsync(buffer, cancellationToken);
+    }
+
+    private async ValueTask<int> ReadBodyCoreAsync(Memory<byte> buffer, CancellationToken cancellationToken)
     {
         if (_bodyFailed)
         {
@@ -78,7 +93,7 @@ public sealed partial class RequestContext
                 Fail();
                 throw new RequestRejectedException(RequestRejectionReason.RequestBodyTooLarge);
             }
-            if (ExpectContinue && _responseState == ResponseState.Created)
+            if (ExpectContinue && _responseState < ResponseState.Started)
             {
                 _connection.Transport.Output.Write(ContinueResponse);
                 await _connection.Transport.FlushAsync(cancellationToken).ConfigureAwait(false);
@@ -176,6 +191,9 @@ public sealed partial class RequestContext
     /// </summary>
     internal async ValueTask<bool> DrainBodyAsync()
     {
+        // The app is done with the request: the connection takes the input back, and a stream the app
+        // kept is refused from here rather than racing this drain for the bytes.
+        _responseState = ResponseState.Idle;
         if (_bodyComplete)
         {
             return true;
@@ -195,7 +213,7 @@ public sealed partial class RequestContext
             MaxRequestBodySize = null;
             while (!_bodyComplete)
             {
-                int read = await ReadBodyAsync(scratch).ConfigureAwait(false);
+                int read = await ReadBodyCoreAsync(scratch, default).ConfigureAwait(false);
                 budget -= read;
                 if (budget < 0)
                 {
@@ -222,6 +240,6 @@ public sealed partial class RequestContext
     private void Fail()
     {
         _bodyFailed = true;
-        _connection.KeepAlive = false;
+        _connection.EndKeepAlive(KeepAliveEndReason.RequestBodyFailed);
     }
 }

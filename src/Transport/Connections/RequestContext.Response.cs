@@ -24,7 +24,7 @@ namespace HttpSysLite.Transport.Connections;
 /// </summary>
 public sealed partial class RequestContext
 {
-    private static ReadOnlySpan<byte> ServerHeaderLine => "Server: HttpSysLite\r\n"u8;
+    internal static ReadOnlySpan<byte> ServerHeaderLine => "Server: HttpSysLite\r\n"u8;
 
     private ResponseState _responseState;
     private ResponseFraming _framing;
@@ -37,17 +37,6 @@ public sealed partial class RequestContext
     private bool _upgrading;
     private bool _upgraded;
     private Memory<byte> _directMemory;
-    private bool _capturing;
-    private byte[]? _capture;
-    private int _captured;
-
-    private enum ResponseState
-    {
-        Created,
-        Started,
-        Committed,
-        Completed,
-    }
 
     private enum ResponseFraming
     {
@@ -71,14 +60,15 @@ public sealed partial class RequestContext
     /// <summary>A custom reason phrase, or null for the standard one.</summary>
     public string? ReasonPhrase { get; set; }
 
-    /// <summary>True once the server started the response (headers are then fixed).</summary>
-    public bool HasStarted => _responseState != ResponseState.Created;
-
     /// <summary>
-    /// True when the <paramref name="index"/>th field of this connection's last response head was this
-    /// very name and value (the same strings): they were validated then, so the server need not again.
+    /// Where the response is in its life. <see cref="ResponseState.Aborted"/> once the connection is
+    /// aborted, unless the response completed first.
     /// </summary>
-    public bool RepeatsResponseField(int index, string name, string value) => _connection.HeaderWriter.Repeats(index, name, value);
+    public ResponseState ResponseState =>
+        _responseState < ResponseState.Completed && _connection.IsAborted ? ResponseState.Aborted : _responseState;
+
+    /// <summary>True once the server started the response (headers are then fixed).</summary>
+    public bool HasStarted => _responseState >= ResponseState.Started;
 
     /// <summary>True once the connection was handed to the app as a raw stream (101).</summary>
     internal bool IsUpgraded => _upgraded;
@@ -89,20 +79,17 @@ public sealed partial class RequestContext
     /// <summary>Body bytes written since the last flush (PipeWriter.UnflushedBytes).</summary>
     public long UnflushedBodyBytes => _unflushedBytes;
 
-    /// <summary>Body bytes the app has written (for HEAD, counted and discarded).</summary>
-    public long ResponseBytesWritten => _responseBytes;
-
     /// <summary>True when the response will end with chunked framing (so trailers can be sent).</summary>
-    public bool CanHaveTrailers => Version == HttpVersion.Http11 && !IsHeadRequest && (_responseState < ResponseState.Committed || _framing == ResponseFraming.Chunked);
+    public bool CanHaveTrailers => Version == HttpVersion.Http11 && !IsHeadRequest && (_responseState < ResponseState.HeadWritten || _framing == ResponseFraming.Chunked);
 
     private bool IsBodylessStatus => StatusCode < 200 || StatusCode == 204 || StatusCode == 304;
 
     private bool WritesDirect =>
-        _responseState == ResponseState.Committed && !IsHeadRequest && _framing != ResponseFraming.Chunked;
+        _responseState == ResponseState.HeadWritten && !IsHeadRequest && _framing != ResponseFraming.Chunked;
 
     private void ResetResponse()
     {
-        _responseState = ResponseState.Created;
+        _responseState = ResponseState.Idle;
         _framing = ResponseFraming.None;
         _headerSource = null;
         _responseContentLength = null;
@@ -117,9 +104,7 @@ public sealed partial class RequestContext
         _upgrading = false;
         _upgraded = false;
         _directMemory = default;
-        _capturing = false;
-        _capture = null;
-        _captured = 0;
+        _capture.Reset();
         BufferResponseData = false;
         StatusCode = 200;
         ReasonPhrase = null;
@@ -128,7 +113,8 @@ public sealed partial class RequestContext
     /// <summary>Drops what the app wrote before the response started (the server is replacing the response).</summary>
     public void DiscardResponseBody()
     {
-        if (_responseState != ResponseState.Created)
+        ThrowIfIdle();
+        if (_responseState is not (ResponseState.Created or ResponseState.Starting))
         {
             throw new InvalidOperationException("The response has already started.");
         }
@@ -137,20 +123,56 @@ public sealed partial class RequestContext
         _unflushedBytes = 0;
     }
 
-    /// <summary>Fixes the headers. The server calls this after its OnStarting callbacks, before the first body byte.</summary>
-    public void StartResponse(IResponseHeaderSource headers)
+    /// <summary>
+    /// Moves a <see cref="ResponseState.Created"/> response to <see cref="ResponseState.Starting"/>: the
+    /// server is about to run its OnStarting callbacks and fix the headers. False past Created (started,
+    /// starting, or the request has ended): then there is nothing to start, and a write that asked is
+    /// refused or waits in the pending buffer as the state says.
+    /// </summary>
+    public bool TryBeginStarting()
     {
         if (_responseState != ResponseState.Created)
         {
-            throw new InvalidOperationException("The response has already started.");
+            return false;
         }
+        _responseState = ResponseState.Starting;
+        return true;
+    }
+
+    /// <summary>
+    /// Ends a start that did not reach <see cref="StartResponse"/> (a callback or a header failed): back to
+    /// <see cref="ResponseState.Created"/>, so the server can still replace the response. No-op once started.
+    /// </summary>
+    public void EndStarting()
+    {
+        if (_responseState == ResponseState.Starting)
+        {
+            _responseState = ResponseState.Created;
+        }
+    }
+
+    /// <summary>
+    /// Fixes the headers. The server calls this after its OnStarting callbacks, before the first body byte.
+    /// Every field is checked here, while the response can still be replaced: an invalid one throws and
+    /// leaves the response <see cref="ResponseState.Starting"/>.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">A header is invalid, or more bytes were written than its Content-Length.</exception>
+    public void StartResponse(IResponseHeaderSource headers)
+    {
+        if (_responseState != ResponseState.Starting)
+        {
+            throw new InvalidOperationException(_responseState < ResponseState.Starting
+                ? "The response must be starting (TryBeginStarting) before it starts."
+                : "The response has already started.");
+        }
+        _connection.HeaderWriter.Check(headers, trailers: false);
         if (_responseBytes > headers.ContentLength && !IsHeadRequest)
         {
             throw new InvalidOperationException($"Response Content-Length mismatch: too many bytes written ({_responseBytes} of {headers.ContentLength}).");
         }
         _headerSource = headers;
         _responseState = ResponseState.Started;
-        BeginCapture(headers);
+        _capture.Begin(headers, _connection.Driver.Cache);
         if (headers.ContentLength is not null && !headers.HasTrailers && StatusCode != 101)
         {
             // The length is known: produce the head now, so body bytes go straight to the output buffer.
@@ -189,9 +211,9 @@ public sealed partial class RequestContext
         _unflushedBytes += bytes;
         if (WritesDirect)
         {
-            if (_capturing)
+            if (_capture.IsCopying)
             {
-                Capture(_directMemory.Span[..bytes]);
+                _capture.Append(_directMemory.Span[..bytes], _framing == ResponseFraming.ContentLength);
             }
             _connection.Transport.Output.Advance(bytes);
         }
@@ -220,8 +242,9 @@ public sealed partial class RequestContext
     /// <summary>Sends what was written so far: an early flush commits the head without a Content-Length.</summary>
     public ValueTask FlushAsync(CancellationToken cancellationToken = default)
     {
-        if (_responseState == ResponseState.Created)
+        if (_responseState < ResponseState.Started)
         {
+            ThrowIfIdle();
             throw new InvalidOperationException("The response must be started before it is flushed.");
         }
         if (_responseState == ResponseState.Started)
@@ -236,10 +259,7 @@ public sealed partial class RequestContext
                 log.FastSend(RequestId, ConnectionId, _pendingCount);
             }
         }
-        if (_capture is null)
-        {
-            _capturing = false; // an early flush without a known length: the response is not whole at its head
-        }
+        _capture.OnFlush();
         MovePendingToOutput();
         if (BufferResponseData || IsWholeBodyWritten)
         {
@@ -270,19 +290,24 @@ public sealed partial class RequestContext
         {
             return;
         }
-        if (_responseState == ResponseState.Created)
+        if (_responseState < ResponseState.Started)
         {
+            ThrowIfIdle();
             throw new InvalidOperationException("The response must be started before it is completed.");
+        }
+        if (_headerSource!.HasTrailers)
+        {
+            // Before the head or the last chunk goes out: a trailer with a line break would forge a field
+            // after the last chunk (commit 6b9eaf7); refused here, the response is cut short instead.
+            _connection.HeaderWriter.Check(_headerSource, trailers: true);
         }
         if (_responseState == ResponseState.Started)
         {
             CommitHead(final: true);
         }
-        if (_capturing && _capture is null && _framing == ResponseFraming.ContentLength && _pendingCount <= _connection.Driver.Cache.MaxEntryBytes)
+        if (_framing == ResponseFraming.ContentLength)
         {
-            // The app finished without flushing: the whole body is in the pending buffer, and moving it
-            // to the output below copies it aside as well.
-            _capture = new byte[_pendingCount];
+            _capture.OnWholeBodyPending(_pendingCount);
         }
         MovePendingToOutput();
         var output = _connection.Transport.Output;
@@ -292,7 +317,7 @@ public sealed partial class RequestContext
             output.Write("0\r\n"u8);
             var writer = _connection.HeaderWriter;
             writer.Reset(output);
-            _headerSource!.WriteTrailers(writer);
+            _headerSource.WriteTrailers(writer);
             output.Write("\r\n"u8);
         }
         _responseState = ResponseState.Completed;
@@ -304,7 +329,7 @@ public sealed partial class RequestContext
         if (_framing == ResponseFraming.ContentLength && !IsHeadRequest && _responseBytes < _responseContentLength)
         {
             // The client would wait for bytes that never come: the connection must not be reused.
-            _connection.KeepAlive = false;
+            _connection.EndKeepAlive(KeepAliveEndReason.ContentLengthMismatch);
             throw new InvalidOperationException($"Response Content-Length mismatch: too few bytes written ({_responseBytes} of {_responseContentLength}).");
         }
         if (_bodyComplete && _connection.KeepAlive && _connection.HasBufferedInput())
@@ -335,120 +360,35 @@ public sealed partial class RequestContext
         CommitHead(final: false);
         _upgraded = true;
         _bodyComplete = true;
-        _connection.KeepAlive = false;
+        _connection.EndKeepAlive(KeepAliveEndReason.Upgraded);
         await FlushOutputAsync(default).ConfigureAwait(false);
         return new UpgradedStream(_connection.Transport.Input, _connection.Transport.Output);
     }
 
     private void ThrowIfCannotWrite()
     {
-        if (_responseState == ResponseState.Completed)
+        if (_responseState is ResponseState.Completed or ResponseState.Idle)
         {
-            throw new InvalidOperationException("The response has completed; no more body can be written.");
+            // Disposed, as Kestrel says it: the body this object wrote is over. An app that kept the stream
+            // or writer of an earlier request must not write into the next response on the connection.
+            throw new ObjectDisposedException(nameof(RequestContext), "The response has completed; no more body can be written.");
         }
         if (IsBodylessStatus && !_upgraded)
         {
             throw new InvalidOperationException($"Writing to the response body is invalid for responses with status code {StatusCode}.");
         }
-        if (_connection.IsAborted)
+        if (ResponseState == ResponseState.Aborted)
         {
             throw new ConnectionResetException(new IOException("The connection was aborted."));
         }
     }
 
-    /// <summary>Starts copying the body aside when the server marked the response cacheable (DESIGN.md section 5).</summary>
-    private void BeginCapture(IResponseHeaderSource headers)
+    /// <summary>Refuses a flush or completion that comes when no request is with the app (an object it kept).</summary>
+    private void ThrowIfIdle()
     {
-        _capturing = CachePolicy is not null && IsCacheableRequest && !headers.HasTrailers
-            && StatusCode >= 200 && StatusCode != 206 && StatusCode != 304;
-        if (!_capturing)
+        if (_responseState == ResponseState.Idle)
         {
-            return;
-        }
-        if (headers.ContentLength is long length)
-        {
-            if (length > _connection.Driver.Cache.MaxEntryBytes)
-            {
-                _capturing = false;
-                return;
-            }
-            _capture = new byte[length];
-        }
-        // Unknown length: captured from the pending buffer if the app finishes without flushing.
-    }
-
-    private void Capture(ReadOnlySpan<byte> data)
-    {
-        if (_capture is null || _captured + data.Length > _capture.Length)
-        {
-            _capturing = false;
-            return;
-        }
-        data.CopyTo(_capture.AsSpan(_captured));
-        _captured += data.Length;
-        if (_captured == _capture.Length && _responseState >= ResponseState.Committed && _framing == ResponseFraming.ContentLength)
-        {
-            // The last declared byte is written: the response is whole. Store it now, before the flush
-            // that sends it, so a client that asks again at once already finds it.
-            _capturing = false;
-            StoreInCache();
-        }
-    }
-
-    /// <summary>Serialises the completed response once more, without its per-response headers, and stores it.</summary>
-    private void StoreInCache()
-    {
-        var cache = _connection.Driver.Cache;
-        var policy = CachePolicy!;
-        var writer = new ResponseHeaderWriter { OmitPerResponseHeaders = true };
-
-        var head = new ArrayBufferWriter<byte>(256);
-        head.Write(ReasonPhrase is null ? ReasonPhrases.StatusLine(StatusCode) : ReasonPhrases.Build(StatusCode, ReasonPhrase));
-        writer.Reset(head);
-        _headerSource!.WriteHeaders(writer);
-        if (_headerSource.ContentLength is null)
-        {
-            writer.Append("Content-Length", _captured.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        }
-        if (!writer.HasServer)
-        {
-            head.Write(ServerHeaderLine);
-        }
-
-        // RFC 9110 section 15.4.5: a 304 repeats the validators and the caching headers.
-        var notModified = new ArrayBufferWriter<byte>(128);
-        notModified.Write(ReasonPhrases.StatusLine(304));
-        writer.Reset(notModified);
-        if (policy.ETag is not null)
-        {
-            writer.Append("ETag", policy.ETag);
-        }
-        if (policy.CacheControl is not null)
-        {
-            writer.Append("Cache-Control", policy.CacheControl);
-        }
-        if (policy.Expires is not null)
-        {
-            writer.Append("Expires", policy.Expires);
-        }
-        if (policy.LastModified is { } lastModified)
-        {
-            writer.Append("Last-Modified", lastModified.ToString("r", System.Globalization.CultureInfo.InvariantCulture));
-        }
-        notModified.Write(ServerHeaderLine);
-
-        Span<char> key = stackalloc char[Connections.HttpConnection.MaxCacheKeyLength];
-        int length = Caching.ResponseCache.WriteKey(key, Host, LocalEndPoint.Port, CanonicalPath, QueryString);
-        if (length > 0)
-        {
-            var entry = new Caching.CacheEntry(new string(key[..length]), StatusCode, head.WrittenSpan.ToArray(), _capture!, notModified.WrittenSpan.ToArray(), policy, Registration?.Group);
-            cache.Store(entry);
-            var log = Diagnostics.HttpSysLiteEventSource.Log;
-            if (log.IsEnabled())
-            {
-                log.AddedCacheEntry(entry.Key, StatusCode, Method, head.WrittenCount, _capture!.Length,
-                    DateTimeOffset.UtcNow.Add(policy.TimeToLive).ToString("O", System.Globalization.CultureInfo.InvariantCulture));
-            }
+            throw new ObjectDisposedException(nameof(RequestContext), "The request has ended; its response can no longer be sent.");
         }
     }
 
@@ -472,9 +412,10 @@ public sealed partial class RequestContext
         }
         var output = _connection.Transport.Output;
         var data = _pending.AsSpan(0, _pendingCount);
-        if (_capturing && _capture is not null)
+        if (_capture.IsCopying)
         {
-            Capture(data); // written before the head was produced, with a declared length
+            // Written before the head was produced, with a declared length or as the whole body.
+            _capture.Append(data, _responseState >= ResponseState.HeadWritten && _framing == ResponseFraming.ContentLength);
         }
         if (_framing == ResponseFraming.Chunked)
         {
@@ -537,7 +478,6 @@ public sealed partial class RequestContext
         var output = _connection.Transport.Output;
         long headStart = output.UnflushedBytes;
         var source = _headerSource!;
-        bool keepAlive = _connection.KeepAlive;
         long? contentLength = source.ContentLength;
         bool addContentLength = false;
 
@@ -567,12 +507,13 @@ public sealed partial class RequestContext
         else
         {
             framing = ResponseFraming.CloseDelimited; // HTTP/1.0 has no chunked coding (RFC 9112 section 6.3 rule 8)
-            keepAlive = false;
+            _connection.EndKeepAlive(KeepAliveEndReason.CloseDelimitedBody);
         }
 
         if (final && !CanDrainCheaply)
         {
-            keepAlive = false; // too much unread body to skip: say so now rather than reset later
+            // Too much unread body to skip: say so now rather than reset later.
+            _connection.EndKeepAlive(KeepAliveEndReason.UnreadRequestBody);
         }
 
         output.Write(ReasonPhrase is null ? ReasonPhrases.StatusLine(StatusCode) : ReasonPhrases.Build(StatusCode, ReasonPhrase));
@@ -585,11 +526,11 @@ public sealed partial class RequestContext
             // The app frames its own body; we cannot know where it ends, so the connection ends with it.
             framing = ResponseFraming.AppManaged;
             addContentLength = false;
-            keepAlive = false;
+            _connection.EndKeepAlive(KeepAliveEndReason.AppFramedBody);
         }
         if (writer.HasConnectionClose)
         {
-            keepAlive = false;
+            _connection.EndKeepAlive(KeepAliveEndReason.ResponseConnectionClose);
         }
 
         if (addContentLength)
@@ -606,7 +547,7 @@ public sealed partial class RequestContext
         }
         if (!writer.HasConnection && framing != ResponseFraming.Upgrade)
         {
-            if (!keepAlive)
+            if (!_connection.KeepAlive)
             {
                 output.Write("Connection: close\r\n"u8);
             }
@@ -627,8 +568,7 @@ public sealed partial class RequestContext
 
         _framing = framing;
         _responseContentLength = framing == ResponseFraming.ContentLength ? contentLength : null;
-        _connection.KeepAlive = keepAlive;
-        _responseState = ResponseState.Committed;
+        _responseState = ResponseState.HeadWritten;
 
         var log = Diagnostics.HttpSysLiteEventSource.Log;
         if (log.IsEnabled())

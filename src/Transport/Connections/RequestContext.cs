@@ -17,12 +17,14 @@ public sealed partial class RequestContext
 
     private readonly HttpConnection _connection;
     private readonly HttpParserLimits _limits;
+    private readonly Caching.ResponseCapture _capture;
     private CancellationTokenSource _aborted = new();
 
     internal RequestContext(HttpConnection connection)
     {
         _connection = connection;
         _limits = connection.Settings.Limits;
+        _capture = new Caching.ResponseCapture(this);
     }
 
     /// <summary>
@@ -36,6 +38,7 @@ public sealed partial class RequestContext
     {
         _connection = null!;
         _limits = limits;
+        _capture = new Caching.ResponseCapture(this);
     }
 
     /// <summary>The method, interned for the standard ones.</summary>

@@ -13,9 +13,9 @@ public interface IResponseHeaderSource
     /// <summary>True when the app declared trailers, which forces chunked framing.</summary>
     bool HasTrailers { get; }
 
-    /// <summary>Writes every app header through <paramref name="writer"/>. Values were validated when the response started.</summary>
+    /// <summary>Writes every app header through <paramref name="writer"/>, which checks each field (it may be asked twice: to check, then to write).</summary>
     void WriteHeaders(ResponseHeaderWriter writer);
 
-    /// <summary>Writes the trailer fields after the last chunk.</summary>
+    /// <summary>Writes the trailer fields after the last chunk (checked by <paramref name="writer"/> as headers are).</summary>
     void WriteTrailers(ResponseHeaderWriter writer);
 }

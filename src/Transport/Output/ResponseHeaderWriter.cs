@@ -1,11 +1,15 @@
 using System.Buffers;
+using System.Diagnostics.CodeAnalysis;
 using System.Text;
 
 namespace HttpSysLite.Transport.Output;
 
 /// <summary>
 /// Serialises header fields as "Name: value\r\n" straight into the connection's output, ASCII only,
-/// and notes the framing headers the app set itself so the driver does not add them twice.
+/// and notes the framing headers the app set itself so the driver does not add them twice. It is the
+/// one place a response field is validated (RFC 9110 section 5.5: a CR or LF in a value would end the
+/// field and forge the next): every field of a head, a trailer section or a cache entry passes through
+/// <see cref="Append"/>, which refuses an invalid one before writing a byte of it.
 /// One per connection, reused; used only by the request's own loop.
 /// </summary>
 public sealed class ResponseHeaderWriter
@@ -17,8 +21,8 @@ public sealed class ResponseHeaderWriter
     private IBufferWriter<byte>? _output;
 
     // The fields this writer wrote last, in order, with their bytes: an app that answers with the same
-    // field strings again (literals, cached numbers) has them copied instead of encoded, and the server
-    // skips validating them again (a string does not change). Entries [0, _rememberedCount) are valid;
+    // field strings again (literals, cached numbers) has them copied instead of encoded and validated
+    // (they were valid then, and a string does not change). Entries [0, _rememberedCount) are valid;
     // _rememberedEnds[i] is where entry i's bytes end.
     private string?[]? _rememberedNames;
     private string?[]? _rememberedValues;
@@ -45,7 +49,8 @@ public sealed class ResponseHeaderWriter
     /// <summary>When set, Date, Connection and Keep-Alive are left out (a cache entry gets them fresh on each hit).</summary>
     internal bool OmitPerResponseHeaders { get; set; }
 
-    internal void Reset(IBufferWriter<byte> output)
+    /// <summary>Starts a head or trailer section written to <paramref name="output"/>; null checks fields without writing them.</summary>
+    internal void Reset(IBufferWriter<byte>? output)
     {
         _output = output;
         _fieldIndex = 0;
@@ -59,24 +64,49 @@ public sealed class ResponseHeaderWriter
     public bool Repeats(int index, string name, string value) =>
         index < _rememberedCount && ReferenceEquals(_rememberedNames![index], name) && ReferenceEquals(_rememberedValues![index], value);
 
-    /// <summary>Appends one field. Name and value must already be valid (tchar name; visible ASCII, SP, HTAB value).</summary>
+    /// <summary>
+    /// Checks every field <paramref name="source"/> has (its headers, or its trailers) without writing
+    /// any: the driver calls this before a section goes out, so an invalid field fails the response while
+    /// nothing of that section is in the output, and the server can still answer 500 in its place.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">A name is not a token or a value has a control or non-ASCII character.</exception>
+    internal void Check(IResponseHeaderSource source, bool trailers)
+    {
+        Reset(null);
+        if (trailers)
+        {
+            source.WriteTrailers(this);
+        }
+        else
+        {
+            source.WriteHeaders(this);
+        }
+    }
+
+    /// <summary>Appends one field: a tchar name; a value of visible ASCII, SP and HTAB (RFC 9110 section 5.5).</summary>
+    /// <exception cref="InvalidOperationException">The field is invalid; nothing of it was written.</exception>
     public void Append(string name, string value)
     {
+        int index = OmitPerResponseHeaders ? int.MaxValue : _fieldIndex++;
+        bool repeat = Repeats(index, name, value);
+        if (!repeat && !IsValid(name, value))
+        {
+            ThrowInvalid(name);
+        }
         Note(name, value);
-        if (OmitPerResponseHeaders && (name.Equals("Date", StringComparison.OrdinalIgnoreCase)
-            || name.Equals("Connection", StringComparison.OrdinalIgnoreCase) || name.Equals("Keep-Alive", StringComparison.OrdinalIgnoreCase)))
+        if (_output is null || (OmitPerResponseHeaders && (name.Equals("Date", StringComparison.OrdinalIgnoreCase)
+            || name.Equals("Connection", StringComparison.OrdinalIgnoreCase) || name.Equals("Keep-Alive", StringComparison.OrdinalIgnoreCase))))
         {
             return;
         }
-        int index = OmitPerResponseHeaders ? int.MaxValue : _fieldIndex++;
-        if (Repeats(index, name, value))
+        if (repeat)
         {
             int start = index == 0 ? 0 : _rememberedEnds![index - 1];
-            _output!.Write(_rememberedBytes.AsSpan(start, _rememberedEnds![index] - start));
+            _output.Write(_rememberedBytes.AsSpan(start, _rememberedEnds![index] - start));
             return;
         }
         int length = name.Length + value.Length + 4;
-        var span = _output!.GetSpan(length);
+        var span = _output.GetSpan(length);
         int written = Encoding.ASCII.GetBytes(name, span);
         span[written++] = (byte)':';
         span[written++] = (byte)' ';
@@ -114,8 +144,6 @@ public sealed class ResponseHeaderWriter
         _rememberedCount = index + 1;
     }
 
-    internal void AppendRaw(ReadOnlySpan<byte> bytes) => _output!.Write(bytes);
-
     private void Note(string name, string value)
     {
         switch (name.Length)
@@ -137,8 +165,12 @@ public sealed class ResponseHeaderWriter
     }
 
     /// <summary>True when <paramref name="name"/> is a token and <paramref name="value"/> has only visible ASCII, SP and HTAB.</summary>
-    public static bool IsValid(string name, string value) =>
+    private static bool IsValid(string name, string value) =>
         name.Length > 0
         && name.AsSpan().IndexOfAnyExcept(Http.HttpCharacters.TokenChars) < 0
         && value.AsSpan().IndexOfAnyExcept(Http.HttpCharacters.ResponseValue) < 0;
+
+    [DoesNotReturn]
+    private static void ThrowInvalid(string name) =>
+        throw new InvalidOperationException($"Invalid non-ASCII or control character in header: {name}");
 }

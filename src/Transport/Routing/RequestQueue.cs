@@ -61,8 +61,6 @@ public sealed class RequestQueue
         }
     }
 
-    internal int ConsumerCount => Volatile.Read(ref _consumers).Length;
-
     internal void Attach(IRequestQueueHandler handler)
     {
         lock (_gate)

@@ -33,18 +33,6 @@ public sealed class UrlGroup : IDisposable
     /// </summary>
     public ConnectionSettings Settings { get; init; } = ConnectionSettings.Default;
 
-    /// <summary>The registered prefixes, with their bound ports.</summary>
-    public IReadOnlyList<PrefixRegistration> Registrations
-    {
-        get
-        {
-            lock (_registrations)
-            {
-                return _registrations.ToArray();
-            }
-        }
-    }
-
     /// <summary>Registers a prefix (binding its port if needed) and returns it with its real port.</summary>
     /// <exception cref="InvalidOperationException">Another group holds the same prefix, or the port cannot be bound.</exception>
     public UrlPrefix AddPrefix(UrlPrefix prefix)

@@ -78,6 +78,79 @@ public class ResponseHeaderWriterTests
         Assert.False(writer.Repeats(0, ContentType, TextPlain));
     }
 
+    public static TheoryData<string, string> InvalidFields() => new()
+    {
+        { "X-Value", "fine\r\nX-Forged: yes" },
+        { "X-Value", "line\nfeed" },
+        { "X-Value", "nul\0" },
+        { "X-Value", "caf\u00e9" },
+        { "Bad Name", "value" },
+        { "", "value" },
+    };
+
+    /// <summary>The writer is the one place fields are validated: an invalid one is refused before a byte of it is written.</summary>
+    [Theory]
+    [MemberData(nameof(InvalidFields))]
+    public void AnInvalidFieldIsRefusedAndNothingOfItIsWritten(string name, string value)
+    {
+        var writer = new ResponseHeaderWriter();
+        var output = new ArrayBufferWriter<byte>();
+        writer.Reset(output);
+        writer.Append(ContentType, TextPlain);
+        int before = output.WrittenCount;
+        Assert.Throws<InvalidOperationException>(() => writer.Append(name, value));
+        Assert.Equal(before, output.WrittenCount);
+    }
+
+    /// <summary>
+    /// A field is skipped only when it is the very string the last head had at that position: an equal
+    /// but different string, or the same string at another position, is validated again.
+    /// </summary>
+    [Fact]
+    public void OnlyARepeatedStringSkipsValidation()
+    {
+        var writer = new ResponseHeaderWriter();
+        Write(writer, [("X-Value", "fine")]);
+        string forged = "fine\r\nX-Forged: yes";
+        Assert.Throws<InvalidOperationException>(() => Write(writer, [("X-Value", forged)]));
+        Assert.Throws<InvalidOperationException>(() => Write(writer, [("X-Value", "fine"), ("X-Value", forged)]));
+    }
+
+    [Fact]
+    public void ACheckWritesNothingAndForgetsNothing()
+    {
+        var writer = new ResponseHeaderWriter();
+        Write(writer, [(ContentType, TextPlain), ("Content-Length", "13")]);
+        var source = new FieldSource([(ContentType, TextPlain), ("X-Other", "1")], [("X-Checksum", "abc\r\nX-Forged: yes")]);
+        writer.Check(source, trailers: false);
+        Assert.True(writer.Repeats(0, ContentType, TextPlain));
+        Assert.True(writer.Repeats(1, "Content-Length", "13"));
+        Assert.Throws<InvalidOperationException>(() => writer.Check(source, trailers: true));
+    }
+
+    private sealed class FieldSource((string Name, string Value)[] headers, (string Name, string Value)[] trailers) : IResponseHeaderSource
+    {
+        public long? ContentLength => null;
+
+        public bool HasTrailers => trailers.Length > 0;
+
+        public void WriteHeaders(ResponseHeaderWriter writer)
+        {
+            foreach (var (name, value) in headers)
+            {
+                writer.Append(name, value);
+            }
+        }
+
+        public void WriteTrailers(ResponseHeaderWriter writer)
+        {
+            foreach (var (name, value) in trailers)
+            {
+                writer.Append(name, value);
+            }
+        }
+    }
+
     private static (string, string)[][] Heads(string sequence)
     {
         string html = "text/html";
