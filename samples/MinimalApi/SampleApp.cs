@@ -107,7 +107,7 @@ public static class SampleApp
         return app;
     }
 
-    /// <summary>The endpoints of DESIGN.md section 7.</summary>
+    /// <summary>The endpoints of docs/design.md section 7.</summary>
     public static void MapEndpoints(WebApplication app, bool kestrel)
     {
         app.MapGet("/", static context =>

@@ -245,7 +245,7 @@ public sealed class HttpDriver : IDisposable
         }
     }
 
-    /// <summary>Binds what <paramref name="prefix"/> needs on its port (DESIGN.md section 4) and returns it with its real port.</summary>
+    /// <summary>Binds what <paramref name="prefix"/> needs on its port (docs/design.md section 4) and returns it with its real port.</summary>
     private UrlPrefix Bind(UrlPrefix prefix, ConnectionSettings settings, List<ConnectionListener> created)
     {
         if (prefix.Port == 0)

@@ -131,7 +131,7 @@ public abstract class RequestCorpusTests : IAsyncLifetime
 
     private const string BareCr = "A CR not followed by LF is refused anywhere in the head (RFC 9112 section 2.2); Kestrel delivers a path that ends in CR.";
 
-    private const string Canon = "Paths are canonicalised before routing (DESIGN.md section 4): invalid or truncated percent-encoding, invalid or overlong UTF-8 and encoded control characters are refused; Kestrel passes such paths to the app undecoded.";
+    private const string Canon = "Paths are canonicalised before routing (docs/design.md section 4): invalid or truncated percent-encoding, invalid or overlong UTF-8 and encoded control characters are refused; Kestrel passes such paths to the app undecoded.";
 
     private const string ChunkBws = "RFC 9112 section 7.1.1 allows BWS before a chunk extension's ';'; Kestrel refuses it.";
 

@@ -10,7 +10,7 @@ using Microsoft.AspNetCore.Http.Features;
 namespace HttpSysLite.Tests.Functional;
 
 /// <summary>
-/// HTTP.sys's BUFFER_DATA choice (DESIGN.md section 6), seen from an app that writes 4 KiB at a time
+/// HTTP.sys's BUFFER_DATA choice (docs/design.md section 6), seen from an app that writes 4 KiB at a time
 /// and awaits each write, against a client that does not read: buffered, the app runs ahead of the
 /// client until the connection's send buffer is full, then stops there; unbuffered, it stops after
 /// the socket's small window. Either way the app's progress stops at a bound, and resumes when the

@@ -8,7 +8,7 @@ namespace HttpSysLite.Transport.Caching;
 
 /// <summary>
 /// Copies the body of a response the server marked cacheable aside as it is written and, once the
-/// response is whole, builds its cache entry and stores it (DESIGN.md section 5). A response is whole
+/// response is whole, builds its cache entry and stores it (docs/design.md section 5). A response is whole
 /// when its declared Content-Length is written, or when the app finished without flushing (its length
 /// is then what it wrote). Trailers, an early flush without a declared length, or a body larger than
 /// MaxEntryBytes end the capture: such a response is not stored.

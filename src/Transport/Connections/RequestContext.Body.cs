@@ -173,7 +173,7 @@ public sealed partial class RequestContext
             _bodyBytesRead += written;
             if (_bodyBytesRead > MaxRequestBodySize)
             {
-                // Chunked: the size shows only while reading (DESIGN.md section 3: 413 during the read).
+                // Chunked: the size shows only while reading (docs/design.md section 3: 413 during the read).
                 Fail();
                 throw new RequestRejectedException(RequestRejectionReason.RequestBodyTooLarge);
             }

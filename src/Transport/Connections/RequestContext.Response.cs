@@ -18,7 +18,7 @@ namespace HttpSysLite.Transport.Connections;
 ///     so small responses go out framed by length, in one send.
 ///  4. Completing writes the last chunk and the trailers when chunked, and checks a declared length.
 /// A flush waits while the output holds more than its bound: that is the backpressure of an unsent body.
-/// How long a body write waits is HTTP.sys's BUFFER_DATA choice (DESIGN.md section 6): buffered, it
+/// How long a body write waits is HTTP.sys's BUFFER_DATA choice (docs/design.md section 6): buffered, it
 /// completes once copied into that bound; unbuffered, once no more than
 /// <see cref="TransportConnection.UnbufferedSendWindow"/> of the output is unacknowledged.
 /// </summary>

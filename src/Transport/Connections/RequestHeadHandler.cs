@@ -139,7 +139,7 @@ internal struct RequestHeadHandler : IHttpHeadHandler
         {
             HasUpgrade = true;
         }
-        // What the response cache must know (DESIGN.md section 5).
+        // What the response cache must know (docs/design.md section 5).
         else if (ReferenceEquals(known, KnownHeaders.Authorization))
         {
             HasAuthorization = true;

@@ -5,7 +5,7 @@ namespace HttpSysLite.Transport.Connections;
 
 /// <summary>
 /// How far a connection's output has got: bytes flushed into the output buffer, bytes handed to the
-/// socket, and bytes the peer has acknowledged. An unbuffered write (DESIGN.md section 6) waits here
+/// socket, and bytes the peer has acknowledged. An unbuffered write (docs/design.md section 6) waits here
 /// until no more than a small window of the output is unacknowledged, which is how HTTP.sys behaves
 /// without HTTP_SEND_RESPONSE_FLAG_BUFFER_DATA: nothing buffers for the app beyond what is in flight,
 /// so a one-write-at-a-time app gets that window per round trip.

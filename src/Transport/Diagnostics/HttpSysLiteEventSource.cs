@@ -5,7 +5,7 @@ namespace HttpSysLite.Transport.Diagnostics;
 
 /// <summary>
 /// The driver's trace, named after HTTP.sys's own (Microsoft-Windows-HttpService): the same event names,
-/// ids and keywords (DESIGN.md section 8), so a request can be followed step by step —
+/// ids and keywords (docs/design.md section 8), so a request can be followed step by step —
 /// ConnConnect → ConnIdAssgn → RecvReq → Parse → Deliver → FastResp → SendComplete → ConnClose → ConnCleanup.
 /// Ids are the 64-bit ones the app sees (IHttpConnectionFeature.ConnectionId and TraceIdentifier are
 /// their hexadecimal forms). The events of one request carry one activity id (<see cref="RequestActivityId"/>).

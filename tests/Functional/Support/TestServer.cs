@@ -33,7 +33,7 @@ public sealed class TestServer : IAsyncDisposable
 
     public IServer Server => App.Services.GetRequiredService<IServer>();
 
-    /// <summary>Starts the sample app (DESIGN.md section 7) on <paramref name="kind"/>.</summary>
+    /// <summary>Starts the sample app (docs/design.md section 7) on <paramref name="kind"/>.</summary>
     public static Task<TestServer> StartSampleAsync(ServerKind kind, string? url = null) =>
         StartAsync(kind, url, app => MinimalApi.SampleApp.MapEndpoints(app, kind == ServerKind.Kestrel), sample: true);
 
