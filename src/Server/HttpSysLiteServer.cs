@@ -84,65 +84,8 @@ public sealed partial class HttpSysLiteServer : IServer, Features.IHttpSysLiteCa
             }
             ValidateOptions();
             var prefixes = Options.RequestQueueMode == RequestQueueMode.Attach ? [] : ResolvePrefixes();
-            _driver.ConnectionError += OnConnectionError;
-
-            var dispatcher = new ApplicationDispatcher<TContext>(this, application);
-            var queue = _driver.OpenRequestQueue(Options.RequestQueueName, (Transport.Routing.RequestQueueMode)Options.RequestQueueMode, dispatcher, out bool created);
-            var bound = new List<string>();
-            if (created)
-            {
-                queue.Limit = Options.RequestQueueLimit;
-                queue.Timeout = Options.Timeouts.RequestQueue;
-                queue.MaxConcurrentRequests = Options.MaxConcurrentRequests;
-                queue.RejectionMode = Options.Http503Verbosity switch
-                {
-                    Http503VerbosityLevel.Limited => ServiceUnavailableMode.Status,
-                    Http503VerbosityLevel.Full => ServiceUnavailableMode.StatusWithReason,
-                    _ => ServiceUnavailableMode.Reset,
-                };
-                var group = new UrlGroup(_driver, queue)
-                {
-                    Owner = $"server '{Options.RequestQueueName ?? "(anonymous queue)"}'",
-                    Settings = CreateConnectionSettings(queue.RejectionMode),
-                };
-                try
-                {
-                    foreach (var (text, prefix) in prefixes)
-                    {
-                        var registered = group.AddPrefix(prefix);
-                        _registered[text] = registered;
-                        if (_driver.SettingsOf(registered.Port) is { } inForce && inForce != group.Settings)
-                        {
-                            Log.PortSettingsDiffer(_logger, registered.FullPrefix);
-                        }
-                        bound.Add(registered.FullPrefix);
-                    }
-                }
-                catch
-                {
-                    group.Dispose();
-                    _driver.CloseRequestQueue(queue, dispatcher);
-                    _driver.ConnectionError -= OnConnectionError;
-                    throw;
-                }
-                _urlGroup = group;
-                Options.UrlPrefixes.Attach(this); // from now on, changes to UrlPrefixes apply at once
-            }
-            else
-            {
-                // Attached: the creator's prefixes and queue settings apply (as with HTTP.sys).
-                Log.AttachedToQueue(_logger, queue.Name!);
-            }
-
-            _queue = queue;
-            _dispatcher = dispatcher;
-            _addresses.Addresses.Clear();
-            foreach (string address in bound)
-            {
-                _addresses.Addresses.Add(address);
-                Log.ListeningOn(_logger, address);
-            }
-            // The cache is the driver's, shared by its servers: the first one's limits apply.
+            // The cache is the driver's, shared by its servers: the first one's limits apply, before any
+            // request can be stored.
             _cacheSettingsApplied = _driver.Cache.TryApplySettings(new Transport.Caching.ResponseCacheSettings
             {
                 MaxBytes = Options.ResponseCache.MaxBytes,
@@ -153,6 +96,73 @@ public sealed partial class HttpSysLiteServer : IServer, Features.IHttpSysLiteCa
             if (!_cacheSettingsApplied)
             {
                 Log.CacheSettingsDiffer(_logger);
+            }
+            try
+            {
+                _driver.ConnectionError += OnConnectionError;
+
+                var dispatcher = new ApplicationDispatcher<TContext>(this, application);
+                var queue = _driver.OpenRequestQueue(Options.RequestQueueName, (Transport.Routing.RequestQueueMode)Options.RequestQueueMode, dispatcher, out bool created);
+                var bound = new List<string>();
+                if (created)
+                {
+                    queue.Limit = Options.RequestQueueLimit;
+                    queue.Timeout = Options.Timeouts.RequestQueue;
+                    queue.MaxConcurrentRequests = Options.MaxConcurrentRequests;
+                    queue.RejectionMode = Options.Http503Verbosity switch
+                    {
+                        Http503VerbosityLevel.Limited => ServiceUnavailableMode.Status,
+                        Http503VerbosityLevel.Full => ServiceUnavailableMode.StatusWithReason,
+                        _ => ServiceUnavailableMode.Reset,
+                    };
+                    var group = new UrlGroup(_driver, queue)
+                    {
+                        Owner = $"server '{Options.RequestQueueName ?? "(anonymous queue)"}'",
+                        Settings = CreateConnectionSettings(queue.RejectionMode),
+                    };
+                    try
+                    {
+                        foreach (var (text, prefix) in prefixes)
+                        {
+                            var registered = group.AddPrefix(prefix);
+                            _registered[text] = registered;
+                            if (_driver.SettingsOf(registered.Port) is { } inForce && inForce != group.Settings)
+                            {
+                                Log.PortSettingsDiffer(_logger, registered.FullPrefix);
+                            }
+                            bound.Add(registered.FullPrefix);
+                        }
+                    }
+                    catch
+                    {
+                        group.Dispose();
+                        _driver.CloseRequestQueue(queue, dispatcher);
+                        _driver.ConnectionError -= OnConnectionError;
+                        throw;
+                    }
+                    _urlGroup = group;
+                    Options.UrlPrefixes.Attach(this); // from now on, changes to UrlPrefixes apply at once
+                }
+                else
+                {
+                    // Attached: the creator's prefixes and queue settings apply (as with HTTP.sys).
+                    Log.AttachedToQueue(_logger, queue.Name!);
+                }
+
+                _queue = queue;
+                _dispatcher = dispatcher;
+                _addresses.Addresses.Clear();
+                foreach (string address in bound)
+                {
+                    _addresses.Addresses.Add(address);
+                    Log.ListeningOn(_logger, address);
+                }
+            }
+            catch
+            {
+                _driver.ConnectionError -= OnConnectionError;
+                ReleaseCacheSettings();
+                throw;
             }
             _started = true;
         }
@@ -190,10 +200,10 @@ public sealed partial class HttpSysLiteServer : IServer, Features.IHttpSysLiteCa
             }
             // 4. Release the prefixes (a port nobody else uses closes with its idle connections) and the queue.
             Options.UrlPrefixes.Attach(null);
+            ReleaseCacheSettings();
             _urlGroup?.Dispose();
             _driver.CloseRequestQueue(_queue!, _dispatcher!);
             _driver.ConnectionError -= OnConnectionError;
-            ReleaseCacheSettings();
             _stopped = true;
         }
         finally

@@ -8,11 +8,13 @@ namespace HttpSysLite.Transport;
 internal sealed class MillisecondClock
 {
     private readonly long _ticksPerMillisecond;
+    private readonly bool _system;
 
     /// <summary>Reads <paramref name="time"/> (<see cref="TimeProvider.System"/> when null).</summary>
     public MillisecondClock(TimeProvider? time = null)
     {
         Time = time ?? TimeProvider.System;
+        _system = ReferenceEquals(Time, TimeProvider.System);
         long frequency = Time.TimestampFrequency;
         // Stopwatch (10^9 on Linux) and TimeSpan ticks (10^7, FakeTimeProvider) divide evenly: one division.
         _ticksPerMillisecond = frequency % 1000 == 0 ? frequency / 1000 : 0;
@@ -29,6 +31,10 @@ internal sealed class MillisecondClock
     {
         get
         {
+            if (_system)
+            {
+                return Environment.TickCount64; // the coarse monotonic clock: cheaper than a timestamp, and milliseconds already
+            }
             long timestamp = Time.GetTimestamp();
             return _ticksPerMillisecond != 0
                 ? timestamp / _ticksPerMillisecond

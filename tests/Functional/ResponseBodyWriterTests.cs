@@ -132,6 +132,24 @@ public sealed class HttpSysLiteResponseBodyWriterTests : ResponseBodyWriterTests
         Assert.DoesNotContain(response.Headers, h => h.Key == "X-Dropped");
     }
 
+    [Fact]
+    public async Task CompleteWithAnExceptionThenRethrowingKeepsThe500()
+    {
+        // The usual producer shape: complete the writer with the error, then let it propagate.
+        await using var server = await TestServer.StartAsync(Kind, app => app.MapGet("/fail", async context =>
+        {
+            var error = new InvalidOperationException("the producer failed");
+            await context.Response.BodyWriter.CompleteAsync(error);
+            throw error;
+        }));
+        await using var connection = await server.ConnectAsync();
+        await connection.SendAsync("GET /fail HTTP/1.1\r\nHost: localhost\r\n\r\n");
+        var response = await connection.ReadResponseAsync();
+        Assert.Equal(500, response.StatusCode); // whole: the rethrow does not abort the 500 already sent
+        await connection.SendAsync("GET /fail HTTP/1.1\r\nHost: localhost\r\n\r\n");
+        Assert.Equal(500, (await connection.ReadResponseAsync()).StatusCode); // and the connection lives on
+    }
+
     /// <summary>
     /// The flush that waits (the client reads nothing) returns IsCanceled at once, whether it waits for
     /// the client to take the bytes (unbuffered) or for room in the send buffer (buffered). Kestrel's

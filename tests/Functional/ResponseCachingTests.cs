@@ -107,6 +107,14 @@ public sealed class ResponseCachingTests : IAsyncLifetime
         return await connection.ReadResponseAsync(head: method == "HEAD");
     }
 
+    /// <summary>One GET on a connection of its own, to a server of the test's own.</summary>
+    private static async Task GetFromAsync(TestServer server, string target)
+    {
+        await using var connection = await server.ConnectAsync();
+        await connection.SendAsync($"GET {target} HTTP/1.1\r\nHost: localhost\r\n\r\n");
+        await connection.ReadResponseAsync();
+    }
+
     private int Runs(string pathAndQuery) => _runs.TryGetValue(pathAndQuery, out int n) ? n : 0;
 
     /// <summary>Query → whether a second GET is answered from the cache.</summary>
@@ -252,12 +260,7 @@ public sealed class ResponseCachingTests : IAsyncLifetime
         // A driver of its own on a fake clock: the lifetime passes when the test says.
         var clock = new FakeClock();
         await using var server = await StartAsync(static _ => { }, clock);
-        async Task Get(string target)
-        {
-            await using var connection = await server.ConnectAsync();
-            await connection.SendAsync($"GET {target} HTTP/1.1\r\nHost: localhost\r\n\r\n");
-            await connection.ReadResponseAsync();
-        }
+        Task Get(string target) => GetFromAsync(server, target);
 
         await Get("/expire?cc=public,max-age=10");
         await Get("/expire?cc=public,max-age=10");
@@ -369,12 +372,7 @@ public sealed class ResponseCachingTests : IAsyncLifetime
             o.ResponseCache.MaxBytes = 3000;
         }, clock);
         {
-            async Task Get(string target)
-            {
-                await using var connection = await server.ConnectAsync();
-                await connection.SendAsync($"GET {target} HTTP/1.1\r\nHost: localhost\r\n\r\n");
-                await connection.ReadResponseAsync();
-            }
+            Task Get(string target) => GetFromAsync(server, target);
 
             await Get("/scavenge?cc=public,max-age=60");
             await Get("/scavenge?cc=public,max-age=60");

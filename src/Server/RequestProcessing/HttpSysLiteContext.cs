@@ -143,6 +143,10 @@ internal partial class HttpSysLiteContext : IResponseHeaderSource
             return;
         }
         HttpSysLiteServer.Log.ApplicationError(Server.Logger, exception);
+        if (_request.IsResponseCompleted)
+        {
+            return; // already whole (BodyWriter.Complete(ex) sent the 500, then the app rethrew): nothing to cut short
+        }
         if (_request.HasStarted)
         {
             _request.Abort(); // part of a response is out; ending it cleanly would pass a truncated body off as whole

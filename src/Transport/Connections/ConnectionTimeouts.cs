@@ -2,10 +2,11 @@ namespace HttpSysLite.Transport.Connections;
 
 /// <summary>
 /// Every deadline one connection runs, in one object the driver's heartbeat checks (HTTP.sys's
-/// per-connection timer block). Each slot has one writer: the request timer belongs to the HTTP
+/// per-connection timer block). Each slot has one owner: the request timer belongs to the HTTP
 /// connection loop (HeaderWait, IdleConnection, EntityBody, DrainEntityBody, one at a time); the send
-/// and acknowledgement deadlines (MinSendBytesPerSecond) to the transport's send path; the linger
-/// deadline to the transport's close. The heartbeat reads them all and fires each at most once, never
+/// deadline to the transport's send loop; the acknowledgement deadline to the connection's
+/// <see cref="SendProgress"/> (armed by whichever thread finds the waiting write still held up, cleared
+/// when it is released); the linger deadline to the transport's close. The heartbeat reads them all and fires each at most once, never
 /// early: a deadline is the clock read when it was armed plus its timeout.
 /// </summary>
 internal sealed class ConnectionTimeouts
@@ -21,8 +22,6 @@ internal sealed class ConnectionTimeouts
     private long _linger = Never;
 
     public ConnectionTimeouts(MillisecondClock clock) => _clock = clock;
-
-    public MillisecondClock Clock => _clock;
 
     /// <summary>The request timer armed now, or <see cref="TimerKind.None"/>.</summary>
     public TimerKind RequestTimer => _requestKind;
@@ -82,7 +81,8 @@ internal sealed class ConnectionTimeouts
     {
         if (Volatile.Read(ref _acknowledge) == Never)
         {
-            Volatile.Write(ref _acknowledge, SendDeadline(outstanding, minSendBytesPerSecond));
+            // A full fence: the caller reads the write's state next, and must not read it before this lands.
+            Interlocked.Exchange(ref _acknowledge, SendDeadline(outstanding, minSendBytesPerSecond));
         }
     }
 

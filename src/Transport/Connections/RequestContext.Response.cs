@@ -370,7 +370,9 @@ public sealed partial class RequestContext
         if (_responseState is ResponseState.Completed or ResponseState.Idle)
         {
             // Disposed, as Kestrel says it: the body this object wrote is over. An app that kept the stream
-            // or writer of an earlier request must not write into the next response on the connection.
+            // or writer of an earlier request is refused from its completion until the next request is
+            // delivered; the objects are reused per connection (as Kestrel's are), so once the next
+            // request runs they are that request's again.
             throw new ObjectDisposedException(nameof(RequestContext), "The response has completed; no more body can be written.");
         }
         if (IsBodylessStatus && !_upgraded)

@@ -9,7 +9,8 @@ public enum ResponseState
 {
     /// <summary>
     /// No request is with the app: the connection reads, checks and routes the next head, or skips what
-    /// was left of a body. Body streams and writers an app kept from an earlier request are refused.
+    /// was left of a body. Body streams and writers an app kept from an earlier request are refused
+    /// now (they are reused per connection, so once the next request is delivered they are its own).
     /// </summary>
     Idle,
 

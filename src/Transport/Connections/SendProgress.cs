@@ -135,6 +135,13 @@ internal sealed class SendProgress : IValueTaskSource
         }
         // No event says "acknowledged" on a socket, so the shared poller looks again shortly.
         _transport.Timeouts.StartAcknowledgeTimer(outstanding, _minSendBytesPerSecond);
+        if (Volatile.Read(ref _state) != Waiting)
+        {
+            // Released meanwhile (by OnSent on the send loop): its Complete may have stopped the deadline
+            // before this armed it, and a deadline left armed would cut off a healthy connection.
+            _transport.Timeouts.StopAcknowledgeTimer();
+            return;
+        }
         if (Interlocked.Exchange(ref _watched, 1) == 0)
         {
             AcknowledgementPoller.Shared.Watch(this);
@@ -152,7 +159,9 @@ internal sealed class SendProgress : IValueTaskSource
                 return true;
             }
         }
-        Volatile.Write(ref _watched, 0);
+        // A full fence: the store must be seen before the state is read again, or a write that starts
+        // waiting now could find the watch still on, and nobody would look at it.
+        Interlocked.Exchange(ref _watched, 0);
         // A write that started waiting after the look above found the watch still on and did not ask again.
         if (Volatile.Read(ref _state) == Waiting && Interlocked.Exchange(ref _watched, 1) == 0)
         {

@@ -111,8 +111,13 @@ internal abstract class TransportConnection
     /// <summary>Flushes <see cref="Output"/>; every flush of the response bytes goes through here, so unbuffered writes know what to wait for.</summary>
     public ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken = default)
     {
-        _progress.OnFlushing(_output.Writer.UnflushedBytes);
-        return _output.Writer.FlushAsync(cancellationToken);
+        // Counted by what the flush committed: one whose token was cancelled already commits nothing, and
+        // its bytes are counted by the flush that does send them.
+        var writer = _output.Writer;
+        long unflushed = writer.UnflushedBytes;
+        var flush = writer.FlushAsync(cancellationToken);
+        _progress.OnFlushing(unflushed - writer.UnflushedBytes);
+        return flush;
     }
 
     /// <summary>
