@@ -89,6 +89,58 @@ public abstract class LifecycleTests
         }
     }
 
+    /// <summary>
+    /// Heads that complete while the server stops are answered (normally, or 503 with Connection: close),
+    /// never 400: the connections were live and the requests valid. Each connection has been used once, so
+    /// it is an established keep-alive connection, then sends a head without its last CRLF, the host
+    /// stops, and the CRLF follows.
+    /// </summary>
+    [Fact]
+    public async Task HeadsThatCompleteWhileTheServerStopsAreNeverAnswered400()
+    {
+        const int Connections = 20;
+        var server = await TestServer.StartSampleAsync(Kind);
+        var connections = new List<RawConnection>();
+        for (int i = 0; i < Connections; i++)
+        {
+            var connection = await server.ConnectAsync();
+            await connection.SendAsync("GET /plaintext HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+            Assert.Equal(200, (await connection.ReadResponseAsync()).StatusCode);
+            await connection.SendAsync("GET /plaintext HTTP/1.1\r\nHost: 127.0.0.1\r\n");
+            connections.Add(connection);
+        }
+        await Task.Delay(100); // the partial heads are read before the stop begins
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        var stopping = server.App.StopAsync(deadline.Token);
+        await Task.Delay(50);
+        var statuses = new List<int>();
+        foreach (var connection in connections)
+        {
+            try
+            {
+                await connection.SendAsync("\r\n");
+                var response = await connection.ReadResponseAsync(timeout: TimeSpan.FromSeconds(20));
+                statuses.Add(response.StatusCode);
+                if (response.StatusCode == 503)
+                {
+                    Assert.True(response.HasConnectionClose, "a 503 while stopping says Connection: close");
+                }
+            }
+            catch (Exception ex) when (ex is IOException or SocketException)
+            {
+                statuses.Add(0); // closed without an answer: not a 400, but counted
+            }
+        }
+        await stopping.WaitAsync(TimeSpan.FromSeconds(30));
+        foreach (var connection in connections)
+        {
+            await connection.DisposeAsync();
+        }
+        await server.App.DisposeAsync();
+        Assert.DoesNotContain(400, statuses);
+        Assert.All(statuses, status => Assert.True(status is 200 or 503, $"answers: {string.Join(", ", statuses)}"));
+    }
+
     [Fact]
     public async Task StopIsIdempotent()
     {

@@ -23,6 +23,8 @@ internal sealed class HttpConnection
     private readonly bool _admitted;
     private int _aborted;
     private volatile bool _closing;
+    private volatile bool _readingHead;
+    private PrefixTable _requestTable = PrefixTable.Empty;
     private bool _moreBuffered;
     private bool _peerFinished;
     private bool _clientClosing;
@@ -92,12 +94,14 @@ internal sealed class HttpConnection
 
     /// <summary>
     /// Ends the connection once its current request (if any) is answered: what is queued is sent, then
-    /// FIN. An idle connection stops waiting for its next request at once. Safe from any thread.
+    /// FIN. An idle connection stops waiting for its next request at once; one whose head has started
+    /// reads it to its end and answers it (a stopped server's requests get 503 with Connection: close),
+    /// since the client sent a valid request on a live connection. Safe from any thread.
     /// </summary>
     public void CloseGracefully()
     {
         _closing = true;
-        if (ActiveGroup is null)
+        if (ActiveGroup is null && !_readingHead)
         {
             Transport.Input.CancelPendingRead(); // the head-read loop sees a canceled read and ends
         }
@@ -206,9 +210,16 @@ internal sealed class HttpConnection
                 var buffer = result.Buffer;
                 if (!buffer.IsEmpty)
                 {
-                    if (!headStarted && log.IsEnabled())
+                    if (!headStarted)
                     {
-                        log.RecvReq(_context.RequestId, Id);
+                        // A request is routed by the prefixes in force when its first byte came: one that
+                        // completes while its server stops still finds that server (and its 503), never
+                        // "no prefix" (400) because the prefixes left in between.
+                        _requestTable = Driver.Table;
+                        if (log.IsEnabled())
+                        {
+                            log.RecvReq(_context.RequestId, Id);
+                        }
                     }
                     _context.Headers.Clear();
                     _context.ContentLength = null;
@@ -226,15 +237,19 @@ internal sealed class HttpConnection
                     {
                         break;
                     }
-                    headStarted = true;
+                    if (!headStarted)
+                    {
+                        headStarted = true;
+                        _readingHead = true;
+                    }
                 }
                 else
                 {
                     input.AdvanceTo(buffer.End);
                 }
-                if (result.IsCompleted || _closing)
+                if (result.IsCompleted || (_closing && !headStarted))
                 {
-                    return; // the client closed between requests (or mid-head), or the port is closing
+                    return; // the client closed between requests (or mid-head), or the port closes while idle
                 }
                 if (result.IsCanceled && _timedOut != TimerKind.None)
                 {
@@ -248,6 +263,10 @@ internal sealed class HttpConnection
                 }
             }
             StopTimer();
+            if (headStarted)
+            {
+                _readingHead = false;
+            }
 
             // 2. Validate. Then the response cache, before routing: a hit never reaches a queue or an app.
             if (rejection == RequestRejectionReason.None)
@@ -472,7 +491,7 @@ internal sealed class HttpConnection
     {
         string host = _context.Host;
         string canonicalPath = _context.CanonicalPath;
-        var table = Driver.Table;
+        var table = _requestTable;
         if (!ReferenceEquals(table, _routedTable) || !ReferenceEquals(host, _routedHost) || !ReferenceEquals(canonicalPath, _routedPath))
         {
             var local = Transport.LocalEndPoint;
@@ -597,13 +616,18 @@ internal sealed class HttpConnection
         if (log.IsEnabled())
         {
             log.RequestRejected(_context.RequestId, Id, outcome.ToString(), queue.Name ?? string.Empty,
-                queue.RejectionMode == ServiceUnavailableMode.Reset ? 0 : 503);
+                queue.RejectionMode == ServiceUnavailableMode.Reset && outcome != QueueOutcome.NoConsumer ? 0 : 503);
         }
         if (HttpSysLiteMeter.RejectedRequests.Enabled)
         {
             HttpSysLiteMeter.RejectedRequests.Add(1, new KeyValuePair<string, object?>("httpsyslite.reason", outcome.ToString()));
         }
-        switch (queue.RejectionMode)
+        // A queue with no application behind it (its server stopped) answers 503 whatever the verbosity,
+        // as HTTP.sys does for an application pool that is down: a reset would read as a network fault.
+        var mode = outcome == QueueOutcome.NoConsumer && queue.RejectionMode == ServiceUnavailableMode.Reset
+            ? ServiceUnavailableMode.Status
+            : queue.RejectionMode;
+        switch (mode)
         {
             case ServiceUnavailableMode.Reset:
                 Abort();
