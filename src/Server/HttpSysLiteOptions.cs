@@ -90,8 +90,11 @@ public sealed class HttpSysLiteOptions
     public int UrlSegmentMaxCount { get; set; } = HttpParserLimits.DefaultUrlSegmentMaxCount;
 
     /// <summary>
-    /// The most connections open at once on the server's ports (HttpSysOptions.MaxConnections); null (the
-    /// default) for no limit. A connection beyond it is answered per <see cref="Http503Verbosity"/> and closed.
+    /// The most connections open at once on the server's ports (HttpSysOptions.MaxConnections). Null (the
+    /// default): the process's open-file limit less a reserve of a tenth of it and at least 256, so
+    /// connections can never take the descriptors the runtime needs (logged at start); no limit where
+    /// the open-file limit is unknown or unlimited. A connection beyond it is answered per
+    /// <see cref="Http503Verbosity"/> and closed at once.
     /// </summary>
     public long? MaxConnections { get; set; }
 

@@ -33,6 +33,9 @@ public sealed partial class HttpSysLiteServer
         [LoggerMessage(10, LogLevel.Warning, "Another server on this driver set other HttpSysLiteOptions.ResponseCache limits; its limits apply to the shared response cache until every server using them has stopped.", EventName = "CacheSettingsDiffer")]
         public static partial void CacheSettingsDiffer(ILogger logger);
 
+        [LoggerMessage(11, LogLevel.Information, "MaxConnections is not set: each port admits {MaxConnections} connections, the process's open-file limit of {Descriptors} less a reserve for the runtime, logs and the app. Set HttpSysLiteOptions.MaxConnections, or raise the limit (ulimit -n, LimitNOFILE=), to choose another.", EventName = "DefaultMaxConnections")]
+        public static partial void DefaultMaxConnections(ILogger logger, long maxConnections, long descriptors);
+
         [LoggerMessage(7, LogLevel.Error, "An OnStarting or OnCompleted callback threw.", EventName = "CallbackError")]
         public static partial void CallbackError(ILogger logger, Exception exception);
     }

@@ -311,6 +311,14 @@ public sealed partial class HttpSysLiteServer : IServer, Features.IHttpSysLiteCa
     private ConnectionSettings CreateConnectionSettings(ServiceUnavailableMode rejectionMode)
     {
         var timeouts = Options.Timeouts;
+        long? maxConnections = Options.MaxConnections;
+        if (maxConnections is null && Transport.Sockets.DescriptorLimit.Current() is long descriptors)
+        {
+            // Connections that take every descriptor leave none for the runtime, which then ends the
+            // process: by default a port admits what the open-file limit allows, less a reserve.
+            maxConnections = Transport.Sockets.DescriptorLimit.DefaultMaxConnections(descriptors);
+            Log.DefaultMaxConnections(_logger, maxConnections!.Value, descriptors);
+        }
         return new ConnectionSettings
         {
             Limits = new HttpParserLimits(Options.MaxRequestBytes, Options.MaxFieldLength, Options.MaxRequestHeaderCount)
@@ -323,7 +331,7 @@ public sealed partial class HttpSysLiteServer : IServer, Features.IHttpSysLiteCa
             EntityBody = timeouts.EntityBody,
             DrainEntityBody = timeouts.DrainEntityBody,
             MinSendBytesPerSecond = timeouts.MinSendBytesPerSecond,
-            MaxConnections = Options.MaxConnections,
+            MaxConnections = maxConnections,
             ConnectionLimitMode = rejectionMode,
         };
     }
@@ -332,7 +340,7 @@ public sealed partial class HttpSysLiteServer : IServer, Features.IHttpSysLiteCa
     {
         if (Options.MaxConnections < 1)
         {
-            throw new InvalidOperationException("HttpSysLiteOptions.MaxConnections must be null (no limit) or at least 1.");
+            throw new InvalidOperationException("HttpSysLiteOptions.MaxConnections must be null (a limit from the process's open-file limit) or at least 1.");
         }
         if (Options.UrlSegmentMaxLength < 1 || Options.UrlSegmentMaxCount < 1)
         {

@@ -472,6 +472,7 @@ internal sealed class HttpConnection
     private ValueTask RejectConnectionAsync()
     {
         HttpSysLiteMeter.RejectedRequests.Add(1, new KeyValuePair<string, object?>("httpsyslite.reason", "ConnectionLimit"));
+        Transport.LingerBriefly(); // over the limit: its descriptor goes back as soon as the answer is out
         switch (Settings.ConnectionLimitMode)
         {
             case ServiceUnavailableMode.Reset:

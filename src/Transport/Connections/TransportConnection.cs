@@ -23,6 +23,9 @@ internal abstract class TransportConnection
     /// <summary>How long a closing connection waits for the peer's FIN before it closes regardless.</summary>
     public static readonly TimeSpan LingerTimeout = TimeSpan.FromSeconds(2);
 
+    /// <summary>The linger of a connection turned away at accept (MaxConnections): its descriptor is what is short.</summary>
+    public static readonly TimeSpan BriefLingerTimeout = TimeSpan.FromMilliseconds(250);
+
     /// <summary>Output writes wait above this many unsent bytes (Kestrel's MaxResponseBufferSize default).</summary>
     public const int OutputPauseThreshold = 64 * 1024;
 
@@ -42,6 +45,7 @@ internal abstract class TransportConnection
     private Task _sendTask = Task.CompletedTask;
     private int _aborted;
     private bool _peerFinished;
+    private bool _lingerBriefly;
     private volatile bool _receiveShutDown;
 
     /// <param name="local">The local endpoint, as the app sees it.</param>
@@ -157,6 +161,9 @@ internal abstract class TransportConnection
     /// </summary>
     public void OnPeerFinished() => Volatile.Write(ref _peerFinished, true);
 
+    /// <summary>Closing waits only <see cref="BriefLingerTimeout"/> for the peer's FIN (a connection turned away). Call before completing <see cref="Output"/>.</summary>
+    public void LingerBriefly() => _lingerBriefly = true;
+
     /// <summary>Waits for both directions once the HTTP connection has completed its pipe ends, then releases the transport.</summary>
     public async ValueTask DisposeAsync()
     {
@@ -168,7 +175,7 @@ internal abstract class TransportConnection
             // ConnectionTimeouts.IsLingerExpired), so input we did not read does not turn our close into
             // a reset that destroys the response. The same bound covers a platform where ending the
             // receive side does not wake a pending receive.
-            Timeouts.StartLinger(LingerTimeout);
+            Timeouts.StartLinger(_lingerBriefly ? BriefLingerTimeout : LingerTimeout);
             if (Volatile.Read(ref _peerFinished) && !_receiveShutDown)
             {
                 ShutdownReceive();

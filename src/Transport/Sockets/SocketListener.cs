@@ -16,8 +16,12 @@ internal abstract class SocketListener : ConnectionListener
     /// <summary>How long accepting pauses after an error that would repeat at once (EMFILE: no descriptors left).</summary>
     protected static readonly TimeSpan AcceptBackoff = TimeSpan.FromMilliseconds(100);
 
+    /// <summary>A listener fault that repeats (EMFILE while descriptors stay short) is reported at most this often.</summary>
+    private static readonly TimeSpan ReportInterval = TimeSpan.FromSeconds(10);
+
     private AcceptedHandler? _onAccepted;
     private Action<Exception>? _onError;
+    private long _lastReport = -(long)ReportInterval.TotalMilliseconds;
 
     protected SocketListener(Socket socket, MillisecondClock clock)
         : base((IPEndPoint)socket.LocalEndPoint!)
@@ -83,7 +87,12 @@ internal abstract class SocketListener : ConnectionListener
         {
             return false;
         }
-        _onError!(ex);
+        long now = Environment.TickCount64;
+        if (now - _lastReport >= (long)ReportInterval.TotalMilliseconds)
+        {
+            _lastReport = now; // once, then once per interval while it lasts: a log line per pause would flood
+            _onError!(ex);
+        }
         return true;
     }
 

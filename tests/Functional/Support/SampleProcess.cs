@@ -8,30 +8,49 @@ public sealed partial class SampleProcess : IAsyncDisposable
 {
     private readonly Process _process;
 
-    private SampleProcess(Process process, int port)
+    private SampleProcess(Process process, int port, System.Collections.Concurrent.ConcurrentQueue<string> output)
     {
         _process = process;
         Port = port;
+        Output = output;
     }
 
     public int Port { get; }
 
     public int Id => _process.Id;
 
-    public static async Task<SampleProcess> StartAsync(string arguments, string? aspnetcoreUrls = null)
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>What the process wrote so far, standard output and error, line by line.</summary>
+    public System.Collections.Concurrent.ConcurrentQueue<string> Output { get; }
+
+    /// <summary>Starts the sample; with <paramref name="openFileLimit"/>, under that RLIMIT_NOFILE (prlimit, util-linux).</summary>
+    public static async Task<SampleProcess> StartAsync(string arguments, string? aspnetcoreUrls = null, int? openFileLimit = null)
     {
         string sampleDll = typeof(MinimalApi.SampleApp).Assembly.Location;
-        var start = new ProcessStartInfo("dotnet", $"\"{sampleDll}\" {arguments}")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = Path.GetDirectoryName(sampleDll)!,
-        };
+        var start = openFileLimit is int limit
+            ? new ProcessStartInfo("prlimit", $"--nofile={limit}:{limit} dotnet \"{sampleDll}\" {arguments}")
+            : new ProcessStartInfo("dotnet", $"\"{sampleDll}\" {arguments}");
+        start.RedirectStandardOutput = true;
+        start.RedirectStandardError = true;
+        start.WorkingDirectory = Path.GetDirectoryName(sampleDll)!;
         start.Environment["ASPNETCORE_URLS"] = aspnetcoreUrls;
         var process = Process.Start(start)!;
+        var output = new System.Collections.Concurrent.ConcurrentQueue<string>();
         var ready = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is not null)
+            {
+                output.Enqueue(e.Data);
+            }
+        };
         process.OutputDataReceived += (_, e) =>
         {
+            if (e.Data is not null)
+            {
+                output.Enqueue(e.Data);
+            }
             var match = e.Data is null ? null : ListeningOn().Match(e.Data);
             if (match is { Success: true })
             {
@@ -42,7 +61,7 @@ public sealed partial class SampleProcess : IAsyncDisposable
         process.BeginErrorReadLine();
         try
         {
-            return new SampleProcess(process, await ready.Task.WaitAsync(TimeSpan.FromSeconds(60)));
+            return new SampleProcess(process, await ready.Task.WaitAsync(TimeSpan.FromSeconds(60)), output);
         }
         catch
         {
