@@ -98,4 +98,20 @@ public sealed class HttpSysLiteOptions
     /// </summary>
     public long? MaxConnections { get; set; }
 
+    /// <summary>Kestrel's MinRequestBodyDataRate default: 240 bytes per second.</summary>
+    public const double DefaultMinRequestBodyBytesPerSecond = 240;
+
+    /// <summary>
+    /// The slowest a request body may arrive while the app waits to read it, once
+    /// <see cref="MinRequestBodyGracePeriod"/> of waiting has passed; slower, the read fails with 408
+    /// and the connection closes. 0 turns it off. Per request through Kestrel's
+    /// IHttpMinRequestBodyDataRateFeature. Stricter than HTTP.sys, which has only the EntityBody gap timer:
+    /// a client that sends a byte just inside every gap would otherwise hold a connection and an app
+    /// request for as long as it likes.
+    /// </summary>
+    public double MinRequestBodyBytesPerSecond { get; set; } = DefaultMinRequestBodyBytesPerSecond;
+
+    /// <summary>How long a body may wait before <see cref="MinRequestBodyBytesPerSecond"/> applies (Kestrel's 5 s).</summary>
+    public TimeSpan MinRequestBodyGracePeriod { get; set; } = TimeSpan.FromSeconds(5);
+
 }

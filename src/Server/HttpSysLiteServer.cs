@@ -338,7 +338,11 @@ public sealed partial class HttpSysLiteServer : IServer, Features.IHttpSysLiteCa
 
     private void ValidateOptions()
     {
-        if (Options.MaxConnections < 1)
+        if (!(Options.MinRequestBodyBytesPerSecond >= 0) || Options.MinRequestBodyGracePeriod < TimeSpan.Zero)
+        {
+            throw new InvalidOperationException("HttpSysLiteOptions.MinRequestBodyBytesPerSecond must be 0 (off) or positive, and MinRequestBodyGracePeriod at least zero; the defaults are Kestrel's, 240 bytes per second after 5 seconds.");
+        }
+                if (Options.MaxConnections < 1)
         {
             throw new InvalidOperationException("HttpSysLiteOptions.MaxConnections must be null (a limit from the process's open-file limit) or at least 1.");
         }

@@ -1,3 +1,5 @@
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Core.Features;
 using System.Collections;
 using System.Globalization;
 using System.IO.Pipelines;
@@ -28,7 +30,8 @@ internal partial class HttpSysLiteContext :
     IHttpBodyControlFeature,
     IHttpUpgradeFeature,
     IHttpResponseTrailersFeature,
-    IHttpSysLiteResponseFeature
+    IHttpSysLiteResponseFeature,
+    IHttpMinRequestBodyDataRateFeature
 {
 
     // IHttpRequestFeature and friends let the app replace values (URL rewriting, body wrappers).
@@ -91,7 +94,8 @@ internal partial class HttpSysLiteContext :
         typeof(IHttpRequestFeature), typeof(IHttpResponseFeature), typeof(IHttpResponseBodyFeature),
         typeof(IHttpConnectionFeature), typeof(IHttpRequestLifetimeFeature), typeof(IHttpRequestIdentifierFeature),
         typeof(IHttpMaxRequestBodySizeFeature), typeof(IHttpRequestBodyDetectionFeature), typeof(IHttpBodyControlFeature),
-        typeof(IHttpUpgradeFeature), typeof(IHttpSysLiteResponseFeature), typeof(IHttpResponseTrailersFeature),
+        typeof(IHttpUpgradeFeature), typeof(IHttpSysLiteResponseFeature), typeof(IHttpMinRequestBodyDataRateFeature),
+        typeof(IHttpResponseTrailersFeature),
         typeof(IEndpointFeature), typeof(IRouteValuesFeature), typeof(IHttpWebSocketFeature), typeof(IHttpActivityFeature),
         typeof(IHttpMetricsTagsFeature), typeof(IItemsFeature), typeof(IQueryFeature), typeof(IRequestCookiesFeature),
         typeof(IResponseCookiesFeature), typeof(IServiceProvidersFeature), typeof(IHttpAuthenticationFeature),
@@ -99,8 +103,8 @@ internal partial class HttpSysLiteContext :
     ];
 
     /// <summary>Slots below this are our own features; <see cref="TrailersSlot"/> is ours only while trailers can be sent.</summary>
-    private const int OwnSlots = 11;
-    private const int TrailersSlot = 11;
+    private const int OwnSlots = 12;
+    private const int TrailersSlot = 12;
 
     // A slot is null until the app sets it (so a reset is a clear, with no write barriers); a null the
     // app set (removing our feature) is kept as this marker.
@@ -124,22 +128,23 @@ internal partial class HttpSysLiteContext :
         if (typeof(TFeature) == typeof(IHttpBodyControlFeature)) return 8;
         if (typeof(TFeature) == typeof(IHttpUpgradeFeature)) return 9;
         if (typeof(TFeature) == typeof(IHttpSysLiteResponseFeature)) return 10;
-        if (typeof(TFeature) == typeof(IHttpResponseTrailersFeature)) return 11;
-        if (typeof(TFeature) == typeof(IEndpointFeature)) return 12;
-        if (typeof(TFeature) == typeof(IRouteValuesFeature)) return 13;
-        if (typeof(TFeature) == typeof(IHttpWebSocketFeature)) return 14;
-        if (typeof(TFeature) == typeof(IHttpActivityFeature)) return 15;
-        if (typeof(TFeature) == typeof(IHttpMetricsTagsFeature)) return 16;
-        if (typeof(TFeature) == typeof(IItemsFeature)) return 17;
-        if (typeof(TFeature) == typeof(IQueryFeature)) return 18;
-        if (typeof(TFeature) == typeof(IRequestCookiesFeature)) return 19;
-        if (typeof(TFeature) == typeof(IResponseCookiesFeature)) return 20;
-        if (typeof(TFeature) == typeof(IServiceProvidersFeature)) return 21;
-        if (typeof(TFeature) == typeof(IHttpAuthenticationFeature)) return 22;
-        if (typeof(TFeature) == typeof(IFormFeature)) return 23;
-        if (typeof(TFeature) == typeof(IRequestBodyPipeFeature)) return 24;
-        if (typeof(TFeature) == typeof(ISessionFeature)) return 25;
-        if (typeof(TFeature) == typeof(IHttpRequestTrailersFeature)) return 26;
+        if (typeof(TFeature) == typeof(IHttpMinRequestBodyDataRateFeature)) return 11;
+        if (typeof(TFeature) == typeof(IHttpResponseTrailersFeature)) return 12;
+        if (typeof(TFeature) == typeof(IEndpointFeature)) return 13;
+        if (typeof(TFeature) == typeof(IRouteValuesFeature)) return 14;
+        if (typeof(TFeature) == typeof(IHttpWebSocketFeature)) return 15;
+        if (typeof(TFeature) == typeof(IHttpActivityFeature)) return 16;
+        if (typeof(TFeature) == typeof(IHttpMetricsTagsFeature)) return 17;
+        if (typeof(TFeature) == typeof(IItemsFeature)) return 18;
+        if (typeof(TFeature) == typeof(IQueryFeature)) return 19;
+        if (typeof(TFeature) == typeof(IRequestCookiesFeature)) return 20;
+        if (typeof(TFeature) == typeof(IResponseCookiesFeature)) return 21;
+        if (typeof(TFeature) == typeof(IServiceProvidersFeature)) return 22;
+        if (typeof(TFeature) == typeof(IHttpAuthenticationFeature)) return 23;
+        if (typeof(TFeature) == typeof(IFormFeature)) return 24;
+        if (typeof(TFeature) == typeof(IRequestBodyPipeFeature)) return 25;
+        if (typeof(TFeature) == typeof(ISessionFeature)) return 26;
+        if (typeof(TFeature) == typeof(IHttpRequestTrailersFeature)) return 27;
         return -1;
     }
 
@@ -432,6 +437,18 @@ internal partial class HttpSysLiteContext :
                 throw new ArgumentOutOfRangeException(nameof(value), "The value must be null or at least 0.");
             }
             _request.MaxRequestBodySize = value;
+        }
+    }
+
+    // ---- IHttpMinRequestBodyDataRateFeature (Kestrel's, so an app that tunes it per request works unchanged) ----
+
+    MinDataRate? IHttpMinRequestBodyDataRateFeature.MinDataRate
+    {
+        get => _request.MinBodyBytesPerSecond > 0 ? new MinDataRate(_request.MinBodyBytesPerSecond, _request.MinBodyGracePeriod) : null;
+        set
+        {
+            _request.MinBodyBytesPerSecond = value?.BytesPerSecond ?? 0; // null: no minimum for this request
+            _request.MinBodyGracePeriod = value?.GracePeriod ?? TimeSpan.Zero;
         }
     }
 

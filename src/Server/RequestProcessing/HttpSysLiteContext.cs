@@ -41,6 +41,8 @@ internal partial class HttpSysLiteContext : IResponseHeaderSource
     public void Initialize()
     {
         _request.MaxRequestBodySize = Server.Options.MaxRequestBodySize;
+        _request.MinBodyBytesPerSecond = Server.Options.MinRequestBodyBytesPerSecond;
+        _request.MinBodyGracePeriod = Server.Options.MinRequestBodyGracePeriod;
 
         _requestHeaders.CopyFrom(_request.Headers);
 

@@ -6,7 +6,8 @@ namespace HttpSysLite.Transport.Connections;
 /// connection loop (HeaderWait, IdleConnection, EntityBody, DrainEntityBody, one at a time); the send
 /// deadline to the transport's send loop; the acknowledgement deadline to the connection's
 /// <see cref="SendProgress"/> (armed by whichever thread finds the waiting write still held up, cleared
-/// when it is released); the linger deadline to the transport's close. The heartbeat reads them all and fires each at most once, never
+/// when it is released); the minimum request-body rate to the request's body reader; the linger
+/// deadline to the transport's close. The heartbeat reads them all and fires each at most once, never
 /// early: a deadline is the clock read when it was armed plus its timeout.
 /// </summary>
 internal sealed class ConnectionTimeouts
@@ -20,8 +21,12 @@ internal sealed class ConnectionTimeouts
     private long _send = Never;
     private long _acknowledge = Never;
     private long _linger = Never;
+    private long _bodyRate = Never;
 
     public ConnectionTimeouts(MillisecondClock clock) => _clock = clock;
+
+    /// <summary>The clock's reading, in milliseconds.</summary>
+    public long Now => _clock.Now;
 
     /// <summary>The request timer armed now, or <see cref="TimerKind.None"/>.</summary>
     public TimerKind RequestTimer => _requestKind;
@@ -90,6 +95,18 @@ internal sealed class ConnectionTimeouts
 
     /// <summary>True when a send, or a write waiting on acknowledgements, has waited on the client past what the rate allows.</summary>
     public bool IsSendStalled(long now) => now >= Volatile.Read(ref _send) || now >= Volatile.Read(ref _acknowledge);
+
+    /// <summary>Arms the minimum request-body rate's deadline for a body read that waits (the app's read, on the connection's request).</summary>
+    public void StartBodyRateTimer(long deadline) => Volatile.Write(ref _bodyRate, deadline);
+
+    public void StopBodyRateTimer() => Volatile.Write(ref _bodyRate, Never);
+
+    /// <summary>True once, when a body read has waited past what the minimum request-body rate allows (the heartbeat's thread).</summary>
+    public bool TakeExpiredBodyRate(long now)
+    {
+        long deadline = Volatile.Read(ref _bodyRate);
+        return now >= deadline && Interlocked.CompareExchange(ref _bodyRate, Never, deadline) == deadline;
+    }
 
     /// <summary>Arms the wait for the client's FIN after ours (a lingering close).</summary>
     public void StartLinger(TimeSpan timeout) => Volatile.Write(ref _linger, _clock.DeadlineAfter(timeout));

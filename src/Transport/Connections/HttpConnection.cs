@@ -435,6 +435,13 @@ internal sealed class HttpConnection
             ReportTimeout(expired);
             Transport.Input.CancelPendingRead();
         }
+        if (timeouts.TakeExpiredBodyRate(now))
+        {
+            // As EntityBody: the waiting body read sees why and fails with 408.
+            _timedOut = TimerKind.MinRequestBodyRate;
+            ReportTimeout(TimerKind.MinRequestBodyRate);
+            Transport.Input.CancelPendingRead();
+        }
         if (timeouts.IsLingerExpired(now))
         {
             Transport.Abort(); // the client never closed its side: stop waiting for its FIN

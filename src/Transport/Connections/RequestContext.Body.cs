@@ -16,6 +16,7 @@ public sealed partial class RequestContext
     private bool _bodyComplete;
     private bool _bodyFailed;
     private bool _bodyReadStarted;
+    private long _bodyWaited;
 
     /// <summary>True when the client sent Expect: 100-continue (RFC 9110 section 10.1.1).</summary>
     public bool ExpectContinue { get; internal set; }
@@ -23,11 +24,36 @@ public sealed partial class RequestContext
     /// <summary>The body size limit for this request (null: none). May change until the body is first read.</summary>
     public long? MaxRequestBodySize { get; set; }
 
+    /// <summary>
+    /// The slowest the body may arrive while the app waits to read it, in bytes per second, once
+    /// <see cref="MinBodyGracePeriod"/> of waiting has passed (Kestrel's MinRequestBodyDataRate; 0: no
+    /// minimum). Only time spent waiting for the network counts: an app that does not read is not the
+    /// client's fault. Set per request by the server.
+    /// </summary>
+    public double MinBodyBytesPerSecond { get; set; }
+
+    /// <summary>The waiting allowed before <see cref="MinBodyBytesPerSecond"/> applies.</summary>
+    public TimeSpan MinBodyGracePeriod { get; set; }
+
     /// <summary>True once reading of the body has begun, after which the limit is fixed.</summary>
     public bool HasStartedReadingBody => _bodyReadStarted;
 
     /// <summary>True when the whole body has been read (or there was none).</summary>
     public bool IsRequestBodyComplete => _bodyComplete;
+
+    /// <summary>
+    /// Arms the rate's deadline for a read that waits: the rate is broken once the time spent waiting in
+    /// all exceeds both the grace period and what the bytes read so far allow at the rate. Returns when
+    /// the wait started (never 0).
+    /// </summary>
+    private long StartBodyRateTimer()
+    {
+        var timeouts = _connection.Transport.Timeouts;
+        long now = Math.Max(1, timeouts.Now);
+        long allowed = Math.Max((long)MinBodyGracePeriod.TotalMilliseconds, (long)(_bodyBytesRead * 1000 / MinBodyBytesPerSecond));
+        timeouts.StartBodyRateTimer(now + allowed - _bodyWaited);
+        return now;
+    }
 
     private void ResetBody()
     {
@@ -37,6 +63,7 @@ public sealed partial class RequestContext
         _bodyComplete = true;
         _bodyFailed = false;
         _bodyReadStarted = false;
+        _bodyWaited = 0;
         ExpectContinue = false;
     }
 
@@ -111,6 +138,8 @@ public sealed partial class RequestContext
             {
                 // The body has to wait for the network: EntityBody bounds the wait (unless a drain's timer runs).
                 bool timed = _connection.TryStartTimer(TimerKind.EntityBody, _connection.Settings.EntityBody);
+                // The app's own read (not a drain, which has its own timer): the minimum rate applies too.
+                long waitStarted = timed && MinBodyBytesPerSecond > 0 ? StartBodyRateTimer() : 0;
                 try
                 {
                     result = await input.ReadAsync(cancellationToken).ConfigureAwait(false);
@@ -120,6 +149,11 @@ public sealed partial class RequestContext
                     if (timed)
                     {
                         _connection.StopTimer();
+                    }
+                    if (waitStarted != 0)
+                    {
+                        _connection.Transport.Timeouts.StopBodyRateTimer();
+                        _bodyWaited += _connection.Transport.Timeouts.Now - waitStarted;
                     }
                 }
             }

@@ -15,4 +15,9 @@ public enum TimerKind
     DrainEntityBody,
     /// <summary>Timer_MinSendRate: a send the client does not take.</summary>
     MinSendRate,
+    /// <summary>
+    /// Not an HTTP.sys timer: the minimum request-body rate (Kestrel's MinRequestBodyDataRate), a body
+    /// trickled slower than it while the app waits to read. HTTP.sys has only the EntityBody gap timer.
+    /// </summary>
+    MinRequestBodyRate,
 }

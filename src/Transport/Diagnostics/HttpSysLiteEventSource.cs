@@ -280,6 +280,7 @@ public sealed unsafe class HttpSysLiteEventSource : EventSource
         Connections.TimerKind.EntityBody => "Timer_EntityBody",
         Connections.TimerKind.DrainEntityBody => "Timer_DrainEntityBody",
         Connections.TimerKind.MinSendRate => "Timer_MinSendRate",
+        Connections.TimerKind.MinRequestBodyRate => "Timer_MinRequestBodyRate",
         _ => "Timer_None",
     };
 

@@ -108,7 +108,11 @@ public sealed class ConnectionTimeoutTests
                 seen.TrySetResult(ex.StatusCode);
                 throw;
             }
-        }, o => o.Timeouts.EntityBody = TimeSpan.FromSeconds(20));
+        }, o =>
+        {
+            o.Timeouts.EntityBody = TimeSpan.FromSeconds(20);
+            o.MinRequestBodyBytesPerSecond = 0; // the gap timer alone (the rate has tests of its own)
+        });
         await using var client = server.Connect();
         await client.SendAsync("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc");
         await server.WaitForTimerAsync(TimerKind.EntityBody);
@@ -134,7 +138,11 @@ public sealed class ConnectionTimeoutTests
                 Interlocked.Add(ref read, n);
             }
             await context.Response.WriteAsync("read it all");
-        }, o => o.Timeouts.EntityBody = TimeSpan.FromSeconds(4));
+        }, o =>
+        {
+            o.Timeouts.EntityBody = TimeSpan.FromSeconds(4);
+            o.MinRequestBodyBytesPerSecond = 0; // the gap timer alone
+        });
         await using var client = server.Connect();
         await client.SendAsync("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\n");
         int sent = 0;
