@@ -79,6 +79,19 @@ internal sealed class InMemoryServer : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Moves the clock to <paramref name="early"/> before a deadline <paramref name="remaining"/> away and
+    /// checks that <paramref name="client"/> has heard nothing, then past the deadline (plus the most a
+    /// heartbeat can be late), so the timer fires.
+    /// </summary>
+    public async Task AdvancePastDeadlineAsync(InMemoryClient client, TimeSpan remaining, string timer, TimeSpan? early = null)
+    {
+        var before = early ?? TimeSpan.FromSeconds(1);
+        Advance(remaining - before);
+        Assert.True(await client.StaysSilentAsync(TimeSpan.FromMilliseconds(150)), $"{timer} fired early");
+        Advance(before + Heartbeat.Period + TimeSpan.FromMilliseconds(10));
+    }
+
     public static async Task WaitUntilAsync(Func<bool> condition, string because)
     {
         var deadline = DateTime.UtcNow + InMemoryClient.DefaultTimeout;
