@@ -36,6 +36,9 @@ public sealed partial class HttpSysLiteServer
         [LoggerMessage(11, LogLevel.Information, "MaxConnections is not set: each port admits {MaxConnections} connections, the process's open-file limit of {Descriptors} less a reserve for the runtime, logs and the app. Set HttpSysLiteOptions.MaxConnections, or raise the limit (ulimit -n, LimitNOFILE=), to choose another.", EventName = "DefaultMaxConnections")]
         public static partial void DefaultMaxConnections(ILogger logger, long maxConnections, long descriptors);
 
+        [LoggerMessage(12, LogLevel.Error, "The URL prefix '{Prefix}' added to UrlPrefixes was not registered.", EventName = "PrefixRefused")]
+        public static partial void PrefixRefused(ILogger logger, string prefix, Exception exception);
+
         [LoggerMessage(7, LogLevel.Error, "An OnStarting or OnCompleted callback threw.", EventName = "CallbackError")]
         public static partial void CallbackError(ILogger logger, Exception exception);
     }

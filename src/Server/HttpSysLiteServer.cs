@@ -7,6 +7,11 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using HttpSysAuthenticationSchemes = Microsoft.AspNetCore.Server.HttpSys.AuthenticationSchemes;
+using HttpSysClientCertificateMethod = Microsoft.AspNetCore.Server.HttpSys.ClientCertificateMethod;
+using HttpSysRequestQueueMode = Microsoft.AspNetCore.Server.HttpSys.RequestQueueMode;
+using HttpSysUrlPrefix = Microsoft.AspNetCore.Server.HttpSys.UrlPrefix;
+using Http503VerbosityLevel = Microsoft.AspNetCore.Server.HttpSys.Http503VerbosityLevel;
 
 namespace HttpSysLite;
 
@@ -24,7 +29,11 @@ public sealed partial class HttpSysLiteServer : IServer, Features.IHttpSysLiteCa
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private UrlGroup? _urlGroup;
     private RequestQueue? _queue;
+    // Keyed by the HttpSys prefix's FullPrefix, as UrlPrefixes holds it; the value is what the driver registered.
     private readonly Dictionary<string, UrlPrefix> _registered = new(StringComparer.OrdinalIgnoreCase);
+    // Prefixes added at run time that the driver refused (logged once each, until removed).
+    private readonly HashSet<string> _refused = new(StringComparer.OrdinalIgnoreCase);
+    private ITimer? _prefixWatch;
     private IRequestQueueHandler? _dispatcher;
     private int _activeRequests;
     private volatile bool _stopping;
@@ -83,7 +92,7 @@ public sealed partial class HttpSysLiteServer : IServer, Features.IHttpSysLiteCa
                 return;
             }
             ValidateOptions();
-            var prefixes = Options.RequestQueueMode == RequestQueueMode.Attach ? [] : ResolvePrefixes();
+            var prefixes = Options.RequestQueueMode == HttpSysRequestQueueMode.Attach ? [] : ResolvePrefixes();
             // The cache is the driver's, shared by its servers: the first one's limits apply, before any
             // request can be stored.
             _cacheSettingsApplied = _driver.Cache.TryApplySettings(new Transport.Caching.ResponseCacheSettings
@@ -106,8 +115,9 @@ public sealed partial class HttpSysLiteServer : IServer, Features.IHttpSysLiteCa
                 var bound = new List<string>();
                 if (created)
                 {
-                    queue.Limit = Options.RequestQueueLimit;
-                    queue.Timeout = Options.Timeouts.RequestQueue;
+                    queue.Limit = (int)Math.Min(Options.RequestQueueLimit, int.MaxValue);
+                    queue.Timeout = OrDefault(Options.Timeouts.RequestQueue, Transport.Routing.RequestQueue.DefaultTimeout);
+                    queue.PreferInlineScheduling = Options.UnsafePreferInlineScheduling;
                     queue.MaxConcurrentRequests = Options.MaxConcurrentRequests;
                     queue.RejectionMode = Options.Http503Verbosity switch
                     {
@@ -122,10 +132,10 @@ public sealed partial class HttpSysLiteServer : IServer, Features.IHttpSysLiteCa
                     };
                     try
                     {
-                        foreach (var (text, prefix) in prefixes)
+                        foreach (var (key, prefix) in prefixes)
                         {
                             var registered = group.AddPrefix(prefix);
-                            _registered[text] = registered;
+                            _registered[key] = registered;
                             if (_driver.SettingsOf(registered.Port) is { } inForce && inForce != group.Settings)
                             {
                                 Log.PortSettingsDiffer(_logger, registered.FullPrefix);
@@ -141,7 +151,10 @@ public sealed partial class HttpSysLiteServer : IServer, Features.IHttpSysLiteCa
                         throw;
                     }
                     _urlGroup = group;
-                    Options.UrlPrefixes.Attach(this); // from now on, changes to UrlPrefixes apply at once
+                    // From now on, changes to UrlPrefixes apply to new requests. HttpSys's collection
+                    // tells only its own (Windows) URL group, so it is watched: a change applies
+                    // within PrefixWatchPeriod.
+                    _prefixWatch = TimeProvider.System.CreateTimer(static s => ((HttpSysLiteServer)s!).ApplyPrefixChanges(), this, PrefixWatchPeriod, PrefixWatchPeriod);
                 }
                 else
                 {
@@ -199,7 +212,11 @@ public sealed partial class HttpSysLiteServer : IServer, Features.IHttpSysLiteCa
                 }
             }
             // 4. Release the prefixes (a port nobody else uses closes with its idle connections) and the queue.
-            Options.UrlPrefixes.Attach(null);
+            _prefixWatch?.Dispose();
+            lock (_registered)
+            {
+                _prefixWatch = null;
+            }
             ReleaseCacheSettings();
             _urlGroup?.Dispose();
             _driver.CloseRequestQueue(_queue!, _dispatcher!);
@@ -237,75 +254,118 @@ public sealed partial class HttpSysLiteServer : IServer, Features.IHttpSysLiteCa
     /// <inheritdoc />
     public int Flush(string url, bool recursive = false) => _driver.Cache.Flush(url, recursive);
 
-    /// <summary>Registers a prefix added to UrlPrefixes while the server runs.</summary>
-    internal void AddPrefix(string text)
-    {
-        if (!UrlPrefix.TryCreate(text, out var prefix, out string? error))
-        {
-            throw new ArgumentException($"Invalid URL prefix '{text}': {error}", nameof(text));
-        }
-        var group = _urlGroup ?? throw new InvalidOperationException("This server attached to another server's queue; prefixes belong to the creator.");
-        var registered = group.AddPrefix(prefix);
-        lock (_registered)
-        {
-            _registered[text] = registered;
-        }
-        _addresses.Addresses.Add(registered.FullPrefix);
-        Log.ListeningOn(_logger, registered.FullPrefix);
-    }
+    /// <summary>How soon a change to UrlPrefixes applies while the server runs.</summary>
+    internal static readonly TimeSpan PrefixWatchPeriod = TimeSpan.FromMilliseconds(100);
 
-    /// <summary>Releases a prefix removed from UrlPrefixes while the server runs.</summary>
-    internal void RemovePrefix(string text)
+    /// <summary>
+    /// Registers what was added to UrlPrefixes and releases what was removed, as HttpSys's collection does
+    /// through its URL group. Runs on the watch timer; a prefix the driver refuses is logged once.
+    /// </summary>
+    internal void ApplyPrefixChanges()
     {
-        UrlPrefix? registered;
         lock (_registered)
         {
-            if (!_registered.Remove(text, out registered))
+            if (_prefixWatch is null || _urlGroup is not { } group)
+            {
+                return; // stopped
+            }
+            // The common case, nothing changed, allocates nothing but the collection's enumerator.
+            int count = 0;
+            bool changed = false;
+            foreach (var prefix in Options.UrlPrefixes)
+            {
+                count++;
+                if (!_registered.ContainsKey(prefix.FullPrefix) && !_refused.Contains(prefix.FullPrefix))
+                {
+                    changed = true;
+                    break;
+                }
+            }
+            if (!changed && count == _registered.Count + _refused.Count)
             {
                 return;
             }
+
+            var wanted = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+            foreach (var prefix in Options.UrlPrefixes)
+            {
+                if (!wanted.Add(prefix.FullPrefix) || _registered.ContainsKey(prefix.FullPrefix) || _refused.Contains(prefix.FullPrefix))
+                {
+                    continue;
+                }
+                try
+                {
+                    var registered = group.AddPrefix(ToDriverPrefix(prefix.FullPrefix, "UrlPrefixes"));
+                    _registered[prefix.FullPrefix] = registered;
+                    _addresses.Addresses.Add(registered.FullPrefix);
+                    Log.ListeningOn(_logger, registered.FullPrefix);
+                }
+                catch (Exception ex) when (ex is InvalidOperationException or ArgumentException or System.Net.Sockets.SocketException)
+                {
+                    _refused.Add(prefix.FullPrefix);
+                    Log.PrefixRefused(_logger, prefix.FullPrefix, ex);
+                }
+            }
+            foreach (var (key, registered) in _registered.ToArray())
+            {
+                if (!wanted.Contains(key))
+                {
+                    _registered.Remove(key);
+                    group.RemovePrefix(registered);
+                    _addresses.Addresses.Remove(registered.FullPrefix);
+                }
+            }
+            _refused.IntersectWith(wanted);
         }
-        _urlGroup!.RemovePrefix(registered);
-        _addresses.Addresses.Remove(registered.FullPrefix);
     }
 
-    /// <summary>HttpSys's rule: options win unless PreferHostingUrls; then hosting addresses; then the default.</summary>
-    private List<(string Text, UrlPrefix Prefix)> ResolvePrefixes()
+    /// <summary>
+    /// HttpSys's rule: options win unless PreferHostingUrls; then hosting addresses; then the default.
+    /// As in HttpSys, addresses that are used become the contents of UrlPrefixes.
+    /// </summary>
+    private List<(string Key, UrlPrefix Prefix)> ResolvePrefixes()
     {
-        IEnumerable<string> source;
-        if (_addresses.PreferHostingUrls && _addresses.Addresses.Count > 0)
-        {
-            source = _addresses.Addresses;
-        }
-        else if (Options.UrlPrefixes.Count > 0)
+        bool useAddresses = _addresses.PreferHostingUrls && _addresses.Addresses.Count > 0;
+        if (!useAddresses && Options.UrlPrefixes.Count > 0)
         {
             if (_addresses.Addresses.Count > 0)
             {
                 Log.AddressesOverridden(_logger, string.Join(", ", _addresses.Addresses));
             }
-            source = Options.UrlPrefixes;
-        }
-        else if (_addresses.Addresses.Count > 0)
-        {
-            source = _addresses.Addresses;
         }
         else
         {
-            source = [HttpSysLiteOptions.DefaultUrlPrefix];
+            string[] source = _addresses.Addresses.Count > 0 ? [.. _addresses.Addresses] : [HttpSysLiteOptions.DefaultUrlPrefix];
+            Options.UrlPrefixes.Clear();
+            foreach (string address in source)
+            {
+                try
+                {
+                    Options.UrlPrefixes.Add(address);
+                }
+                catch (ArgumentException ex)
+                {
+                    throw new InvalidOperationException($"The address '{address}' (--urls, ASPNETCORE_URLS or ASPNETCORE_HTTP_PORTS) is not a URL prefix: {ex.Message}", ex);
+                }
+            }
         }
 
         var prefixes = new List<(string, UrlPrefix)>();
-        foreach (string text in source)
+        foreach (var prefix in Options.UrlPrefixes)
         {
-            if (!UrlPrefix.TryCreate(text, out var prefix, out string? error))
-            {
-                throw new InvalidOperationException(
-                    $"HttpSysLiteOptions.UrlPrefixes (or --urls) holds an invalid prefix '{text}': {error}");
-            }
-            prefixes.Add((text, prefix));
+            prefixes.Add((prefix.FullPrefix, ToDriverPrefix(prefix.FullPrefix, "UrlPrefixes (or --urls)")));
         }
         return prefixes;
     }
+
+    /// <summary>HttpSys's prefix, checked once more by the driver's own grammar (docs/design.md section 4).</summary>
+    private static UrlPrefix ToDriverPrefix(string fullPrefix, string source) =>
+        UrlPrefix.TryCreate(fullPrefix, out var prefix, out string? error)
+            ? prefix
+            : throw new InvalidOperationException($"HttpSysLiteOptions.{source} holds the prefix '{fullPrefix}', which HttpSysLite cannot serve: {error}");
+
+    /// <summary>HttpSys's convention for its timers: TimeSpan.Zero means the system default.</summary>
+    private static TimeSpan OrDefault(TimeSpan value, TimeSpan systemDefault) => value == TimeSpan.Zero ? systemDefault : value;
 
     /// <summary>The limits, timers and connection limit for the ports this server opens.</summary>
     private ConnectionSettings CreateConnectionSettings(ServiceUnavailableMode rejectionMode)
@@ -326,11 +386,17 @@ public sealed partial class HttpSysLiteServer : IServer, Features.IHttpSysLiteCa
                 UrlSegmentMaxLength = Options.UrlSegmentMaxLength,
                 UrlSegmentMaxCount = Options.UrlSegmentMaxCount,
             },
-            HeaderWait = timeouts.HeaderWait,
-            IdleConnection = timeouts.IdleConnection,
-            EntityBody = timeouts.EntityBody,
-            DrainEntityBody = timeouts.DrainEntityBody,
-            MinSendBytesPerSecond = timeouts.MinSendBytesPerSecond,
+            HeaderWait = OrDefault(timeouts.HeaderWait, ConnectionSettings.DefaultTimeout),
+            IdleConnection = OrDefault(timeouts.IdleConnection, ConnectionSettings.DefaultTimeout),
+            EntityBody = OrDefault(timeouts.EntityBody, ConnectionSettings.DefaultTimeout),
+            DrainEntityBody = OrDefault(timeouts.DrainEntityBody, ConnectionSettings.DefaultTimeout),
+            // HttpSys's special values: 0 is the system default (150), uint.MaxValue turns the timer off.
+            MinSendBytesPerSecond = timeouts.MinSendBytesPerSecond switch
+            {
+                0 => ConnectionSettings.DefaultMinSendBytesPerSecond,
+                uint.MaxValue => 0,
+                long rate => rate,
+            },
             MaxConnections = maxConnections,
             ConnectionLimitMode = rejectionMode,
         };
@@ -378,13 +444,37 @@ public sealed partial class HttpSysLiteServer : IServer, Features.IHttpSysLiteCa
         {
             throw new InvalidOperationException("HttpSysLiteOptions.MaxConcurrentRequests must be null (no limit) or at least 1.");
         }
-        if (Options.RequestQueueMode != RequestQueueMode.Create && Options.RequestQueueName is null)
+        if (Options.RequestQueueMode != HttpSysRequestQueueMode.Create && Options.RequestQueueName is null)
         {
             throw new InvalidOperationException($"HttpSysLiteOptions.RequestQueueMode {Options.RequestQueueMode} needs a RequestQueueName: set one, or use RequestQueueMode.Create.");
         }
         if (Options.MaxRequestHeaderCount < 1)
         {
             throw new InvalidOperationException("HttpSysLiteOptions.MaxRequestHeaderCount must be at least 1; the default is 100.");
+        }
+        // HttpSys options that need what this driver does not have yet, or cannot have on this OS.
+        if (Options.Authentication.Schemes != HttpSysAuthenticationSchemes.None)
+        {
+            throw new InvalidOperationException(
+                $"HttpSysOptions.Authentication.Schemes = {Options.Authentication.Schemes}: HttpSysLite has no Windows authentication. " +
+                "Leave Schemes at None and add the ASP.NET Core Negotiate handler (services.AddAuthentication(NegotiateDefaults.AuthenticationScheme).AddNegotiate(), " +
+                "package Microsoft.AspNetCore.Authentication.Negotiate), which does Negotiate and Kerberos on Linux.");
+        }
+        if (!Options.Authentication.AllowAnonymous)
+        {
+            throw new InvalidOperationException(
+                "HttpSysOptions.Authentication.AllowAnonymous = false with no authentication scheme would refuse every request. " +
+                "Leave it true and require authentication in the app (the Negotiate handler with an authorization policy).");
+        }
+        if (Options.ClientCertificateMethod != HttpSysClientCertificateMethod.AllowCertificate)
+        {
+            throw new InvalidOperationException(
+                $"HttpSysOptions.ClientCertificateMethod = {Options.ClientCertificateMethod}: client certificates come with TLS in the driver, which HttpSysLite does not have yet. Leave the default, AllowCertificate.");
+        }
+        if (Options.RequestQueueSecurityDescriptor is not null)
+        {
+            throw new InvalidOperationException(
+                "HttpSysOptions.RequestQueueSecurityDescriptor: queue access control comes with HttpSysLite's namespace security, which is not there yet. Leave it null.");
         }
     }
 

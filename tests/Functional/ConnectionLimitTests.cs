@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Server.HttpSys;
 using HttpSysLite.Tests.Functional.Support;
 using Microsoft.AspNetCore.Builder;
 

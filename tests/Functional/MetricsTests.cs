@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Server.HttpSys;
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using HttpSysLite.Tests.Functional.Support;

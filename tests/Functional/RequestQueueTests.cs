@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Server.HttpSys;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Server.HttpSys;
 using System.Collections.Concurrent;
 using System.Net;
 using HttpSysLite.Features;

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Server.HttpSys;
 using System.Collections.Concurrent;
 using System.Diagnostics.Tracing;
 using HttpSysLite.Tests.Functional.Support;

@@ -7,7 +7,7 @@ public interface IHttpSysLiteResponseFeature
 {
     /// <summary>
     /// HTTP.sys's HTTP_SEND_RESPONSE_FLAG_BUFFER_DATA for this response, starting from
-    /// <see cref="HttpSysLiteOptions.EnableKernelResponseBuffering"/>. True: a body write completes once
+    /// <see cref="Microsoft.AspNetCore.Server.HttpSys.HttpSysOptions.EnableKernelResponseBuffering"/>. True: a body write completes once
     /// copied into the connection's bounded send buffer. False: once no more than a small window of the
     /// response is unacknowledged by the client. Takes effect from the next write;
     /// <c>IHttpResponseBodyFeature.DisableBuffering()</c> sets it to false, as on HttpSys.

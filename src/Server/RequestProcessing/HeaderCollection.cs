@@ -113,21 +113,26 @@ internal sealed class HeaderCollection : IHeaderDictionary
 
     public ICollection<StringValues> Values => _values.AsSpan(0, _count).ToArray();
 
-    /// <summary>Replaces the contents with a request's fields; repeated names become one multi-valued field.</summary>
-    public void CopyFrom(RequestHeaders headers)
+    /// <summary>
+    /// Replaces the contents with a request's fields; repeated names become one multi-valued field. Bytes
+    /// beyond ASCII are decoded as UTF-8, or as Latin-1 when <paramref name="latin1"/> (HttpSys's
+    /// UseLatin1RequestHeaders).
+    /// </summary>
+    public void CopyFrom(RequestHeaders headers, bool latin1)
     {
         Clear();
         for (int i = 0; i < headers.Count; i++)
         {
             string name = headers.NameAt(i);
+            string value = headers.ValueAt(i, latin1);
             int index = IndexOf(name);
             if (index >= 0)
             {
-                _values[index] = StringValues.Concat(_values[index], headers.ValueAt(i));
+                _values[index] = StringValues.Concat(_values[index], value);
             }
             else
             {
-                Append(name, headers.ValueAt(i));
+                Append(name, value);
             }
         }
     }

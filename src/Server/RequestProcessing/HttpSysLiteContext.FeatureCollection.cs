@@ -31,7 +31,9 @@ internal partial class HttpSysLiteContext :
     IHttpUpgradeFeature,
     IHttpResponseTrailersFeature,
     IHttpSysLiteResponseFeature,
-    IHttpMinRequestBodyDataRateFeature
+    IHttpMinRequestBodyDataRateFeature,
+    Microsoft.AspNetCore.Server.HttpSys.IHttpSysRequestTimingFeature,
+    Microsoft.AspNetCore.Server.HttpSys.IHttpSysRequestInfoFeature
 {
 
     // IHttpRequestFeature and friends let the app replace values (URL rewriting, body wrappers).
@@ -258,8 +260,13 @@ internal partial class HttpSysLiteContext :
                 }
             }
         }
-        return null;
+        // HttpSys's own request features: rarely asked for, so they have no slot.
+        return IsOwnUnslotted(key) ? this : null;
     }
+
+    private static bool IsOwnUnslotted(Type key) =>
+        key == typeof(Microsoft.AspNetCore.Server.HttpSys.IHttpSysRequestTimingFeature)
+        || key == typeof(Microsoft.AspNetCore.Server.HttpSys.IHttpSysRequestInfoFeature);
 
     private void SetOther(Type key, object? value)
     {
@@ -295,6 +302,34 @@ internal partial class HttpSysLiteContext :
                 }
             }
         }
+        foreach (var key in s_ownUnslotted)
+        {
+            if (!IsSetByApp(key))
+            {
+                yield return new KeyValuePair<Type, object>(key, this);
+            }
+        }
+    }
+
+    private static readonly Type[] s_ownUnslotted =
+    [
+        typeof(Microsoft.AspNetCore.Server.HttpSys.IHttpSysRequestTimingFeature),
+        typeof(Microsoft.AspNetCore.Server.HttpSys.IHttpSysRequestInfoFeature),
+    ];
+
+    private bool IsSetByApp(Type key)
+    {
+        if (_others is not null)
+        {
+            foreach (var pair in _others)
+            {
+                if (pair.Key == key)
+                {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     IEnumerator IEnumerable.GetEnumerator() => ((IEnumerable<KeyValuePair<Type, object>>)this).GetEnumerator();

@@ -44,7 +44,7 @@ internal partial class HttpSysLiteContext : IResponseHeaderSource
         _request.MinBodyBytesPerSecond = Server.Options.MinRequestBodyBytesPerSecond;
         _request.MinBodyGracePeriod = Server.Options.MinRequestBodyGracePeriod;
 
-        _requestHeaders.CopyFrom(_request.Headers);
+        _requestHeaders.CopyFrom(_request.Headers, Server.Options.UseLatin1RequestHeaders);
 
         _responseHeaders.IsReadOnly = false;
         _responseHeaders.Clear();

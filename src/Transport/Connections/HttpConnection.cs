@@ -48,6 +48,7 @@ internal sealed class HttpConnection
         Binding = binding;
         _admitted = admitted;
         _context = new RequestContext(this);
+        _context._timestamps.ConnectionStart = Stopwatch.GetTimestamp();
     }
 
     public ulong Id { get; }
@@ -216,6 +217,7 @@ internal sealed class HttpConnection
                         // completes while its server stops still finds that server (and its 503), never
                         // "no prefix" (400) because the prefixes left in between.
                         _requestTable = Driver.Table;
+                        _context._timestamps.DataStart = Stopwatch.GetTimestamp();
                         if (log.IsEnabled())
                         {
                             log.RecvReq(_context.RequestId, Id);
@@ -281,7 +283,9 @@ internal sealed class HttpConnection
                 _clientClosing = !keepAlive;
                 if (rejection == RequestRejectionReason.None)
                 {
-                    _context.StartTimestamp = HttpSysLiteMeter.RequestDuration.Enabled ? Stopwatch.GetTimestamp() : 0;
+                    long parsed = Stopwatch.GetTimestamp();
+                    _context._timestamps.HeaderParseEnd = parsed;
+                    _context.StartTimestamp = HttpSysLiteMeter.RequestDuration.Enabled ? parsed : 0;
                     if (log.IsEnabled())
                     {
                         log.Parse(_context.RequestId, _context.Method, _context.RawTarget);
@@ -316,6 +320,7 @@ internal sealed class HttpConnection
             if (rejection == RequestRejectionReason.None)
             {
                 rejection = Route();
+                _context._timestamps.RoutingEnd = Stopwatch.GetTimestamp();
             }
             if (rejection != RequestRejectionReason.None)
             {
@@ -348,8 +353,9 @@ internal sealed class HttpConnection
             {
                 log.Deliver(_context.RequestId, queue.Name ?? string.Empty, _context.RawTarget);
             }
-            // The app may block: it runs on the thread pool, never on the epoll loop thread.
-            if (Transport.LeaveLoopThread())
+            // The app may block: it runs on the thread pool, never on the epoll loop thread, unless its
+            // queue chose UnsafePreferInlineScheduling (then its body reads resume on the loop too).
+            if (!queue.PreferInlineScheduling && Transport.LeaveLoopThread())
             {
                 await Task.Yield();
             }
@@ -360,6 +366,7 @@ internal sealed class HttpConnection
             }
             try
             {
+                _context._timestamps.DeliveredForIO = Stopwatch.GetTimestamp();
                 await consumer.ProcessRequestAsync(_context).ConfigureAwait(false);
             }
             finally

@@ -104,6 +104,11 @@ public sealed partial class RequestContext
     /// <summary>Set by the server before the response starts when the response may be cached, and for how long.</summary>
     public Caching.CachePolicy? CachePolicy { get; set; }
 
+    /// <summary>When the driver did each step of this request.</summary>
+    public ref readonly RequestTimestamps Timestamps => ref _timestamps;
+
+    internal RequestTimestamps _timestamps;
+
     /// <summary>Stopwatch timestamp of the parsed head when http.server.request.duration is measured, else 0.</summary>
     internal long StartTimestamp { get; set; }
 

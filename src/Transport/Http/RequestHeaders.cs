@@ -13,6 +13,7 @@ public sealed class RequestHeaders
     private string[] _names = new string[16];
     private string[] _values = new string[16];
     private int _count;
+    private bool _hasNonAsciiValues;
 
     /// <summary>The number of header fields.</summary>
     public int Count => _count;
@@ -36,7 +37,42 @@ public sealed class RequestHeaders
         return null;
     }
 
-    internal void Clear() => _count = 0;
+    /// <summary>
+    /// Whether a value holds bytes beyond ASCII (obs-text, RFC 9110 section 5.5): such values are kept
+    /// byte for byte, as Latin-1, until the server chooses how to decode them (<see cref="ValueAt(int, bool)"/>).
+    /// </summary>
+    public bool HasNonAsciiValues => _hasNonAsciiValues;
+
+    /// <summary>
+    /// The value of field <paramref name="index"/>, with bytes beyond ASCII decoded as UTF-8 (invalid
+    /// sequences become U+FFFD, as HttpSys decodes them) or, with <paramref name="latin1"/>, as Latin-1
+    /// (HttpSys's UseLatin1RequestHeaders). ASCII values are the same string either way.
+    /// </summary>
+    public string ValueAt(int index, bool latin1)
+    {
+        string value = _values[index];
+        if (latin1 || !_hasNonAsciiValues || Ascii.IsValid(value))
+        {
+            return value;
+        }
+        // The Latin-1 string holds the field's bytes one per char: recover them and decode as UTF-8.
+        const int StackLimit = 512;
+        byte[]? rented = value.Length > StackLimit ? System.Buffers.ArrayPool<byte>.Shared.Rent(value.Length) : null;
+        Span<byte> bytes = rented ?? stackalloc byte[StackLimit];
+        int length = Encoding.Latin1.GetBytes(value, bytes);
+        string decoded = Encoding.UTF8.GetString(bytes[..length]);
+        if (rented is not null)
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(rented);
+        }
+        return decoded;
+    }
+
+    internal void Clear()
+    {
+        _count = 0;
+        _hasNonAsciiValues = false;
+    }
 
     /// <summary>Appends a field and returns its name string (interned when known).</summary>
     internal string Add(ReadOnlySpan<byte> name, ReadOnlySpan<byte> value)
@@ -54,9 +90,16 @@ public sealed class RequestHeaders
 
         string? previousValue = _values[_count];
         // Values are kept byte for byte (Latin-1), so obs-text survives for the app to decode as it wishes.
-        string valueString = previousValue is not null && previousValue.Length == value.Length && Ascii.Equals(value, previousValue)
-            ? previousValue
-            : Encoding.Latin1.GetString(value);
+        string valueString;
+        if (previousValue is not null && previousValue.Length == value.Length && Ascii.Equals(value, previousValue))
+        {
+            valueString = previousValue;
+        }
+        else
+        {
+            valueString = Encoding.Latin1.GetString(value);
+            _hasNonAsciiValues |= !Ascii.IsValid(value);
+        }
 
         _names[_count] = nameString;
         _values[_count] = valueString;

@@ -46,6 +46,13 @@ public sealed class RequestQueue
     /// <summary>Requests the apps may run at once; null for no limit (the app is never saturated).</summary>
     public int? MaxConcurrentRequests { get; set; }
 
+    /// <summary>
+    /// Whether the app runs on the connection's loop thread, with no hop to the thread pool
+    /// (HttpSys's UnsafePreferInlineScheduling). Unsafe: app code that blocks stalls every connection on
+    /// that loop, cache hits included.
+    /// </summary>
+    public bool PreferInlineScheduling { get; set; }
+
     /// <summary>How a request that cannot be queued is turned away (Http503Verbosity).</summary>
     public ServiceUnavailableMode RejectionMode { get; set; } = ServiceUnavailableMode.Reset;
 

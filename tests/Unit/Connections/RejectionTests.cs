@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Server.HttpSys;
 using HttpSysLite.Tests.Unit.Support;
 using Microsoft.AspNetCore.Http;
 
