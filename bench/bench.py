@@ -368,6 +368,22 @@ def main():
               f"| {statistics.median(r['cpu_us'] for r in traced):.1f} | {median_ratio(traced, quiet, 'cpu_us'):.2f} "
               f"| {events_per_request(traced)} |", flush=True)
 
+    if selected("inline"):
+        # HttpSys's UnsafePreferInlineScheduling: the app on the connection's loop thread, no hop to the
+        # thread pool. Default, inline and Kestrel measured together, in alternating windows.
+        print()
+        print("| inline scheduling | HttpSysLite req/s | inline req/s | Kestrel req/s | inline / default | inline / Kestrel | default / Kestrel "
+              "| CPU µs/req default | CPU µs/req inline | CPU µs/req Kestrel |")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for workload in (WORKLOADS[0], WORKLOADS[3]):
+            default, inline, kestrel = measured([Side("HttpSysLite"), Side("HttpSysLite", ["--HttpSysLite:UnsafePreferInlineScheduling=true"]),
+                                                 Side("Kestrel")], workload)
+            print(f"| {workload[0]} | {statistics.median(r['rps'] for r in default):,.0f} | {statistics.median(r['rps'] for r in inline):,.0f} "
+                  f"| {statistics.median(r['rps'] for r in kestrel):,.0f} | **{median_ratio(inline, default, 'rps'):.2f}**{spread(inline, default, 'rps')} "
+                  f"| **{median_ratio(inline, kestrel, 'rps'):.2f}** | {median_ratio(default, kestrel, 'rps'):.2f} "
+                  f"| {statistics.median(r['cpu_us'] for r in default):.1f} | {statistics.median(r['cpu_us'] for r in inline):.1f} "
+                  f"| {statistics.median(r['cpu_us'] for r in kestrel):.1f} |", flush=True)
+
     print()
     print(f"ratio = median over every pair of windows measured back to back ({rounds} round(s) x {windows}) of HttpSysLite/Kestrel req/s "
           f"(higher is better), in brackets the middle half of those pairwise ratios; CPU ratio = the same for server CPU time per request "

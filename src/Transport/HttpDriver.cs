@@ -250,13 +250,15 @@ public sealed class HttpDriver : IDisposable
     {
         if (prefix.Port == 0)
         {
-            var ephemeral = prefix.NeedsWildcardBind
-                ? _transport.BindWildcard(0, Clock)
-                : _transport.BindAddress(new IPEndPoint(prefix.Address!, 0), Clock);
-            ephemeral.Binding = new PortBinding(ephemeral.EndPoint.Port, settings);
-            created.Add(ephemeral);
-            _listeners[ephemeral.EndPoint.Port] = [ephemeral];
-            return prefix.WithPort(ephemeral.EndPoint.Port);
+            var ephemeral = BindEphemeral(prefix);
+            var portBinding = new PortBinding(ephemeral[0].EndPoint.Port, settings);
+            foreach (var listener in ephemeral)
+            {
+                listener.Binding = portBinding;
+                created.Add(listener);
+            }
+            _listeners[portBinding.Port] = ephemeral;
+            return prefix.WithPort(portBinding.Port);
         }
 
         if (!_listeners.TryGetValue(prefix.Port, out var listeners))
@@ -265,52 +267,132 @@ public sealed class HttpDriver : IDisposable
         }
         // The port's settings come from the server that opened it; they survive a rebind.
         var binding = listeners.Count > 0 ? listeners[0].Binding : new PortBinding(prefix.Port, settings);
-        bool hasWildcard = listeners.Exists(static l => l.IsWildcard);
         if (prefix.NeedsWildcardBind)
         {
-            if (!hasWildcard)
+            if (!listeners.Exists(static l => l.IsWildcard))
             {
                 // The port served IP literals alone and now needs the dual-mode socket: a listener
                 // cannot share the port with the wider bind, so close the narrow listeners and bind
                 // [::]. Established connections are sockets of their own and keep running; only a
                 // connect in that instant could be refused. IP-bound prefixes keep matching on the
                 // connection's local address.
-                var narrow = listeners.ToArray();
-                foreach (var listener in narrow)
+                Rebind(listeners, static _ => true, () => BindWildcard(prefix.Port), binding, created);
+            }
+        }
+        else
+        {
+            foreach (var address in prefix.BindAddresses)
+            {
+                if (listeners.Exists(l => l.Covers(address)))
                 {
-                    listener.Dispose();
+                    continue;
                 }
-                listeners.Clear();
+                if (address.Equals(IPAddress.Any))
+                {
+                    // 0.0.0.0 takes every IPv4 address, so it replaces the port's IPv4 listeners.
+                    Rebind(listeners, static l => l.EndPoint.AddressFamily == AddressFamily.InterNetwork,
+                        () => _transport.BindAddress(new IPEndPoint(IPAddress.Any, prefix.Port), Clock), binding, created);
+                    continue;
+                }
                 try
                 {
-                    var wildcard = _transport.BindWildcard(prefix.Port, Clock);
-                    wildcard.Binding = binding;
-                    created.Add(wildcard);
-                    listeners.Add(wildcard);
+                    var bound = _transport.BindAddress(new IPEndPoint(address, prefix.Port), Clock);
+                    bound.Binding = binding;
+                    created.Add(bound);
+                    listeners.Add(bound);
                 }
-                catch (SocketException)
+                catch (SocketException ex) when (prefix.IsLocalhost && IsUnavailableFamily(ex) && listeners.Count > 0)
                 {
-                    foreach (var listener in narrow)
-                    {
-                        // Put the narrow listeners back as they were, serving at once.
-                        var restored = _transport.BindAddress(listener.EndPoint, Clock);
-                        restored.Binding = binding;
-                        listeners.Add(restored);
-                        StartAccepting(restored);
-                    }
-                    throw;
+                    // localhost on a machine without that loopback family (no IPv6): the other one serves.
                 }
             }
         }
-        else if (!hasWildcard && !listeners.Exists(l => l.EndPoint.Address.Equals(prefix.Address)))
-        {
-            var bound = _transport.BindAddress(new IPEndPoint(prefix.Address!, prefix.Port), Clock);
-            bound.Binding = binding;
-            created.Add(bound);
-            listeners.Add(bound);
-        }
         _listeners[prefix.Port] = listeners;
         return prefix;
+    }
+
+    /// <summary>
+    /// Binds an ephemeral port for <paramref name="prefix"/>: the wildcard, or each of its addresses on one
+    /// port number (localhost binds 127.0.0.1 first, then [::1] on the port it got, choosing again if
+    /// that port is taken for IPv6).
+    /// </summary>
+    private List<ConnectionListener> BindEphemeral(UrlPrefix prefix)
+    {
+        if (prefix.NeedsWildcardBind)
+        {
+            return [BindWildcard(0)];
+        }
+        var addresses = prefix.BindAddresses;
+        for (int attempt = 0; ; attempt++)
+        {
+            var bound = new List<ConnectionListener> { _transport.BindAddress(new IPEndPoint(addresses[0], 0), Clock) };
+            try
+            {
+                for (int i = 1; i < addresses.Length; i++)
+                {
+                    try
+                    {
+                        bound.Add(_transport.BindAddress(new IPEndPoint(addresses[i], bound[0].EndPoint.Port), Clock));
+                    }
+                    catch (SocketException ex) when (IsUnavailableFamily(ex))
+                    {
+                        // That family is off on this machine: the others serve.
+                    }
+                }
+                return bound;
+            }
+            catch (SocketException ex) when (ex.SocketErrorCode == SocketError.AddressAlreadyInUse && attempt < 20)
+            {
+                foreach (var listener in bound)
+                {
+                    listener.Dispose();
+                }
+            }
+        }
+    }
+
+    private ConnectionListener BindWildcard(int port)
+    {
+        var wildcard = _transport.BindWildcard(port, Clock);
+        wildcard.IsWildcard = true;
+        return wildcard;
+    }
+
+    private static bool IsUnavailableFamily(SocketException ex) =>
+        ex.SocketErrorCode is SocketError.AddressNotAvailable or SocketError.AddressFamilyNotSupported;
+
+    /// <summary>
+    /// Replaces the listeners that <paramref name="replaced"/> selects with the one <paramref name="bind"/>
+    /// makes (a wider bind cannot share the port with them). If that bind fails, they are put back as
+    /// they were, serving at once, and the error is thrown.
+    /// </summary>
+    private void Rebind(List<ConnectionListener> listeners, Predicate<ConnectionListener> replaced, Func<ConnectionListener> bind,
+        PortBinding binding, List<ConnectionListener> created)
+    {
+        var narrow = listeners.FindAll(replaced);
+        foreach (var listener in narrow)
+        {
+            listener.Dispose();
+            listeners.Remove(listener);
+        }
+        try
+        {
+            var wide = bind();
+            wide.Binding = binding;
+            created.Add(wide);
+            listeners.Add(wide);
+        }
+        catch (SocketException)
+        {
+            foreach (var listener in narrow)
+            {
+                var restored = _transport.BindAddress(listener.EndPoint, Clock);
+                restored.Binding = binding;
+                listeners.Add(restored);
+                StartAccepting(restored);
+            }
+            throw;
+        }
     }
 
     /// <summary>Starts accepting on a new listener; connections arrive in <see cref="OnAccepted"/>.</summary>

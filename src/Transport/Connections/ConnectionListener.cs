@@ -20,8 +20,16 @@ internal abstract class ConnectionListener : IDisposable
     /// <summary>The port's shared settings and connection count (set by the driver right after binding).</summary>
     public PortBinding Binding { get; set; } = null!;
 
-    /// <summary>True when this is the dual-mode [::] listener (or its 0.0.0.0 fallback).</summary>
-    public bool IsWildcard => EndPoint.Address.Equals(IPAddress.IPv6Any) || EndPoint.Address.Equals(IPAddress.Any);
+    /// <summary>
+    /// True for the port's wildcard listener, the dual-mode [::] socket (or its 0.0.0.0 fallback where IPv6
+    /// is off): it takes connections to every address. Set by the driver when it binds one; a 0.0.0.0
+    /// listener bound for a 0.0.0.0 prefix takes IPv4 alone and is not the wildcard.
+    /// </summary>
+    public bool IsWildcard { get; set; }
+
+    /// <summary>Whether connections to <paramref name="address"/> arrive on this listener.</summary>
+    public bool Covers(IPAddress address) => IsWildcard || EndPoint.Address.Equals(address)
+        || (EndPoint.Address.Equals(IPAddress.Any) && address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork);
 
     /// <summary>
     /// Starts accepting. <paramref name="onAccepted"/> runs for each connection on the thread that

@@ -621,7 +621,20 @@ internal sealed class HttpConnection
         {
             log.ParseRequestFailed(_context.RequestId, Id, reason.ToString(), status);
         }
-        return WriteErrorAsync(ReasonPhrases.StatusLine(status));
+        return WriteErrorAsync(ReasonPhrases.StatusLine(status), reason == RequestRejectionReason.NoMatchingPrefix ? NoPrefixBody() : null);
+    }
+
+    // What HTTP.sys's 400 for an unroutable request says, in our words: the usual cause is a Host (say
+    // 127.0.0.1) that no prefix names (say localhost), and the body tells the user so.
+    private static readonly byte[] s_invalidHostnameBody =
+        "Bad Request - Invalid Hostname\r\n\r\nHTTP Error 400. No URL prefix registered on this port takes requests for this host.\r\n"u8.ToArray();
+    private static readonly byte[] s_invalidUrlBody =
+        "Bad Request - Invalid URL\r\n\r\nHTTP Error 400. No URL prefix registered on this port for this host holds this path.\r\n"u8.ToArray();
+
+    private byte[] NoPrefixBody()
+    {
+        var local = Transport.LocalEndPoint;
+        return _requestTable.MatchesHost(local.Port, HostWithoutPort(_context.Host), local.Address) ? s_invalidUrlBody : s_invalidHostnameBody;
     }
 
     /// <summary>Turns a request away for its queue (HTTP.sys's 503 verbosity): a reset, a 503, or a 503 that says why.</summary>
@@ -660,14 +673,29 @@ internal sealed class HttpConnection
         }
     }
 
-    private async ValueTask WriteErrorAsync(byte[] statusLine)
+    private async ValueTask WriteErrorAsync(byte[] statusLine, byte[]? body = null)
     {
         EndKeepAlive(KeepAliveEndReason.RequestRejected);
         var output = Transport.Output;
         output.Write(statusLine);
-        output.Write("Content-Length: 0\r\nConnection: close\r\n"u8);
+        if (body is null)
+        {
+            output.Write("Content-Length: 0\r\nConnection: close\r\n"u8);
+        }
+        else
+        {
+            output.Write("Content-Type: text/plain; charset=us-ascii\r\nContent-Length: "u8);
+            Span<byte> digits = stackalloc byte[10];
+            body.Length.TryFormat(digits, out int written, provider: System.Globalization.CultureInfo.InvariantCulture);
+            output.Write(digits[..written]);
+            output.Write("\r\nConnection: close\r\n"u8);
+        }
         output.Write(HttpDate.HeaderLine);
         output.Write("Server: HttpSysLite\r\n\r\n"u8);
+        if (body is not null && !_context.IsHeadRequest)
+        {
+            output.Write(body); // a HEAD response carries the length, not the body (RFC 9110 section 9.3.2)
+        }
         await Transport.FlushAsync().ConfigureAwait(false);
     }
 }

@@ -52,6 +52,14 @@ public sealed class PrefixTable
     }
 
     /// <summary>
+    /// Whether some prefix on <paramref name="localPort"/> takes requests for <paramref name="host"/> arriving on
+    /// <paramref name="localAddress"/>, whatever their path: tells a request with an unknown Host (HTTP.sys's
+    /// "Invalid Hostname") from one whose path no prefix holds.
+    /// </summary>
+    public bool MatchesHost(int localPort, ReadOnlySpan<char> host, IPAddress localAddress) =>
+        _byPort.TryGetValue(localPort, out var port) && port.MatchesHost(host, localAddress);
+
+    /// <summary>
     /// Whole-segment, case-insensitive prefix match: "/app/" matches "/app/x", "/app/" and "/app",
     /// never "/apple".
     /// </summary>
@@ -67,6 +75,8 @@ public sealed class PrefixTable
     /// <summary>The four buckets of one port.</summary>
     private sealed class PortPrefixes
     {
+        private static readonly bool[] s_exactThenUnspecified = [false, true];
+
         private PathIndex? _strong;
         private Dictionary<string, PathIndex>? _hosts;
         private List<(IPAddress Address, PathIndex Paths)>? _addresses;
@@ -84,12 +94,13 @@ public sealed class PrefixTable
                     (_weak ??= new PathIndex()).Add(registration);
                     break;
                 case UrlPrefixHostKind.HostName:
-                    _hosts ??= new Dictionary<string, PathIndex>(StringComparer.OrdinalIgnoreCase);
-                    if (!_hosts.TryGetValue(prefix.Host, out var hostPaths))
+                    // localhost also answers to the loopback literals a client may put in Host instead.
+                    AddHost(prefix.Host, registration);
+                    if (prefix.IsLocalhost)
                     {
-                        _hosts[prefix.Host] = hostPaths = new PathIndex();
+                        AddHost("127.0.0.1", registration);
+                        AddHost("[::1]", registration);
                     }
-                    hostPaths.Add(registration);
                     break;
                 default:
                     _addresses ??= new();
@@ -102,6 +113,45 @@ public sealed class PrefixTable
                     _addresses[index].Paths.Add(registration);
                     break;
             }
+        }
+
+        private void AddHost(string host, PrefixRegistration registration)
+        {
+            _hosts ??= new Dictionary<string, PathIndex>(StringComparer.OrdinalIgnoreCase);
+            if (!_hosts.TryGetValue(host, out var hostPaths))
+            {
+                _hosts[host] = hostPaths = new PathIndex();
+            }
+            hostPaths.Add(registration);
+        }
+
+        /// <summary>
+        /// Whether an IP-bound prefix's address takes connections that arrived on <paramref name="localAddress"/>:
+        /// its own address, or 0.0.0.0 (any IPv4 address) and [::] (any address), which match whatever the Host.
+        /// </summary>
+        private static bool Accepts(IPAddress prefixAddress, IPAddress localAddress, bool unspecified) => unspecified
+            ? prefixAddress.Equals(IPAddress.IPv6Any) || (prefixAddress.Equals(IPAddress.Any) && localAddress.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork)
+            : prefixAddress.Equals(localAddress);
+
+        /// <summary>Whether any prefix of this port takes requests for <paramref name="host"/> on <paramref name="localAddress"/>, whatever the path.</summary>
+        public bool MatchesHost(ReadOnlySpan<char> host, IPAddress localAddress)
+        {
+            if (_strong is not null || _weak is not null
+                || (_hosts is not null && _hosts.GetAlternateLookup<ReadOnlySpan<char>>().ContainsKey(host)))
+            {
+                return true;
+            }
+            if (_addresses is not null)
+            {
+                foreach (var (address, _) in _addresses)
+                {
+                    if (Accepts(address, localAddress, unspecified: false) || Accepts(address, localAddress, unspecified: true))
+                    {
+                        return true;
+                    }
+                }
+            }
+            return false;
         }
 
         public PrefixRegistration? Find(ReadOnlySpan<char> host, IPAddress localAddress, string path)
@@ -117,14 +167,18 @@ public sealed class PrefixTable
             {
                 return named;
             }
-            // 3. IP-bound: the local address the connection arrived on.
+            // 3. IP-bound: the local address the connection arrived on; then 0.0.0.0 and [::], which
+            // Kestrel's users mean as "any address" (docs/design.md section 4).
             if (_addresses is not null)
             {
-                foreach (var (address, paths) in _addresses)
+                foreach (bool unspecified in s_exactThenUnspecified)
                 {
-                    if (address.Equals(localAddress) && paths.Find(path) is { } bound)
+                    foreach (var (address, paths) in _addresses)
                     {
-                        return bound;
+                        if (Accepts(address, localAddress, unspecified) && paths.Find(path) is { } bound)
+                        {
+                            return bound;
+                        }
                     }
                 }
             }

@@ -41,8 +41,26 @@ public sealed class UrlPrefix
     /// <summary>The canonical prefix string.</summary>
     public string FullPrefix { get; }
 
-    /// <summary>True when the port needs the dual-mode wildcard socket (any host other than an IP literal).</summary>
-    public bool NeedsWildcardBind => HostKind != UrlPrefixHostKind.IPAddress;
+    /// <summary>The host name that means this machine's loopback addresses (docs/design.md section 4).</summary>
+    public const string Localhost = "localhost";
+
+    /// <summary>True for a <c>localhost</c> prefix: it binds loopback only and matches a Host of localhost, 127.0.0.1 or [::1].</summary>
+    public bool IsLocalhost => HostKind == UrlPrefixHostKind.HostName && Host == Localhost;
+
+    /// <summary>
+    /// True when the port needs the dual-mode wildcard socket: +, * and host names (HTTP.sys routes them
+    /// by Host, whatever address the connection came to), and [::], which means any address as on Kestrel.
+    /// <c>localhost</c> and the other IP literals bind their own addresses (<see cref="BindAddresses"/>).
+    /// </summary>
+    public bool NeedsWildcardBind => HostKind switch
+    {
+        UrlPrefixHostKind.IPAddress => Address!.Equals(IPAddress.IPv6Any),
+        UrlPrefixHostKind.HostName => !IsLocalhost,
+        _ => true,
+    };
+
+    /// <summary>What a prefix that needs no wildcard socket binds: its IP literal, or both loopback addresses for localhost.</summary>
+    public IPAddress[] BindAddresses => IsLocalhost ? [IPAddress.Loopback, IPAddress.IPv6Loopback] : NeedsWildcardBind ? [] : [Address!];
 
     /// <summary>
     /// Splits a canonical path this prefix matched: PathBase = the prefix path without its trailing
