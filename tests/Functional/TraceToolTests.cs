@@ -41,7 +41,7 @@ public sealed class TraceToolTests
         Assert.StartsWith("Time", rows[0]);
         foreach (string expected in new[]
         {
-            "ConnConnect ", "ConnIdAssgn ", "RecvReq ", "Parse ", "Deliver ", "FastResp ", "SendComplete ",
+            "ConnConnect ", "ConnIdAssgn ", "RecvReq ", "Parse ", "Deliver ", "FastResp ", "FastSend ", "SendComplete ",
             "SrvdFrmCache ", "AddedCacheEntry ", "ParseRequestFailed ", "ConnClose ", "ConnCleanup ",
         })
         {
@@ -49,6 +49,7 @@ public sealed class TraceToolTests
         }
         Assert.Contains(rows, r => r.Contains("Parse ", StringComparison.Ordinal) && r.Contains("HttpVerb: GET, Url: /plaintext", StringComparison.Ordinal));
         Assert.Contains(rows, r => r.Contains("FastResp ", StringComparison.Ordinal) && r.Contains("StatusCode: 200", StringComparison.Ordinal));
+        Assert.Contains(rows, r => r.Contains("FastSend ", StringComparison.Ordinal) && r.Contains("HttpStatus: 200", StringComparison.Ordinal));
         Assert.Contains(rows, r => r.Contains("SrvdFrmCache ", StringComparison.Ordinal) && r.Contains("Url: /cached", StringComparison.Ordinal));
         Assert.Contains(rows, r => r.Contains("ParseRequestFailed ", StringComparison.Ordinal) && r.Contains("Reason: InvalidHost, StatusCode: 400", StringComparison.Ordinal));
     }

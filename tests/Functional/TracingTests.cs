@@ -41,7 +41,7 @@ public sealed class TracingTests : IDisposable
             return "Hello, World!";
         }));
         var events = await RunAsync(server, "GET /plaintext HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", responses: 1);
-        // A minimal-API string result starts the response (the head: FastResp) and then writes the body (FastSend).
+        // A minimal-API string result starts the response (the head: FastResp), writes the body, and completes (FastSend).
         Assert.Equal(["ConnConnect", "ConnIdAssgn", "RecvReq", "Parse", "Deliver", "FastResp", "FastSend", "SendComplete", "ConnClose", "ConnCleanup"], Names(events));
 
         var parse = events.Single(e => e.EventName == "Parse");
@@ -54,7 +54,7 @@ public sealed class TracingTests : IDisposable
         Assert.Equal(200, fastResp.Payload("StatusCode"));
         Assert.Equal("Nocache", fastResp.Payload("CachePolicy"));
         Assert.True((int)fastResp.Payload("HeaderLength")! > 0);
-        Assert.Equal(13L, events.Single(e => e.EventName == "FastSend").Payload("Bytes"));
+        Assert.Equal(200, events.Single(e => e.EventName == "FastSend").Payload("HttpStatus"));
         Assert.Equal(13L, events.Single(e => e.EventName == "SendComplete").Payload("BytesSent"));
         Assert.Equal(false, events.Single(e => e.EventName == "ConnClose").Payload("Abortive"));
 
@@ -63,6 +63,41 @@ public sealed class TracingTests : IDisposable
         {
             Assert.Equal(HttpSysLiteEventSource.RequestActivityId(requestId), e.ActivityId);
         }
+    }
+
+    /// <summary>
+    /// HTTP.sys's typical request reads FastResp (the app passed the response) then FastSend (the last
+    /// response was queued for sending), once per response, however the app wrote its body.
+    /// </summary>
+    [Theory]
+    [InlineData("/plaintext")]          // the sample's: Content-Length declared, one write, the head goes out before the body
+    [InlineData("/traced-chunked")]     // no length, three flushed writes: chunked
+    [InlineData("/traced-no-body")]     // 204, nothing written
+    public async Task EveryWritePatternReadsFastRespThenOneFastSend(string path)
+    {
+        await using var server = await TestServer.StartAsync(ServerKind.HttpSysLite, app =>
+        {
+            MinimalApi.SampleApp.MapEndpoints(app, kestrel: false);
+            app.MapGet("/traced-chunked", async (HttpContext context) =>
+            {
+                for (int i = 0; i < 3; i++)
+                {
+                    await context.Response.WriteAsync("piece ");
+                    await context.Response.Body.FlushAsync();
+                }
+            });
+            app.MapGet("/traced-no-body", (HttpContext context) =>
+            {
+                context.Response.StatusCode = 204;
+                return Task.CompletedTask;
+            });
+        });
+        var events = await RunAsync(server, $"GET {path} HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", responses: 1);
+        Assert.Equal(["ConnConnect", "ConnIdAssgn", "RecvReq", "Parse", "Deliver", "FastResp", "FastSend", "SendComplete", "ConnClose", "ConnCleanup"], Names(events));
+        int status = (int)events.Single(e => e.EventName == "FastResp").Payload("StatusCode")!;
+        Assert.Equal(path == "/traced-no-body" ? 204 : 200, status);
+        Assert.Equal(status, events.Single(e => e.EventName == "FastSend").Payload("HttpStatus"));
+        Assert.Equal(path switch { "/plaintext" => 13L, "/traced-chunked" => 18L, _ => 0L }, events.Single(e => e.EventName == "SendComplete").Payload("BytesSent"));
     }
 
     [Fact]

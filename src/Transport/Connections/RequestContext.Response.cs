@@ -251,14 +251,6 @@ public sealed partial class RequestContext
         {
             CommitHead(final: false);
         }
-        else
-        {
-            var log = Diagnostics.HttpSysLiteEventSource.Log;
-            if (log.IsEnabled() && _pendingCount > 0)
-            {
-                log.FastSend(RequestId, ConnectionId, _pendingCount);
-            }
-        }
         _capture.OnFlush();
         MovePendingToOutput();
         if (BufferResponseData || IsWholeBodyWritten)
@@ -324,6 +316,10 @@ public sealed partial class RequestContext
         var log = Diagnostics.HttpSysLiteEventSource.Log;
         if (log.IsEnabled())
         {
+            // FastSend here, not per flush: as in HTTP.sys it says the last of the response is queued, so a
+            // trace reads FastResp, FastSend once per response whatever the app's write pattern (one write
+            // with a declared length writes straight to the output and never had a flush to report).
+            log.FastSend(RequestId, ConnectionId, StatusCode);
             log.SendComplete(RequestId, ConnectionId, _responseBytes);
         }
         if (_framing == ResponseFraming.ContentLength && !IsHeadRequest && _responseBytes < _responseContentLength)

@@ -6,7 +6,8 @@ namespace HttpSysLite.Transport.Diagnostics;
 /// <summary>
 /// The driver's trace, named after HTTP.sys's own (Microsoft-Windows-HttpService): the same event names,
 /// ids and keywords (docs/design.md section 8), so a request can be followed step by step —
-/// ConnConnect → ConnIdAssgn → RecvReq → Parse → Deliver → FastResp → SendComplete → ConnClose → ConnCleanup.
+/// ConnConnect → ConnIdAssgn → RecvReq → Parse → Deliver → FastResp → FastSend → SendComplete → ConnClose → ConnCleanup
+/// (HTTP.sys's typical request, plus our SendComplete and ConnClose).
 /// Ids are the 64-bit ones the app sees (IHttpConnectionFeature.ConnectionId and TraceIdentifier are
 /// their hexadecimal forms). The events of one request carry one activity id (<see cref="RequestActivityId"/>).
 /// Call sites test <see cref="EventSource.IsEnabled()"/> first, so a process nobody traces pays one branch
@@ -118,14 +119,19 @@ public sealed unsafe class HttpSysLiteEventSource : EventSource
         WriteRequestEvent(10, RequestId, 3, data);
     }
 
-    /// <summary>A body send after the head (HttpSendResponseEntityBody).</summary>
-    [Event(12, Level = EventLevel.Informational, Keywords = Keywords.Response)]
-    public void FastSend(ulong RequestId, ulong ConnectionId, long Bytes)
+    /// <summary>
+    /// The last of the response, with its status, was queued for sending: HTTP.sys's "Queued last response
+    /// for sending" (its payload is RequestId and HttpStatus; ConnectionId is ours, as on every response
+    /// event). Once per response, whether the body went in one write, in chunks, or not at all.
+    /// </summary>
+    /// <remarks>Version 1: version 0 was written per flushed body piece, with its byte count.</remarks>
+    [Event(12, Level = EventLevel.Informational, Keywords = Keywords.Response, Version = 1)]
+    public void FastSend(ulong RequestId, ulong ConnectionId, int HttpStatus)
     {
         EventData* data = stackalloc EventData[3];
         Set(ref data[0], &RequestId);
         Set(ref data[1], &ConnectionId);
-        Set(ref data[2], &Bytes);
+        Set(ref data[2], &HttpStatus);
         WriteRequestEvent(12, RequestId, 3, data);
     }
 
