@@ -66,7 +66,9 @@ public static class SampleApp
     {
         var builder = WebApplication.CreateBuilder(args);
         bool kestrel = UsesKestrel(builder.Configuration);
-        if (string.IsNullOrEmpty(builder.Configuration["urls"]))
+        // The sample's own default only when the user gave no address (--urls, ASPNETCORE_URLS,
+        // ASPNETCORE_HTTP_PORTS): hosting applies those itself.
+        if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(builder.Configuration["http_ports"]))
         {
             builder.WebHost.UseUrls(DefaultUrl);
         }

@@ -22,6 +22,9 @@ public sealed class RawConnection : IAsyncDisposable
 
     public Socket Socket => _socket;
 
+    /// <summary>Talks over a socket the caller connected (one made in another network namespace, say).</summary>
+    public static RawConnection Over(Socket connected) => new(connected);
+
     public static async Task<RawConnection> ConnectAsync(IPEndPoint endPoint)
     {
         var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };

@@ -25,16 +25,27 @@ public sealed partial class SampleProcess : IAsyncDisposable
     public System.Collections.Concurrent.ConcurrentQueue<string> Output { get; }
 
     /// <summary>Starts the sample; with <paramref name="openFileLimit"/>, under that RLIMIT_NOFILE (prlimit, util-linux).</summary>
-    public static async Task<SampleProcess> StartAsync(string arguments, string? aspnetcoreUrls = null, int? openFileLimit = null)
+    /// <remarks>With <paramref name="network"/>, inside that namespace; <paramref name="environment"/> adds to (or, with null values, removes from) its environment.</remarks>
+    public static async Task<SampleProcess> StartAsync(string arguments, string? aspnetcoreUrls = null, int? openFileLimit = null,
+        NetworkNamespace? network = null, IReadOnlyDictionary<string, string?>? environment = null)
     {
         string sampleDll = typeof(MinimalApi.SampleApp).Assembly.Location;
-        var start = openFileLimit is int limit
-            ? new ProcessStartInfo("prlimit", $"--nofile={limit}:{limit} dotnet \"{sampleDll}\" {arguments}")
-            : new ProcessStartInfo("dotnet", $"\"{sampleDll}\" {arguments}");
+        var (file, args) = openFileLimit is int limit
+            ? ("prlimit", $"--nofile={limit}:{limit} dotnet \"{sampleDll}\" {arguments}")
+            : ("dotnet", $"\"{sampleDll}\" {arguments}");
+        if (network is not null)
+        {
+            (file, args) = network.Wrap(file, args);
+        }
+        var start = new ProcessStartInfo(file, args);
         start.RedirectStandardOutput = true;
         start.RedirectStandardError = true;
         start.WorkingDirectory = Path.GetDirectoryName(sampleDll)!;
         start.Environment["ASPNETCORE_URLS"] = aspnetcoreUrls;
+        foreach (var (name, value) in environment ?? new Dictionary<string, string?>())
+        {
+            start.Environment[name] = value;
+        }
         var process = Process.Start(start)!;
         var output = new System.Collections.Concurrent.ConcurrentQueue<string>();
         var ready = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
