@@ -1,7 +1,6 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
-using System.Text;
+using HttpSysLite.Tests.Functional.Support;
 
 namespace HttpSysLite.Tests.Functional;
 
@@ -38,49 +37,30 @@ public sealed class MigrationTests
                   </ItemGroup>
                 </Project>
                 """);
-            var (exitCode, buildOutput) = await RunAsync("dotnet", $"build \"{root}\" -o \"{Path.Combine(root, "out")}\" -nologo -v q", root, TimeSpan.FromMinutes(4));
+            var noEnvironment = new Dictionary<string, string>();
+            var (exitCode, buildOutput) = await DotnetCli.RunAsync($"build \"{root}\" -o \"{Path.Combine(root, "out")}\" -nologo -v q", root,
+                noEnvironment, TimeSpan.FromMinutes(4));
             Assert.True(exitCode == 0, $"The migrated program did not build:\n{buildOutput}");
 
             int port = FreePort();
-            var start = new ProcessStartInfo("dotnet", $"\"{Path.Combine(root, "out", "Migrated.dll")}\" --port {port}")
-            {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                WorkingDirectory = root,
-            };
-            start.Environment["ASPNETCORE_URLS"] = null;
-            start.Environment["Logging__Console__FormatterName"] = "simple";
-            using var process = Process.Start(start)!;
-            var output = new StringBuilder();
-            var listening = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            DataReceivedEventHandler collect = (_, e) =>
-            {
-                lock (output)
-                {
-                    output.AppendLine(e.Data);
-                }
-                if (e.Data?.Contains($"Now listening on: http://localhost:{port}/") == true)
-                {
-                    listening.TrySetResult();
-                }
-            };
-            process.OutputDataReceived += collect;
-            process.ErrorDataReceived += collect;
-            process.BeginOutputReadLine();
-            process.BeginErrorReadLine();
+            using var process = DotnetCli.Start($"\"{Path.Combine(root, "out", "Migrated.dll")}\" --port {port}", root,
+                new Dictionary<string, string> { ["Logging__Console__FormatterName"] = "simple" }, out var output);
             try
             {
-                await Task.WhenAny(listening.Task, process.WaitForExitAsync()).WaitAsync(TimeSpan.FromSeconds(60));
-                Assert.True(listening.Task.IsCompleted, $"The migrated program did not start listening:\n{output}");
+                var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+                while (!output.Any(line => line.Contains($"Now listening on: http://localhost:{port}/")))
+                {
+                    Assert.False(process.HasExited || DateTime.UtcNow > deadline, $"The migrated program did not start listening:\n{string.Join("\n", output)}");
+                    await Task.Delay(50);
+                }
 
                 using var client = new HttpClient();
                 string hello = await client.GetStringAsync($"http://localhost:{port}/");
                 Assert.StartsWith($"Hello from localhost:{port}; the server took ", hello);
                 Assert.DoesNotContain("unknown", hello); // the timing feature had both timestamps
                 var echo = await client.PostAsync($"http://localhost:{port}/echo", new StringContent("swapped"));
-                Assert.Equal("swapped", await echo.Content.ReadAsStringAsync());
-                // Http503Verbosity and the rest were taken: the server's options are HttpSys's.
                 Assert.Equal(HttpStatusCode.OK, echo.StatusCode);
+                Assert.Equal("swapped", await echo.Content.ReadAsStringAsync());
             }
             finally
             {
@@ -99,30 +79,5 @@ public sealed class MigrationTests
         using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         return ((IPEndPoint)probe.LocalEndPoint!).Port;
-    }
-
-    private static async Task<(int? ExitCode, string Output)> RunAsync(string file, string arguments, string directory, TimeSpan timeout)
-    {
-        var start = new ProcessStartInfo(file, arguments)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = directory,
-        };
-        start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        start.Environment["DOTNET_NOLOGO"] = "1";
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        try
-        {
-            await process.WaitForExitAsync().WaitAsync(timeout);
-        }
-        catch (TimeoutException)
-        {
-            process.Kill(entireProcessTree: true);
-            return (null, await stdout + await stderr);
-        }
-        return (process.ExitCode, await stdout + await stderr);
     }
 }
