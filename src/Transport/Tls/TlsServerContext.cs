@@ -1,0 +1,55 @@
+using System.Net.Security;
+using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
+
+namespace HttpSysLite.Transport.Tls;
+
+/// <summary>
+/// One certificate ready for handshakes: its certificate context (the chain, built once) and the
+/// server options made from it, cached, since options built per handshake defeat session resumption
+/// on Linux (OpenSSL keys its session cache on the context the options carry).
+/// </summary>
+public sealed class TlsServerContext
+{
+    /// <summary>TLS 1.2 and 1.3 only (RFC 8996 deprecates 1.0 and 1.1).</summary>
+    public const SslProtocols Protocols = SslProtocols.Tls12 | SslProtocols.Tls13;
+
+    private static readonly List<SslApplicationProtocol> s_alpn = [SslApplicationProtocol.Http11];
+
+    private readonly SslServerAuthenticationOptions _withoutClientCertificate;
+    private readonly SslServerAuthenticationOptions _askingClientCertificate;
+
+    internal TlsServerContext(X509Certificate2 certificate, X509Certificate2Collection intermediates)
+    {
+        Certificate = certificate;
+        // offline: the chain is built from what the files hold; a driver never fetches intermediates.
+        CertificateContext = SslStreamCertificateContext.Create(certificate, intermediates, offline: true);
+        _withoutClientCertificate = Create(CertificateContext, askClientCertificate: false);
+        _askingClientCertificate = Create(CertificateContext, askClientCertificate: true);
+    }
+
+    /// <summary>The server certificate.</summary>
+    public X509Certificate2 Certificate { get; }
+
+    /// <summary>The certificate with its chain, for SslStream.</summary>
+    public SslStreamCertificateContext CertificateContext { get; }
+
+    /// <summary>The options for a handshake; with <paramref name="askClientCertificate"/>, the server asks for a client certificate (the client may send none).</summary>
+    public SslServerAuthenticationOptions Options(bool askClientCertificate) =>
+        askClientCertificate ? _askingClientCertificate : _withoutClientCertificate;
+
+    private static SslServerAuthenticationOptions Create(SslStreamCertificateContext context, bool askClientCertificate) => new()
+    {
+        ServerCertificateContext = context,
+        EnabledSslProtocols = Protocols,
+        ApplicationProtocols = s_alpn,
+        ClientCertificateRequired = askClientCertificate,
+        // A client certificate is the app's to judge (ITlsConnectionFeature), as with HttpSys: the
+        // handshake takes whatever the client presents, and no revocation fetch can stall it.
+        RemoteCertificateValidationCallback = static (_, _, _, _) => true,
+        CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
+        // TLS 1.2 renegotiation and 1.3 post-handshake authentication, for ClientCertificateMethod.AllowRenegotation.
+        AllowRenegotiation = true,
+        AllowTlsResume = true,
+    };
+}
