@@ -24,6 +24,7 @@ public abstract class RequestCorpusTests : IAsyncLifetime
         ["chunked/bare-lf-ends-trailer-section"] = ChunkLf,
         ["chunked/extension-bad-name"] = ChunkExt,
         ["chunked/extension-empty-name"] = ChunkExt,
+        ["chunked/extension-then-space"] = ChunkExt,
         ["chunked/extension-nul"] = ChunkExt,
         ["chunked/extension-unterminated-quote"] = ChunkExt,
         ["chunked/ows-before-extension"] = ChunkBws,

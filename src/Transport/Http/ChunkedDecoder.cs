@@ -196,16 +196,21 @@ public struct ChunkedDecoder
         return IsValidExtensions(line[i..]);
     }
 
-    /// <summary>chunk-ext = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] ); values are token or quoted-string.</summary>
+    /// <summary>
+    /// chunk-ext = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] ); values are token or
+    /// quoted-string. Every BWS of the grammar leads to a ';' or a '=': chunk-size has none of its own
+    /// (RFC 9112 section 7.1), so whitespace that ends the line ("a \r\n", "5;x=y \r\n") is refused.
+    /// </summary>
     internal static bool IsValidExtensions(ReadOnlySpan<byte> ext)
     {
         int i = 0;
         while (true)
         {
+            int start = i;
             i = SkipWhitespace(ext, i);
             if (i == ext.Length)
             {
-                return true;
+                return i == start;
             }
             if (ext[i] != (byte)';')
             {
@@ -217,10 +222,11 @@ public struct ChunkedDecoder
             {
                 return false;
             }
-            i = SkipWhitespace(ext, i + nameLength);
-            if (i < ext.Length && ext[i] == (byte)'=')
+            i += nameLength;
+            int equals = SkipWhitespace(ext, i);
+            if (equals < ext.Length && ext[equals] == (byte)'=')
             {
-                i = SkipWhitespace(ext, i + 1);
+                i = SkipWhitespace(ext, equals + 1);
                 if (i < ext.Length && ext[i] == (byte)'"')
                 {
                     int quoted = QuotedStringLength(ext[i..]);

@@ -104,6 +104,12 @@ public class ChunkedDecoderTests
         "5\r\nhello\r\n0\r\nX : v\r\n\r\n",       // whitespace before the colon
         "5\r\nhello\r\n0\r\nX: a\0b\r\n\r\n",     // NUL in a trailer value
         "5\rhello\r\n",                            // bare CR ends the size line
+        // chunk-size has no BWS of its own (RFC 9112 section 7.1): whitespace must lead to a ';'.
+        "5 \r\nhello\r\n0\r\n\r\n",
+        "5\t\r\nhello\r\n0\r\n\r\n",
+        "5\r\nhello\r\n0 \r\n\r\n",
+        "5;a=b \r\nhello\r\n0\r\n\r\n",          // nor does an extension end in it (section 7.1.1)
+        "5;flag\t\r\nhello\r\n0\r\n\r\n",
     };
 
     [Theory]
