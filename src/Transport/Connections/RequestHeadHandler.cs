@@ -27,6 +27,7 @@ internal struct RequestHeadHandler : IHttpHeadHandler
     public bool FinalCodingIsChunked;
     public bool ChunkedSeen;
     public bool UnknownCoding;
+    public bool NonChunkedCoding;
     public bool HasAuthorization;
     public bool HasRange;
     public string? IfNoneMatch;
@@ -197,7 +198,13 @@ internal struct RequestHeadHandler : IHttpHeadHandler
             }
             if (!FinalCodingIsChunked)
             {
-                return RequestRejectionReason.FinalCodingNotChunked;
+                return RequestRejectionReason.FinalCodingNotChunked; // section 6.3: the length cannot be known, 400
+            }
+            if (NonChunkedCoding)
+            {
+                // A registered coding before the final chunked (gzip, deflate, compress): the framing is
+                // sound, but we would hand the app a body still in a coding we do not decode (501, section 6.1).
+                return RequestRejectionReason.UnknownTransferCoding;
             }
             context.IsChunked = true;
         }
@@ -229,8 +236,10 @@ internal struct RequestHeadHandler : IHttpHeadHandler
     }
 
     /// <summary>
-    /// transfer-coding list (RFC 9112 section 6.1): chunked at most once and last; the codings of the
-    /// registry are known but not decoded by us; anything else is unknown (501).
+    /// transfer-coding list (RFC 9112 section 6.1): chunked at most once and last. We decode chunked
+    /// alone: a coding outside the registry is unknown (501 whatever else the list says); one of the
+    /// registry's (gzip, deflate, compress) is recognised so that "chunked not last" stays the 400 of
+    /// section 6.3, and before a final chunked it is 501 too.
     /// </summary>
     private void OnTransferCodings(ReadOnlySpan<byte> value)
     {
@@ -252,6 +261,7 @@ internal struct RequestHeadHandler : IHttpHeadHandler
                 continue;
             }
             FinalCodingIsChunked = false;
+            NonChunkedCoding = true;
             if (!(Ascii.EqualsIgnoreCase(coding, "gzip"u8) || Ascii.EqualsIgnoreCase(coding, "deflate"u8)
                 || Ascii.EqualsIgnoreCase(coding, "compress"u8) || Ascii.EqualsIgnoreCase(coding, "x-gzip"u8)
                 || Ascii.EqualsIgnoreCase(coding, "x-compress"u8)))

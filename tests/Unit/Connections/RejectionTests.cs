@@ -21,6 +21,8 @@ public sealed class RejectionTests
     [InlineData("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n", 400)] // smuggling door
     [InlineData("GET / HTTP/2.0\r\nHost: a\r\n\r\n", 505)]
     [InlineData("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: foo, chunked\r\n\r\n", 501)]
+    [InlineData("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: deflate, chunked\r\n\r\n", 501)] // a registered coding we do not decode
+    [InlineData("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, deflate\r\n\r\n", 400)] // chunked not last (RFC 9112 section 6.3)
     [InlineData("CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n", 405)]
     public async Task AMalformedRequestIsAnsweredWithItsStatusAndClosed(string request, int status)
     {
