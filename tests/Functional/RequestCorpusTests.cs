@@ -69,6 +69,7 @@ public abstract class RequestCorpusTests : IAsyncLifetime
         ["limit/trailer-count-over"] = Trailer,
         ["limit/trailer-line-over"] = Trailer,
         ["limit/trailer-section-over"] = Trailer,
+        ["line/bare-cr-line-unfinished"] = BareCrWait,
         ["line/cr-inside"] = BareCr,
         ["line/http2-prior-knowledge"] = H2,
         ["line/lowercase-version"] = Version,
@@ -136,6 +137,8 @@ public abstract class RequestCorpusTests : IAsyncLifetime
     private const string Backslash = "As HTTP.sys does, a backslash (raw or %5C) is a path separator after canonicalisation, so no prefix can be reached through it; Kestrel keeps it as a literal character.";
 
     private const string BareCr = "A CR not followed by LF is refused anywhere in the head (RFC 9112 section 2.2); Kestrel delivers a path that ends in CR.";
+
+    private const string BareCrWait = "A CR not followed by LF already makes the head invalid (RFC 9112 section 2.2), so it is refused as soon as it arrives; Kestrel waits for the request line's LF, until its header timeout.";
 
     private const string Canon = "Paths are canonicalised before routing (docs/design.md section 4): invalid or truncated percent-encoding, invalid or overlong UTF-8 and encoded control characters are refused; Kestrel passes such paths to the app undecoded.";
 

@@ -1,4 +1,3 @@
-using System.Buffers.Text;
 using System.Text;
 using HttpSysLite.Transport.Http;
 
@@ -222,12 +221,11 @@ internal struct RequestHeadHandler : IHttpHeadHandler
     /// <summary>
     /// Content-Length = 1*DIGIT (RFC 9110 section 8.6). A repeated field is refused even with the same
     /// value (section 8.6 lets a recipient reject it; Kestrel does): two framing claims are one too many.
+    /// The parser has already refused both as their lines arrived; this keeps the handler sound alone.
     /// </summary>
     private void OnContentLength(ReadOnlySpan<byte> value)
     {
-        if (value.IsEmpty || value.IndexOfAnyExceptInRange((byte)'0', (byte)'9') >= 0
-            || !Utf8Parser.TryParse(value, out long length, out int consumed) || consumed != value.Length
-            || _context.ContentLength is not null)
+        if (!HttpParser.TryParseContentLength(value, out long length) || _context.ContentLength is not null)
         {
             Error = RequestRejectionReason.InvalidContentLength;
             return;

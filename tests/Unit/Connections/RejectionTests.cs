@@ -36,6 +36,26 @@ public sealed class RejectionTests
         Assert.True(await client.IsClosedByServerAsync());
     }
 
+    /// <summary>
+    /// A line that already makes the request invalid is answered as soon as it arrives, although the
+    /// head never ends: the clock is fake and never moves, so HeaderWait cannot be what answers.
+    /// </summary>
+    [Theory]
+    [InlineData("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 1\r\n")] // a second Content-Length
+    [InlineData("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 99999999999999999999\r\n")]       // one that overflows
+    [InlineData("GET / HTTP/1.1\r\nHost: a\r\nX-A: a\rb")]                                         // a bare CR in a field line
+    [InlineData("GET / HTTP/1.1\rHost: a")]                                                         // a bare CR after the request line
+    public async Task ALineThatDecidesTheRequestIsAnsweredBeforeTheHeadEnds(string unfinishedHead)
+    {
+        await using var server = await StartAsync();
+        await using var client = server.Connect();
+        await client.SendAsync(unfinishedHead);
+        var response = await client.ReadResponseAsync(timeout: TimeSpan.FromSeconds(10));
+        Assert.Equal("HTTP/1.1 400 Bad Request", response.StatusLine);
+        Assert.True(response.HasConnectionClose);
+        Assert.True(await client.IsClosedByServerAsync());
+    }
+
     [Fact]
     public async Task AHeadOverMaxRequestBytesIs431()
     {
