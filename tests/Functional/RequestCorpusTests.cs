@@ -89,22 +89,23 @@ public abstract class RequestCorpusTests : IAsyncLifetime
         ["smuggle/te-xchunked-alone"] = Unknown,
         ["smuggle/upgrade-with-body-framing"] = TeCl,
         ["target/absolute-bad-percent"] = Canon,
-        ["target/absolute-userinfo"] = Userinfo,
+        ["target/absolute-userinfo-quote"] = Userinfo,
         ["target/authority-form-connect"] = Connect,
         ["target/bad-percent"] = Canon,
         ["target/encoded-backslash-is-a-slash"] = Backslash,
         ["target/encoded-control"] = Canon,
         ["target/encoded-crlf"] = Canon,
-        ["target/fragment"] = RawChar,
+        ["target/fragment"] = Fragment,
+        ["target/fragment-after-query"] = Fragment,
+        ["target/fragment-dot-segments-stay-in-it"] = Fragment,
+        ["target/fragment-empty"] = Fragment,
+        ["target/fragment-holds-question-mark"] = Fragment,
         ["target/invalid-utf8-byte"] = Canon,
         ["target/overlong-utf8-dot"] = Canon,
         ["target/overlong-utf8-slash"] = Canon,
         ["target/percent-at-end"] = Canon,
-        ["target/raw-angle-brackets"] = RawChar,
         ["target/raw-backslash-is-a-slash"] = Backslash,
-        ["target/raw-braces"] = RawChar,
         ["target/raw-del"] = RawChar,
-        ["target/raw-quote"] = RawChar,
         ["target/truncated-percent"] = Canon,
         ["target/truncated-utf8"] = Canon,
         ["target/utf8-surrogate"] = Canon,
@@ -164,7 +165,9 @@ public abstract class RequestCorpusTests : IAsyncLifetime
 
     private const string Plus = "Content-Length = 1*DIGIT (RFC 9110 section 8.6); Kestrel reads '+3' as 3, a length a stricter proxy would refuse or read otherwise.";
 
-    private const string RawChar = "Characters outside RFC 3986 in the request-target (quote, angle brackets, braces, DEL, '#') are refused (RFC 9112 section 3.2); Kestrel passes them on.";
+    private const string RawChar = "DEL is a control character, never part of a URI (RFC 3986 section 2), so a target carrying it is refused; Kestrel passes it on.";
+
+    private const string Fragment = "A '#' starts a fragment (RFC 3986 section 3.5), which names no part of the resource: we drop it before the path is canonicalised and routed, so its '/', '..' and '?' count for nothing; Kestrel keeps it as part of the path or query (and removes dot-segments across it).";
 
     private const string Scheme = "The scheme is case-insensitive (RFC 3986 section 3.1); Kestrel refuses HTTP:// in absolute-form.";
 
@@ -184,7 +187,7 @@ public abstract class RequestCorpusTests : IAsyncLifetime
 
     private const string UnknownFirst = "Kestrel ignores codings before the final chunked and hands the app a body still in an encoding it never announced; we answer 501 for the coding we do not implement.";
 
-    private const string Userinfo = "userinfo in an http URI is deprecated and must not be sent (RFC 9110 section 4.2.4), so an absolute-form target carrying it is refused; Kestrel drops it and serves the request.";
+    private const string Userinfo = "userinfo is dropped when it is RFC 3986's (section 3.2.1); one with a character outside that grammar (a quote here; a second '@' or a '\\' elsewhere) is refused, since parsers disagree on where such an authority ends. Kestrel drops whatever precedes the '@'.";
 
     private const string ValueCtl = "Kestrel passes control characters in field values to the app; RFC 9110 section 5.5 allows only VCHAR, obs-text, SP and HTAB.";
 

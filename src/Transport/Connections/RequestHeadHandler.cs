@@ -65,7 +65,7 @@ internal struct RequestHeadHandler : IHttpHeadHandler
         else if (TryGetAbsoluteForm(target, out var authorityBytes, out pathAndQuery))
         {
             // absolute-form (section 3.2.2): the authority replaces Host for routing.
-            if (authorityBytes.IsEmpty || !HttpCharacters.IsValidHost(authorityBytes))
+            if (!TryDropUserInfo(ref authorityBytes) || authorityBytes.IsEmpty || !HttpCharacters.IsValidHost(authorityBytes))
             {
                 Error = RequestRejectionReason.InvalidRequestTarget;
                 return;
@@ -85,6 +85,16 @@ internal struct RequestHeadHandler : IHttpHeadHandler
             return;
         }
 
+        // A fragment is not part of the resource (RFC 3986 section 3.5) and a client must not send one
+        // (RFC 9112 section 3.2), but a target that carries one still names one resource: everything from
+        // the first '#' is dropped before the path and query are read, so its '/', '..' or '?' can never
+        // reach canonicalisation or routing. RawTarget keeps it as received. (Kestrel keeps it in the
+        // path instead; a proxy that reads it as a fragment would then route elsewhere than we do.)
+        int hash = pathAndQuery.IndexOf((byte)'#');
+        if (hash >= 0)
+        {
+            pathAndQuery = pathAndQuery[..hash];
+        }
         int question = pathAndQuery.IndexOf((byte)'?');
         var rawPath = question < 0 ? pathAndQuery : pathAndQuery[..question];
         var query = question < 0 ? default : pathAndQuery[question..];
@@ -309,6 +319,29 @@ internal struct RequestHeadHandler : IHttpHeadHandler
             value.EndsWith(":80", StringComparison.Ordinal) ? value.AsSpan(0, value.Length - 3) : value;
     }
 
+    /// <summary>
+    /// authority = [ userinfo "@" ] host [ ":" port ] (RFC 3986 section 3.2): drops the userinfo, which
+    /// names no part of the resource and which a client should not send (RFC 9110 section 4.2.4). It cannot
+    /// hide the authority from us: routing and the Host check use only what follows the '@'. False when
+    /// the userinfo holds a character RFC 3986 does not allow there: a second '@', or a '\', which URL
+    /// parsers that follow the WHATWG standard read as the end of the authority, so the two readings
+    /// would name different hosts.
+    /// </summary>
+    private static bool TryDropUserInfo(ref ReadOnlySpan<byte> authority)
+    {
+        int at = authority.IndexOf((byte)'@');
+        if (at < 0)
+        {
+            return true;
+        }
+        if (authority[..at].IndexOfAnyExcept(HttpCharacters.UserInfo) >= 0)
+        {
+            return false;
+        }
+        authority = authority[(at + 1)..];
+        return true;
+    }
+
     private static bool TryGetAbsoluteForm(ReadOnlySpan<byte> target, out ReadOnlySpan<byte> authority, out ReadOnlySpan<byte> pathAndQuery)
     {
         authority = default;
@@ -327,7 +360,7 @@ internal struct RequestHeadHandler : IHttpHeadHandler
             return false;
         }
         var rest = target[schemeLength..];
-        int end = rest.IndexOfAny((byte)'/', (byte)'?');
+        int end = rest.IndexOfAny((byte)'/', (byte)'?', (byte)'#'); // what ends the authority (RFC 3986 section 3.2)
         authority = end < 0 ? rest : rest[..end];
         pathAndQuery = end < 0 ? "/"u8 : rest[end..];
         return true;

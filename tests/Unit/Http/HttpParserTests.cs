@@ -19,6 +19,8 @@ public class HttpParserTests
         { "OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n", "OPTIONS", "*", HttpVersion.Http11, "Host=a" },
         { "GET http://example.com/x HTTP/1.1\r\nHost: example.com\r\n\r\n", "GET", "http://example.com/x", HttpVersion.Http11, "Host=example.com" },
         { "CUSTOM-METHOD! /a HTTP/1.1\r\nHost: a\r\n\r\n", "CUSTOM-METHOD!", "/a", HttpVersion.Http11, "Host=a" },
+        // Every visible ASCII character may stand in a target (the handler decides what it means).
+        { "GET /\"<>\\^`{|}#f?q=\"<>\\^`{|}#f HTTP/1.1\r\nHost: a\r\n\r\n", "GET", "/\"<>\\^`{|}#f?q=\"<>\\^`{|}#f", HttpVersion.Http11, "Host=a" },
         // OWS around values is not part of the value (RFC 9112 section 5.1).
         { "GET / HTTP/1.1\r\nHost:a\r\nX-Pad: \t v \t \r\nX-Empty:\r\n\r\n", "GET", "/", HttpVersion.Http11, "Host=a|X-Pad=v|X-Empty=" },
         // Inner whitespace, quotes and obs-text survive.
@@ -100,7 +102,8 @@ public class HttpParserTests
         { "G(T / HTTP/1.1\r\n\r\n", RequestRejectionReason.InvalidMethod },
         { "GET /a b HTTP/1.1\r\n\r\n", RequestRejectionReason.InvalidRequestLine },
         { "GET /\u00e9 HTTP/1.1\r\n\r\n", RequestRejectionReason.InvalidRequestTarget },
-        { "GET /a\"b HTTP/1.1\r\n\r\n", RequestRejectionReason.InvalidRequestTarget },
+        { "GET /a\u007fb HTTP/1.1\r\n\r\n", RequestRejectionReason.InvalidRequestTarget },
+        { "GET /a\u0001b HTTP/1.1\r\n\r\n", RequestRejectionReason.InvalidRequestTarget },
         { "GET / HTTP/1.2\r\n\r\n", RequestRejectionReason.UnsupportedHttpVersion },
         { "GET / HTTP/2.0\r\n\r\n", RequestRejectionReason.UnsupportedHttpVersion },
         { "GET / HTTX/1.1\r\n\r\n", RequestRejectionReason.InvalidRequestLine },
