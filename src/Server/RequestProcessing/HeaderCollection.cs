@@ -29,7 +29,18 @@ internal sealed class HeaderCollection : IHeaderDictionary
     private string? _parsedContentLength;
     private long _parsedContentLengthValue;
 
-    /// <summary>Once set, every change throws (the response has started).</summary>
+    private readonly string _readOnlyMessage;
+
+    /// <summary>A collection whose read-only state means the response has started.</summary>
+    public HeaderCollection()
+        : this("The response headers cannot be modified because the response has already started.")
+    {
+    }
+
+    /// <summary>A collection that, once read-only, refuses changes with <paramref name="readOnlyMessage"/>.</summary>
+    public HeaderCollection(string readOnlyMessage) => _readOnlyMessage = readOnlyMessage;
+
+    /// <summary>Once set, every change throws (the response has started, or the fields are what the client sent).</summary>
     public bool IsReadOnly { get; set; }
 
     public int Count => _count;
@@ -299,7 +310,7 @@ internal sealed class HeaderCollection : IHeaderDictionary
     {
         if (IsReadOnly)
         {
-            throw new InvalidOperationException("The response headers cannot be modified because the response has already started.");
+            throw new InvalidOperationException(_readOnlyMessage);
         }
     }
 

@@ -30,6 +30,7 @@ internal partial class HttpSysLiteContext :
     IHttpBodyControlFeature,
     IHttpUpgradeFeature,
     IHttpResponseTrailersFeature,
+    IHttpRequestTrailersFeature,
     IHttpSysLiteResponseFeature,
     IHttpMinRequestBodyDataRateFeature,
     Microsoft.AspNetCore.Server.HttpSys.IHttpSysRequestTimingFeature,
@@ -104,9 +105,13 @@ internal partial class HttpSysLiteContext :
         typeof(IFormFeature), typeof(IRequestBodyPipeFeature), typeof(ISessionFeature), typeof(IHttpRequestTrailersFeature),
     ];
 
-    /// <summary>Slots below this are our own features; <see cref="TrailersSlot"/> is ours only while trailers can be sent.</summary>
+    /// <summary>
+    /// Slots below this are our own features; <see cref="TrailersSlot"/> is ours only while trailers can be
+    /// sent; <see cref="RequestTrailersSlot"/> is always ours (as Kestrel's is), past the app-only slots.
+    /// </summary>
     private const int OwnSlots = 12;
     private const int TrailersSlot = 12;
+    private const int RequestTrailersSlot = 27;
 
     // A slot is null until the app sets it (so a reset is a clear, with no write barriers); a null the
     // app set (removing our feature) is kept as this marker.
@@ -202,7 +207,7 @@ internal partial class HttpSysLiteContext :
         object? value = _slots[slot];
         if (value is null)
         {
-            if (slot < OwnSlots || (slot == TrailersSlot && (_request.CanHaveTrailers || _responseTrailers is not null)))
+            if (slot < OwnSlots || slot == RequestTrailersSlot || (slot == TrailersSlot && (_request.CanHaveTrailers || _responseTrailers is not null)))
             {
                 value = this; // one of ours, not replaced: this context implements TFeature
             }
@@ -241,7 +246,7 @@ internal partial class HttpSysLiteContext :
         {
             return ReferenceEquals(value, s_removed) ? null : value; // set by the app (null removes ours)
         }
-        if (slot < OwnSlots)
+        if (slot < OwnSlots || slot == RequestTrailersSlot)
         {
             return this;
         }
@@ -516,6 +521,14 @@ internal partial class HttpSysLiteContext :
         await EnsureStartedAsync().ConfigureAwait(false);
         return await _request.UpgradeAsync().ConfigureAwait(false);
     }
+
+    // ---- IHttpRequestTrailersFeature: the trailer section of a chunked body, as Kestrel offers it ----
+
+    bool IHttpRequestTrailersFeature.Available => _request.IsRequestBodyComplete;
+
+    IHeaderDictionary IHttpRequestTrailersFeature.Trailers => _request.IsRequestBodyComplete
+        ? TakeRequestTrailers()
+        : throw new InvalidOperationException("The request trailers are not available yet. They may not be available until the full request body is read.");
 
     // ---- IHttpResponseTrailersFeature ----
 

@@ -19,6 +19,8 @@ internal partial class HttpSysLiteContext : IResponseHeaderSource
     private readonly ResponseBodyStream _responseBody;
     private readonly ResponseBodyPipeWriter _responseWriter;
     private HeaderCollection? _responseTrailers;
+    private HeaderCollection? _requestTrailers;
+    private bool _requestTrailersTaken;
     private List<KeyValuePair<Func<object, Task>, object>>? _onStarting;
     private List<KeyValuePair<Func<object, Task>, object>>? _onCompleted;
 
@@ -45,6 +47,7 @@ internal partial class HttpSysLiteContext : IResponseHeaderSource
         _request.MinBodyGracePeriod = Server.Options.MinRequestBodyGracePeriod;
 
         _requestHeaders.CopyFrom(_request.Headers, Server.Options.UseLatin1RequestHeaders);
+        _requestTrailersTaken = false;
 
         _responseHeaders.IsReadOnly = false;
         _responseHeaders.Clear();
@@ -57,6 +60,23 @@ internal partial class HttpSysLiteContext : IResponseHeaderSource
         _onCompleted?.Clear();
         _responseWriter.Reset();
         InitializeFeatures();
+    }
+
+    /// <summary>
+    /// The request's trailer fields as the app sees them: copied from the driver's once per request, on the
+    /// first look after the body ended (so a request that never looks costs nothing), then read-only.
+    /// </summary>
+    private HeaderCollection TakeRequestTrailers()
+    {
+        var trailers = _requestTrailers ??= new HeaderCollection("The request trailers are what the client sent and cannot be modified.");
+        if (!_requestTrailersTaken)
+        {
+            trailers.IsReadOnly = false;
+            trailers.CopyFrom(_request.Trailers, Server.Options.UseLatin1RequestHeaders);
+            trailers.IsReadOnly = true;
+            _requestTrailersTaken = true;
+        }
+        return trailers;
     }
 
     /// <summary>Fires OnStarting (last registered first), fixes the headers, and starts the driver's response.</summary>

@@ -1,14 +1,18 @@
+using System.Buffers;
+using System.Buffers.Text;
 using System.Globalization;
 
 namespace HttpSysLite.Transport.Caching;
 
 /// <summary>
-/// One cached response, pre-serialised: the head without Date and Connection (added fresh on every
+/// One cached response, pre-serialised: the head without Date, Connection and Age (added fresh on every
 /// hit), the body, and a ready 304 head. Immutable but for its last-hit time.
 /// </summary>
 public sealed class CacheEntry
 {
     private readonly long _timeToLive;
+    private readonly long _initialAge; // seconds, or -1: the response had no Age
+    private long _storedAt;
     private long _lastHit;
     private long _lastUse;
 
@@ -23,6 +27,7 @@ public sealed class CacheEntry
         LastModified = policy.LastModified;
         Owner = owner;
         _timeToLive = (long)policy.TimeToLive.TotalMilliseconds;
+        _initialAge = policy.Age is { } age ? (long)age.TotalSeconds : -1;
     }
 
     /// <summary>The cache key: http://host:port/path?query.</summary>
@@ -58,6 +63,7 @@ public sealed class CacheEntry
     /// <summary>The cache took the entry at <paramref name="now"/>: its lifetime starts.</summary>
     internal void OnStored(long now, long use)
     {
+        _storedAt = now;
         ExpiresAt = now + _timeToLive;
         Touch(now, use);
     }
@@ -66,6 +72,28 @@ public sealed class CacheEntry
     {
         Volatile.Write(ref _lastHit, now);
         Volatile.Write(ref _lastUse, use);
+    }
+
+    /// <summary>True when the stored response carried Age, so each hit must say its current age.</summary>
+    internal bool HasAge => _initialAge >= 0;
+
+    /// <summary>
+    /// Writes "Age: current_age" for a hit at <paramref name="now"/>, on the cache's clock: the age the
+    /// response arrived with plus the whole seconds since it was stored (RFC 9111 section 4.2.3; a response
+    /// made here has no transit delay to correct for). Served frozen, the Age of a replayed response
+    /// (ASP.NET Core's ResponseCaching middleware sends one) would claim the entry never gets older. We
+    /// recompute rather than refuse to store such responses, which would leave exactly the middleware's
+    /// replays out of this cache; the line is formatted into the output's own buffer, so a hit allocates
+    /// nothing more.
+    /// </summary>
+    internal void WriteAge(IBufferWriter<byte> output, long now)
+    {
+        long age = _initialAge + Math.Max(0, now - _storedAt) / 1000;
+        var span = output.GetSpan(32);
+        "Age: "u8.CopyTo(span);
+        Utf8Formatter.TryFormat(age, span[5..], out int digits);
+        "\r\n"u8.CopyTo(span[(5 + digits)..]);
+        output.Advance(5 + digits + 2);
     }
 
     /// <summary>

@@ -128,6 +128,9 @@ public sealed class ResponseCache : IDisposable
 
     internal bool IsEmpty => Volatile.Read(ref _count) == 0;
 
+    /// <summary>The cache's clock (the driver's): what entry lifetimes and ages are measured on.</summary>
+    internal long Now => _clock.Now;
+
     /// <summary>The fresh entry for <paramref name="key"/>, or null. Counts a hit or a miss.</summary>
     public CacheEntry? Lookup(ReadOnlySpan<char> key)
     {

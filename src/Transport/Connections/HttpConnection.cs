@@ -567,14 +567,18 @@ internal sealed class HttpConnection
     }
 
     /// <summary>
-    /// Answers from the cache: the stored head, a fresh Date, the connection's own Connection header,
-    /// then the body (none for HEAD or a 304) — all in one send.
+    /// Answers from the cache: the stored head, a fresh Date (and Age, when the response had one), the
+    /// connection's own Connection header, then the body (none for HEAD or a 304) — all in one send.
     /// </summary>
     private ValueTask ServeFromCacheAsync(CacheEntry entry, bool notModified)
     {
         var output = Transport.Output;
         output.Write(notModified ? entry.NotModifiedHead : entry.Head);
         output.Write(HttpDate.HeaderLine);
+        if (entry.HasAge)
+        {
+            entry.WriteAge(output, Driver.Cache.Now);
+        }
         if (Driver.Cache.AddHitHeader)
         {
             output.Write("X-HttpSysLite-Cache: HIT\r\n"u8);

@@ -10,6 +10,9 @@ public sealed partial class RequestContext
 
     private static ReadOnlySpan<byte> ContinueResponse => "HTTP/1.1 100 Continue\r\n\r\n"u8;
 
+    /// <summary>What <see cref="Trailers"/> is before a chunked body gave a collection of its own; never added to.</summary>
+    private static readonly RequestHeaders s_noTrailers = new();
+
     private long _bodyRemaining;
     private long _bodyBytesRead;
     private ChunkedDecoder _chunked;
@@ -17,6 +20,7 @@ public sealed partial class RequestContext
     private bool _bodyFailed;
     private bool _bodyReadStarted;
     private long _bodyWaited;
+    private RequestHeaders? _trailers; // made at the connection's first chunked body, then reused
 
     /// <summary>True when the client sent Expect: 100-continue (RFC 9110 section 10.1.1).</summary>
     public bool ExpectContinue { get; internal set; }
@@ -42,6 +46,13 @@ public sealed partial class RequestContext
     public bool IsRequestBodyComplete => _bodyComplete;
 
     /// <summary>
+    /// The fields of a chunked body's trailer section (RFC 9112 section 7.1.2), in arrival order: whole
+    /// once <see cref="IsRequestBodyComplete"/>, and empty for any other body. They are data kept apart
+    /// from <see cref="Headers"/>: nothing in the driver reads them for framing or routing.
+    /// </summary>
+    public RequestHeaders Trailers => _trailers ?? s_noTrailers;
+
+    /// <summary>
     /// Arms the rate's deadline for a read that waits: the rate is broken once the time spent waiting in
     /// all exceeds both the grace period and what the bytes read so far allow at the rate. Returns when
     /// the wait started (never 0).
@@ -64,6 +75,7 @@ public sealed partial class RequestContext
         _bodyFailed = false;
         _bodyReadStarted = false;
         _bodyWaited = 0;
+        _trailers?.Clear();
         ExpectContinue = false;
     }
 
@@ -186,7 +198,8 @@ public sealed partial class RequestContext
                 return written;
             }
 
-            var status = _chunked.Decode(data, buffer.Span, _connection.Settings.Limits, out var consumed, out written, out var reason);
+            var status = _chunked.Decode(data, buffer.Span, _connection.Settings.Limits, _trailers ??= new RequestHeaders(),
+                out var consumed, out written, out var reason);
             if (status == ParseResult.Invalid)
             {
                 input.AdvanceTo(consumed);

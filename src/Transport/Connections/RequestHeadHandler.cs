@@ -1,4 +1,3 @@
-using System.Buffers.Text;
 using System.Text;
 using HttpSysLite.Transport.Http;
 
@@ -27,6 +26,7 @@ internal struct RequestHeadHandler : IHttpHeadHandler
     public bool FinalCodingIsChunked;
     public bool ChunkedSeen;
     public bool UnknownCoding;
+    public bool NonChunkedCoding;
     public bool HasAuthorization;
     public bool HasRange;
     public string? IfNoneMatch;
@@ -65,7 +65,7 @@ internal struct RequestHeadHandler : IHttpHeadHandler
         else if (TryGetAbsoluteForm(target, out var authorityBytes, out pathAndQuery))
         {
             // absolute-form (section 3.2.2): the authority replaces Host for routing.
-            if (authorityBytes.IsEmpty || !HttpCharacters.IsValidHost(authorityBytes))
+            if (!TryDropUserInfo(ref authorityBytes) || authorityBytes.IsEmpty || !HttpCharacters.IsValidHost(authorityBytes))
             {
                 Error = RequestRejectionReason.InvalidRequestTarget;
                 return;
@@ -85,6 +85,16 @@ internal struct RequestHeadHandler : IHttpHeadHandler
             return;
         }
 
+        // A fragment is not part of the resource (RFC 3986 section 3.5) and a client must not send one
+        // (RFC 9112 section 3.2), but a target that carries one still names one resource: everything from
+        // the first '#' is dropped before the path and query are read, so its '/', '..' or '?' can never
+        // reach canonicalisation or routing. RawTarget keeps it as received. (Kestrel keeps it in the
+        // path instead; a proxy that reads it as a fragment would then route elsewhere than we do.)
+        int hash = pathAndQuery.IndexOf((byte)'#');
+        if (hash >= 0)
+        {
+            pathAndQuery = pathAndQuery[..hash];
+        }
         int question = pathAndQuery.IndexOf((byte)'?');
         var rawPath = question < 0 ? pathAndQuery : pathAndQuery[..question];
         var query = question < 0 ? default : pathAndQuery[question..];
@@ -197,7 +207,13 @@ internal struct RequestHeadHandler : IHttpHeadHandler
             }
             if (!FinalCodingIsChunked)
             {
-                return RequestRejectionReason.FinalCodingNotChunked;
+                return RequestRejectionReason.FinalCodingNotChunked; // section 6.3: the length cannot be known, 400
+            }
+            if (NonChunkedCoding)
+            {
+                // A registered coding before the final chunked (gzip, deflate, compress): the framing is
+                // sound, but we would hand the app a body still in a coding we do not decode (501, section 6.1).
+                return RequestRejectionReason.UnknownTransferCoding;
             }
             context.IsChunked = true;
         }
@@ -215,12 +231,11 @@ internal struct RequestHeadHandler : IHttpHeadHandler
     /// <summary>
     /// Content-Length = 1*DIGIT (RFC 9110 section 8.6). A repeated field is refused even with the same
     /// value (section 8.6 lets a recipient reject it; Kestrel does): two framing claims are one too many.
+    /// The parser has already refused both as their lines arrived; this keeps the handler sound alone.
     /// </summary>
     private void OnContentLength(ReadOnlySpan<byte> value)
     {
-        if (value.IsEmpty || value.IndexOfAnyExceptInRange((byte)'0', (byte)'9') >= 0
-            || !Utf8Parser.TryParse(value, out long length, out int consumed) || consumed != value.Length
-            || _context.ContentLength is not null)
+        if (!HttpParser.TryParseContentLength(value, out long length) || _context.ContentLength is not null)
         {
             Error = RequestRejectionReason.InvalidContentLength;
             return;
@@ -229,8 +244,10 @@ internal struct RequestHeadHandler : IHttpHeadHandler
     }
 
     /// <summary>
-    /// transfer-coding list (RFC 9112 section 6.1): chunked at most once and last; the codings of the
-    /// registry are known but not decoded by us; anything else is unknown (501).
+    /// transfer-coding list (RFC 9112 section 6.1): chunked at most once and last. We decode chunked
+    /// alone: a coding outside the registry is unknown (501 whatever else the list says); one of the
+    /// registry's (gzip, deflate, compress) is recognised so that "chunked not last" stays the 400 of
+    /// section 6.3, and before a final chunked it is 501 too.
     /// </summary>
     private void OnTransferCodings(ReadOnlySpan<byte> value)
     {
@@ -252,6 +269,7 @@ internal struct RequestHeadHandler : IHttpHeadHandler
                 continue;
             }
             FinalCodingIsChunked = false;
+            NonChunkedCoding = true;
             if (!(Ascii.EqualsIgnoreCase(coding, "gzip"u8) || Ascii.EqualsIgnoreCase(coding, "deflate"u8)
                 || Ascii.EqualsIgnoreCase(coding, "compress"u8) || Ascii.EqualsIgnoreCase(coding, "x-gzip"u8)
                 || Ascii.EqualsIgnoreCase(coding, "x-compress"u8)))
@@ -301,6 +319,29 @@ internal struct RequestHeadHandler : IHttpHeadHandler
             value.EndsWith(":80", StringComparison.Ordinal) ? value.AsSpan(0, value.Length - 3) : value;
     }
 
+    /// <summary>
+    /// authority = [ userinfo "@" ] host [ ":" port ] (RFC 3986 section 3.2): drops the userinfo, which
+    /// names no part of the resource and which a client should not send (RFC 9110 section 4.2.4). It cannot
+    /// hide the authority from us: routing and the Host check use only what follows the '@'. False when
+    /// the userinfo holds a character RFC 3986 does not allow there: a second '@', or a '\', which URL
+    /// parsers that follow the WHATWG standard read as the end of the authority, so the two readings
+    /// would name different hosts.
+    /// </summary>
+    private static bool TryDropUserInfo(ref ReadOnlySpan<byte> authority)
+    {
+        int at = authority.IndexOf((byte)'@');
+        if (at < 0)
+        {
+            return true;
+        }
+        if (authority[..at].IndexOfAnyExcept(HttpCharacters.UserInfo) >= 0)
+        {
+            return false;
+        }
+        authority = authority[(at + 1)..];
+        return true;
+    }
+
     private static bool TryGetAbsoluteForm(ReadOnlySpan<byte> target, out ReadOnlySpan<byte> authority, out ReadOnlySpan<byte> pathAndQuery)
     {
         authority = default;
@@ -319,7 +360,7 @@ internal struct RequestHeadHandler : IHttpHeadHandler
             return false;
         }
         var rest = target[schemeLength..];
-        int end = rest.IndexOfAny((byte)'/', (byte)'?');
+        int end = rest.IndexOfAny((byte)'/', (byte)'?', (byte)'#'); // what ends the authority (RFC 3986 section 3.2)
         authority = end < 0 ? rest : rest[..end];
         pathAndQuery = end < 0 ? "/"u8 : rest[end..];
         return true;

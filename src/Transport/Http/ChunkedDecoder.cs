@@ -4,7 +4,8 @@ namespace HttpSysLite.Transport.Http;
 
 /// <summary>
 /// Decodes the chunked transfer coding (RFC 9112 section 7.1) incrementally: framing is consumed,
-/// chunk data is copied to the caller's buffer. One instance per request body; state survives
+/// chunk data is copied to the caller's buffer, and the fields of the trailer section (section 7.1.2)
+/// are added to the caller's collection as data. One instance per request body; state survives
 /// across reads, so a chunk may arrive one byte at a time.
 /// </summary>
 public struct ChunkedDecoder
@@ -32,13 +33,24 @@ public struct ChunkedDecoder
     public readonly bool IsComplete => _state == State.Complete;
 
     /// <summary>
-    /// Decodes from <paramref name="input"/> into <paramref name="destination"/>.
+    /// Decodes from <paramref name="input"/> into <paramref name="destination"/>; trailer fields are checked
+    /// and dropped.
     /// </summary>
     /// <returns>
     /// <see cref="ParseResult.Done"/> when data was written or the body completed; <see cref="ParseResult.Incomplete"/>
     /// when more input is needed and nothing was written; <see cref="ParseResult.Invalid"/> on bad framing.
     /// </returns>
     public ParseResult Decode(in ReadOnlySequence<byte> input, Span<byte> destination, in HttpParserLimits limits,
+        out SequencePosition consumed, out int written, out RequestRejectionReason reason) =>
+        Decode(input, destination, limits, trailers: null, out consumed, out written, out reason);
+
+    /// <summary>
+    /// Decodes from <paramref name="input"/> into <paramref name="destination"/>, adding each field of the
+    /// trailer section to <paramref name="trailers"/> as its line is consumed. The fields are complete only
+    /// once <see cref="IsComplete"/>; after an invalid line the collection holds the ones before it.
+    /// </summary>
+    /// <returns>As the overload without trailers.</returns>
+    internal ParseResult Decode(in ReadOnlySequence<byte> input, Span<byte> destination, in HttpParserLimits limits, RequestHeaders? trailers,
         out SequencePosition consumed, out int written, out RequestRejectionReason reason)
     {
         var reader = new SequenceReader<byte>(input);
@@ -117,12 +129,13 @@ public struct ChunkedDecoder
                         }
                         return NeedMore(ref reader, written, out consumed);
                     }
+                    // MaxFieldLength counts a field line without its CRLF, as in the head (the CR is still in trailerLine).
                     _trailerBytes += (int)Math.Min(trailerLine.Length + 1, int.MaxValue / 2);
-                    if (_trailerBytes > limits.MaxRequestBytes || trailerLine.Length > limits.MaxFieldLength)
+                    if (_trailerBytes > limits.MaxRequestBytes || trailerLine.Length - 1 > limits.MaxFieldLength)
                     {
                         return Fail(ref reader, out consumed, out reason);
                     }
-                    if (!IsValidTrailerLine(trailerLine, out bool empty) || (!empty && ++_trailerCount > limits.MaxRequestHeaderCount))
+                    if (!TryTakeTrailerLine(trailerLine, limits, ref _trailerCount, trailers, out bool empty))
                     {
                         return Fail(ref reader, out consumed, out reason);
                     }
@@ -196,16 +209,21 @@ public struct ChunkedDecoder
         return IsValidExtensions(line[i..]);
     }
 
-    /// <summary>chunk-ext = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] ); values are token or quoted-string.</summary>
+    /// <summary>
+    /// chunk-ext = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] ); values are token or
+    /// quoted-string. Every BWS of the grammar leads to a ';' or a '=': chunk-size has none of its own
+    /// (RFC 9112 section 7.1), so whitespace that ends the line ("a \r\n", "5;x=y \r\n") is refused.
+    /// </summary>
     internal static bool IsValidExtensions(ReadOnlySpan<byte> ext)
     {
         int i = 0;
         while (true)
         {
+            int start = i;
             i = SkipWhitespace(ext, i);
             if (i == ext.Length)
             {
-                return true;
+                return i == start;
             }
             if (ext[i] != (byte)';')
             {
@@ -217,10 +235,11 @@ public struct ChunkedDecoder
             {
                 return false;
             }
-            i = SkipWhitespace(ext, i + nameLength);
-            if (i < ext.Length && ext[i] == (byte)'=')
+            i += nameLength;
+            int equals = SkipWhitespace(ext, i);
+            if (equals < ext.Length && ext[equals] == (byte)'=')
             {
-                i = SkipWhitespace(ext, i + 1);
+                i = SkipWhitespace(ext, equals + 1);
                 if (i < ext.Length && ext[i] == (byte)'"')
                 {
                     int quoted = QuotedStringLength(ext[i..]);
@@ -284,7 +303,13 @@ public struct ChunkedDecoder
         return 0;
     }
 
-    private static bool IsValidTrailerLine(in ReadOnlySequence<byte> sequence, out bool empty)
+    /// <summary>
+    /// One line of the trailer section: the empty line that ends it, or a field line held to the head's
+    /// syntax and count, which is added to <paramref name="trailers"/>. The fields stay trailers: none is
+    /// merged into the headers or read for framing (RFC 9110 section 6.5.2), whatever its name.
+    /// </summary>
+    private static bool TryTakeTrailerLine(in ReadOnlySequence<byte> sequence, in HttpParserLimits limits, ref int count,
+        RequestHeaders? trailers, out bool empty)
     {
         byte[]? rented = null;
         ReadOnlySpan<byte> line;
@@ -300,7 +325,17 @@ public struct ChunkedDecoder
         }
         bool valid = TryTrimCarriageReturn(line, out line);
         empty = valid && line.IsEmpty;
-        valid = valid && (empty || HttpParser.TryParseHeaderLine(line, out _, out _));
+        if (valid && !empty)
+        {
+            if (++count > limits.MaxRequestHeaderCount || !HttpParser.TryParseHeaderLine(line, out var name, out var value))
+            {
+                valid = false;
+            }
+            else
+            {
+                trailers?.Add(name, value);
+            }
+        }
         if (rented is not null)
         {
             ArrayPool<byte>.Shared.Return(rented);

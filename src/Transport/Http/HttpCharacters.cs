@@ -16,11 +16,17 @@ internal static class HttpCharacters
     public static readonly SearchValues<byte> FieldValue = SearchValues.Create(BuildFieldValue());
 
     /// <summary>
-    /// The visible ASCII characters a request-target may carry (RFC 9112 section 3.2, RFC 3986 appendix A),
-    /// plus '\', which HTTP.sys accepts and canonicalises to '/'.
+    /// The bytes a request-target may carry: every visible ASCII character (0x21 to 0x7E). RFC 3986
+    /// leaves out '"', '&lt;', '&gt;', '\', '^', '`', '{', '|' and '}', but clients send them raw (the
+    /// WHATWG URL standard leaves several unencoded) and Kestrel accepts them; each reads one way only,
+    /// and each already reached the app through its percent-encoding, so refusing the raw form protected
+    /// nothing. '#' is accepted too and ends the target's path or query (the handler drops the fragment).
+    /// Still refused, because they have no single reading: SP, which ends the target (RFC 9112 section
+    /// 3); CTLs and DEL, which are never part of a URI and are how heads are split; and bytes above 0x7F,
+    /// which are UTF-8 to one parser and Latin-1 to the next (percent-encode them). See docs/design.md
+    /// section 4.
     /// </summary>
-    public static readonly SearchValues<byte> Target =
-        SearchValues.Create("!$&'()*+,-./0123456789:;=?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[]_abcdefghijklmnopqrstuvwxyz~%\\"u8);
+    public static readonly SearchValues<byte> Target = SearchValues.Create(BuildVisibleAscii());
 
     /// <summary>Characters of a Host value: reg-name, IP literal brackets, port colon (RFC 3986 section 3.2.2).</summary>
     public static readonly SearchValues<byte> Authority =
@@ -29,6 +35,10 @@ internal static class HttpCharacters
     /// <summary>reg-name and IPv4address characters: unreserved, pct-encoded, sub-delims (RFC 3986 section 3.2.2).</summary>
     public static readonly SearchValues<byte> RegName =
         SearchValues.Create("!$&'()*+,-.0123456789;=ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz~%"u8);
+
+    /// <summary>userinfo = *( unreserved / pct-encoded / sub-delims / ":" ) (RFC 3986 section 3.2.1).</summary>
+    public static readonly SearchValues<byte> UserInfo =
+        SearchValues.Create("!$&'()*+,-.0123456789:;=ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz~%"u8);
 
     /// <summary>What may stand between the brackets of an IP-literal: an IPv6 address (RFC 3986 section 3.2.2).</summary>
     public static readonly SearchValues<byte> IPv6Literal = SearchValues.Create("0123456789ABCDEFabcdef:."u8);
@@ -75,6 +85,16 @@ internal static class HttpCharacters
 
     /// <summary>The value of one hex digit already checked with char.IsAsciiHexDigit.</summary>
     public static int HexValue(byte digit) => digit <= '9' ? digit - '0' : (digit | 0x20) - 'a' + 10;
+
+    private static byte[] BuildVisibleAscii()
+    {
+        var bytes = new byte[0x7F - 0x21];
+        for (int b = 0x21; b < 0x7F; b++)
+        {
+            bytes[b - 0x21] = (byte)b;
+        }
+        return bytes;
+    }
 
     private static byte[] BuildFieldValue()
     {

@@ -1,4 +1,6 @@
 using System.Buffers;
+using System.Buffers.Text;
+using System.Text;
 
 namespace HttpSysLite.Transport.Http;
 
@@ -75,8 +77,9 @@ public static class HttpParser
                 reason = RequestRejectionReason.InvalidMethod;
                 return ParseResult.Invalid;
             }
-            // Not complete yet: still validate the complete lines, so garbage is refused at once
-            // rather than after the client fills the limit.
+            // Not complete yet: still validate what has arrived (the complete lines, and a bare CR or a
+            // Content-Length that decides the request), so it is refused at once rather than after the
+            // client fills the limit or HeaderWait runs out.
             consumed = 0;
             var validator = default(ValidatingHandler);
             var result = ParseLines(data, complete: false, ref validator, limits, out _, out reason);
@@ -171,7 +174,7 @@ public static class HttpParser
                 reason = RequestRejectionReason.RequestLineTooLong;
                 return ParseResult.Invalid;
             }
-            return ParseResult.Incomplete;
+            return HasBareCarriageReturn(data) ? Reject(RequestRejectionReason.InvalidRequestLine, out reason) : ParseResult.Incomplete;
         }
 
         var line = TrimCarriageReturn(data[..lf]);
@@ -188,6 +191,7 @@ public static class HttpParser
 
         int position = lf + 1;
         int count = 0;
+        bool contentLengthSeen = false;
         while (true)
         {
             var rest = data[position..];
@@ -199,8 +203,8 @@ public static class HttpParser
                     reason = RequestRejectionReason.HeadersTooLarge;
                     return ParseResult.Invalid;
                 }
-                // Only an incomplete head can end without its empty line.
-                return complete ? Reject(RequestRejectionReason.InvalidHeader, out reason) : ParseResult.Incomplete;
+                // Only an incomplete head can end without its empty line; a bare CR already spoils its last line.
+                return complete || HasBareCarriageReturn(rest) ? Reject(RequestRejectionReason.InvalidHeader, out reason) : ParseResult.Incomplete;
             }
 
             line = TrimCarriageReturn(rest[..lf]);
@@ -219,6 +223,18 @@ public static class HttpParser
             {
                 reason = RequestRejectionReason.InvalidHeader;
                 return ParseResult.Invalid;
+            }
+            if (name.Length == 14 && Ascii.EqualsIgnoreCase(name, "Content-Length"u8))
+            {
+                // The framing hangs on it, so it is judged here, line by line, like the syntax: a second one
+                // (even with the same value, as Kestrel refuses it) or one that is not a length decides the
+                // request before the head ends (RFC 9110 section 8.6, RFC 9112 section 6.3).
+                if (contentLengthSeen || !TryParseContentLength(value, out _))
+                {
+                    reason = RequestRejectionReason.InvalidContentLength;
+                    return ParseResult.Invalid;
+                }
+                contentLengthSeen = true;
             }
             handler.OnHeader(name, value);
         }
@@ -291,6 +307,27 @@ public static class HttpParser
         }
         value = line[(colon + 1)..].Trim(" \t"u8);
         return value.IndexOfAnyExcept(HttpCharacters.FieldValue) < 0;
+    }
+
+    /// <summary>
+    /// Content-Length = 1*DIGIT (RFC 9110 section 8.6) that fits a long: no sign, no list, no spaces.
+    /// </summary>
+    internal static bool TryParseContentLength(ReadOnlySpan<byte> value, out long length)
+    {
+        length = 0;
+        return !value.IsEmpty && value.IndexOfAnyExceptInRange((byte)'0', (byte)'9') < 0
+            && Utf8Parser.TryParse(value, out length, out int consumed) && consumed == value.Length;
+    }
+
+    /// <summary>
+    /// True when a line not yet ended holds a CR followed by anything but LF. RFC 9112 section 2.2 makes
+    /// such a bare CR invalid wherever it stands in the head, so waiting for the LF could change nothing;
+    /// a CR that is the last byte so far may still be the start of a CRLF and waits.
+    /// </summary>
+    private static bool HasBareCarriageReturn(ReadOnlySpan<byte> unfinishedLine)
+    {
+        int cr = unfinishedLine.IndexOf((byte)'\r');
+        return cr >= 0 && cr < unfinishedLine.Length - 1;
     }
 
     /// <summary>Drops the CR of a CRLF line end; a bare LF line has none (RFC 9112 section 2.2).</summary>

@@ -46,7 +46,7 @@ public sealed class ResponseHeaderWriter
     /// <summary>The app set Server.</summary>
     public bool HasServer { get; private set; }
 
-    /// <summary>When set, Date, Connection and Keep-Alive are left out (a cache entry gets them fresh on each hit).</summary>
+    /// <summary>When set, Date, Connection, Keep-Alive and Age are left out (a cache entry gets them fresh on each hit).</summary>
     internal bool OmitPerResponseHeaders { get; set; }
 
     /// <summary>Starts a head or trailer section written to <paramref name="output"/>; null checks fields without writing them.</summary>
@@ -95,7 +95,8 @@ public sealed class ResponseHeaderWriter
         }
         Note(name, value);
         if (_output is null || (OmitPerResponseHeaders && (name.Equals("Date", StringComparison.OrdinalIgnoreCase)
-            || name.Equals("Connection", StringComparison.OrdinalIgnoreCase) || name.Equals("Keep-Alive", StringComparison.OrdinalIgnoreCase))))
+            || name.Equals("Connection", StringComparison.OrdinalIgnoreCase) || name.Equals("Keep-Alive", StringComparison.OrdinalIgnoreCase)
+            || name.Equals("Age", StringComparison.OrdinalIgnoreCase))))
         {
             return;
         }

@@ -22,6 +22,8 @@ public sealed class RejectionTests
     [InlineData("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n", 400)] // smuggling door
     [InlineData("GET / HTTP/2.0\r\nHost: a\r\n\r\n", 505)]
     [InlineData("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: foo, chunked\r\n\r\n", 501)]
+    [InlineData("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: deflate, chunked\r\n\r\n", 501)] // a registered coding we do not decode
+    [InlineData("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, deflate\r\n\r\n", 400)] // chunked not last (RFC 9112 section 6.3)
     [InlineData("CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n", 405)]
     public async Task AMalformedRequestIsAnsweredWithItsStatusAndClosed(string request, int status)
     {
@@ -32,6 +34,26 @@ public sealed class RejectionTests
         Assert.Equal(status, response.StatusCode);
         Assert.True(response.HasConnectionClose);
         Assert.Empty(response.Body);
+        Assert.True(await client.IsClosedByServerAsync());
+    }
+
+    /// <summary>
+    /// A line that already makes the request invalid is answered as soon as it arrives, although the
+    /// head never ends: the clock is fake and never moves, so HeaderWait cannot be what answers.
+    /// </summary>
+    [Theory]
+    [InlineData("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 1\r\n")] // a second Content-Length
+    [InlineData("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 99999999999999999999\r\n")]       // one that overflows
+    [InlineData("GET / HTTP/1.1\r\nHost: a\r\nX-A: a\rb")]                                         // a bare CR in a field line
+    [InlineData("GET / HTTP/1.1\rHost: a")]                                                         // a bare CR after the request line
+    public async Task ALineThatDecidesTheRequestIsAnsweredBeforeTheHeadEnds(string unfinishedHead)
+    {
+        await using var server = await StartAsync();
+        await using var client = server.Connect();
+        await client.SendAsync(unfinishedHead);
+        var response = await client.ReadResponseAsync(timeout: TimeSpan.FromSeconds(10));
+        Assert.Equal("HTTP/1.1 400 Bad Request", response.StatusLine);
+        Assert.True(response.HasConnectionClose);
         Assert.True(await client.IsClosedByServerAsync());
     }
 

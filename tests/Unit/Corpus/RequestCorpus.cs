@@ -17,7 +17,9 @@ namespace HttpSysLite.Tests.Corpus;
 /// </code>
 /// An outcome is a status code alone (the server answers it and closes), "incomplete" (the server waits
 /// for more), or the description of a request delivered to the app: "METHOD path?query", then
-/// " body=..." when it has a body, then " x-name=value" for each X- header, sorted by name. Escapes:
+/// " body=..." when it has a body, then " x-name=value" for each X- header, sorted by name, then
+/// " trailer:name=value" for each trailer field the app found once it had read the body, sorted by name
+/// (every name: a trailer is never merged into the headers, RFC 9110 section 6.5.2). Escapes:
 /// \r \n \t \0 \\ \xHH, and {c*N} for N copies of the character c. In descriptions, bytes outside
 /// '!'..'~' and the backslash are written \xHH. The "@limits" line sets the limits both servers run with.
 /// </remarks>
@@ -157,7 +159,8 @@ public sealed class RequestCorpus
     }
 
     /// <summary>The outcome line for a request the app received (the servers' echo uses the same form).</summary>
-    public static string Describe(string method, string pathAndQuery, ReadOnlySpan<byte> body, IEnumerable<KeyValuePair<string, string>> headers)
+    public static string Describe(string method, string pathAndQuery, ReadOnlySpan<byte> body, IEnumerable<KeyValuePair<string, string>> headers,
+        IEnumerable<KeyValuePair<string, string>>? trailers = null)
     {
         var text = new StringBuilder();
         text.Append(method).Append(' ').Append(Escape(Encoding.UTF8.GetBytes(pathAndQuery)));
@@ -170,6 +173,10 @@ public sealed class RequestCorpus
             .OrderBy(h => h.Key, StringComparer.OrdinalIgnoreCase))
         {
             text.Append(' ').Append(headerName.ToLowerInvariant()).Append('=').Append(Escape(Encoding.Latin1.GetBytes(value)));
+        }
+        foreach (var (trailerName, value) in (trailers ?? []).OrderBy(t => t.Key, StringComparer.OrdinalIgnoreCase))
+        {
+            text.Append(" trailer:").Append(trailerName.ToLowerInvariant()).Append('=').Append(Escape(Encoding.Latin1.GetBytes(value)));
         }
         return text.ToString();
     }

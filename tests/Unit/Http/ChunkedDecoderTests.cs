@@ -104,6 +104,12 @@ public class ChunkedDecoderTests
         "5\r\nhello\r\n0\r\nX : v\r\n\r\n",       // whitespace before the colon
         "5\r\nhello\r\n0\r\nX: a\0b\r\n\r\n",     // NUL in a trailer value
         "5\rhello\r\n",                            // bare CR ends the size line
+        // chunk-size has no BWS of its own (RFC 9112 section 7.1): whitespace must lead to a ';'.
+        "5 \r\nhello\r\n0\r\n\r\n",
+        "5\t\r\nhello\r\n0\r\n\r\n",
+        "5\r\nhello\r\n0 \r\n\r\n",
+        "5;a=b \r\nhello\r\n0\r\n\r\n",          // nor does an extension end in it (section 7.1.1)
+        "5;flag\t\r\nhello\r\n0\r\n\r\n",
     };
 
     [Theory]
@@ -146,6 +152,89 @@ public class ChunkedDecoderTests
         var decoder = new ChunkedDecoder();
         Assert.Equal(ParseResult.Invalid, decoder.Decode(new ReadOnlySequence<byte>(bytes), new byte[16], limits, out _, out _, out _));
     }
+
+    /// <summary>Bodies and the trailer fields their decoding collects, as "name=value" joined by '|'.</summary>
+    public static TheoryData<string, string> BodiesWithTrailers => new()
+    {
+        { "5\r\nhello\r\n0\r\n\r\n", "" },
+        { "5\r\nhello\r\n0\r\nX-Checksum: abc\r\n\r\n", "X-Checksum=abc" },
+        { "0\r\nX-A: 1\r\nx-a:2\r\nX-B: \t spaced out \t\r\nX-Empty:\r\n\r\n", "X-A=1|x-a=2|X-B=spaced out|X-Empty=" },
+        // Fields that may not be trailers (RFC 9110 section 6.5.1) are collected like any other: they stay
+        // trailers, and the decoder reads none of them for framing.
+        { "2\r\nab\r\n0\r\nContent-Length: 99\r\nTransfer-Encoding: chunked\r\nHost: other\r\n\r\n", "Content-Length=99|Transfer-Encoding=chunked|Host=other" },
+        { "0;ext=1\r\nX-Latin: caf\u00e9\r\n\r\n", "X-Latin=caf\u00e9" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BodiesWithTrailers))]
+    public void CollectsTheTrailerFieldsOnOneBufferAndOneBytePerSegment(string raw, string expected)
+    {
+        byte[] bytes = Encoding.Latin1.GetBytes(raw);
+        foreach (var input in new[] { new ReadOnlySequence<byte>(bytes), Segments.OneBytePerSegment(bytes) })
+        {
+            var decoder = new ChunkedDecoder();
+            var trailers = new RequestHeaders();
+            var sequence = input;
+            var destination = new byte[3];
+            while (!decoder.IsComplete)
+            {
+                Assert.Equal(ParseResult.Done, decoder.Decode(sequence, destination, Limits, trailers, out var consumed, out _, out _));
+                sequence = sequence.Slice(consumed);
+            }
+            Assert.True(sequence.IsEmpty);
+            Assert.Equal(expected, Describe(trailers));
+        }
+    }
+
+    [Fact]
+    public void ATrailerArrivingOneByteAtATimeIsCollectedOnce()
+    {
+        byte[] bytes = "1\r\na\r\n0\r\nX-A: 1\r\nX-B: 2\r\n\r\n"u8.ToArray();
+        var decoder = new ChunkedDecoder();
+        var trailers = new RequestHeaders();
+        var destination = new byte[16];
+        int offset = 0;
+        for (int available = 1; !decoder.IsComplete; available++)
+        {
+            Assert.True(available <= bytes.Length);
+            var sequence = new ReadOnlySequence<byte>(bytes, offset, available - offset);
+            decoder.Decode(sequence, destination, Limits, trailers, out var consumed, out _, out _);
+            offset += (int)sequence.Slice(0, consumed).Length;
+        }
+        Assert.Equal("X-A=1|X-B=2", Describe(trailers));
+    }
+
+    [Fact]
+    public void TrailerLinesAreHeldToTheHeadsFieldLimitsAtAndPastThem()
+    {
+        var limits = new HttpParserLimits(MaxRequestBytes: 4096, MaxFieldLength: 64, MaxRequestHeaderCount: 3);
+        string Line(int length) => "X-T: " + new string('v', length - 5);
+
+        // MaxFieldLength counts the field line without its CRLF, as in the head.
+        Assert.Equal(ParseResult.Done, DecodeTrailers("0\r\n" + Line(64) + "\r\n\r\n", limits, out _));
+        Assert.Equal(ParseResult.Invalid, DecodeTrailers("0\r\n" + Line(65) + "\r\n\r\n", limits, out _));
+        // MaxRequestHeaderCount fields, and one more.
+        Assert.Equal(ParseResult.Done, DecodeTrailers("0\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n", limits, out var three));
+        Assert.Equal(3, three.Count);
+        Assert.Equal(ParseResult.Invalid, DecodeTrailers("0\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\n\r\n", limits, out _));
+    }
+
+    [Fact]
+    public void AnInvalidTrailerLineFailsTheBodyAfterTheFieldsBeforeIt()
+    {
+        Assert.Equal(ParseResult.Invalid, DecodeTrailers("0\r\nX-A: 1\r\nX B: 2\r\n\r\n", Limits, out var trailers));
+        Assert.Equal("X-A=1", Describe(trailers));
+    }
+
+    private static ParseResult DecodeTrailers(string raw, HttpParserLimits limits, out RequestHeaders trailers)
+    {
+        var decoder = new ChunkedDecoder();
+        trailers = new RequestHeaders();
+        return decoder.Decode(new ReadOnlySequence<byte>(Encoding.ASCII.GetBytes(raw)), new byte[16], limits, trailers, out _, out _, out _);
+    }
+
+    private static string Describe(RequestHeaders fields) =>
+        string.Join("|", Enumerable.Range(0, fields.Count).Select(i => fields.NameAt(i) + "=" + fields.ValueAt(i)));
 
     /// <summary>Feeds <paramref name="bytes"/> in pieces of <paramref name="feed"/> bytes, as a socket would.</summary>
     private static string DecodeIncrementally(byte[] bytes, int feed, int destinationSize)

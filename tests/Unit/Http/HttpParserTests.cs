@@ -19,6 +19,8 @@ public class HttpParserTests
         { "OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n", "OPTIONS", "*", HttpVersion.Http11, "Host=a" },
         { "GET http://example.com/x HTTP/1.1\r\nHost: example.com\r\n\r\n", "GET", "http://example.com/x", HttpVersion.Http11, "Host=example.com" },
         { "CUSTOM-METHOD! /a HTTP/1.1\r\nHost: a\r\n\r\n", "CUSTOM-METHOD!", "/a", HttpVersion.Http11, "Host=a" },
+        // Every visible ASCII character may stand in a target (the handler decides what it means).
+        { "GET /\"<>\\^`{|}#f?q=\"<>\\^`{|}#f HTTP/1.1\r\nHost: a\r\n\r\n", "GET", "/\"<>\\^`{|}#f?q=\"<>\\^`{|}#f", HttpVersion.Http11, "Host=a" },
         // OWS around values is not part of the value (RFC 9112 section 5.1).
         { "GET / HTTP/1.1\r\nHost:a\r\nX-Pad: \t v \t \r\nX-Empty:\r\n\r\n", "GET", "/", HttpVersion.Http11, "Host=a|X-Pad=v|X-Empty=" },
         // Inner whitespace, quotes and obs-text survive.
@@ -100,7 +102,8 @@ public class HttpParserTests
         { "G(T / HTTP/1.1\r\n\r\n", RequestRejectionReason.InvalidMethod },
         { "GET /a b HTTP/1.1\r\n\r\n", RequestRejectionReason.InvalidRequestLine },
         { "GET /\u00e9 HTTP/1.1\r\n\r\n", RequestRejectionReason.InvalidRequestTarget },
-        { "GET /a\"b HTTP/1.1\r\n\r\n", RequestRejectionReason.InvalidRequestTarget },
+        { "GET /a\u007fb HTTP/1.1\r\n\r\n", RequestRejectionReason.InvalidRequestTarget },
+        { "GET /a\u0001b HTTP/1.1\r\n\r\n", RequestRejectionReason.InvalidRequestTarget },
         { "GET / HTTP/1.2\r\n\r\n", RequestRejectionReason.UnsupportedHttpVersion },
         { "GET / HTTP/2.0\r\n\r\n", RequestRejectionReason.UnsupportedHttpVersion },
         { "GET / HTTX/1.1\r\n\r\n", RequestRejectionReason.InvalidRequestLine },
@@ -121,6 +124,12 @@ public class HttpParserTests
         { "GET / HTTP/1.1\r\nX(Y): a\r\n\r\n", RequestRejectionReason.InvalidHeader },
         { "GET / HTTP/1.1\r\nX\u00e9: a\r\n\r\n", RequestRejectionReason.InvalidHeader },
         { "GET / HTTP/1.1\r\nNoColon\r\n\r\n", RequestRejectionReason.InvalidHeader },
+        // Content-Length = 1*DIGIT, once (RFC 9110 section 8.6): the parser judges it as its line arrives.
+        { "POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\n", RequestRejectionReason.InvalidContentLength },
+        { "POST / HTTP/1.1\r\ncontent-length: 1\r\nCONTENT-LENGTH: 2\r\n\r\n", RequestRejectionReason.InvalidContentLength },
+        { "POST / HTTP/1.1\r\nContent-Length: 99999999999999999999\r\n\r\n", RequestRejectionReason.InvalidContentLength },
+        { "POST / HTTP/1.1\r\nContent-Length: +1\r\n\r\n", RequestRejectionReason.InvalidContentLength },
+        { "POST / HTTP/1.1\r\nContent-Length:\r\n\r\n", RequestRejectionReason.InvalidContentLength },
     };
 
     [Theory]
@@ -150,6 +159,53 @@ public class HttpParserTests
         var result = HttpParser.ParseHead(new ReadOnlySequence<byte>(bytes), ref handler, Limits, out _, out var reason);
         Assert.Equal(ParseResult.Invalid, result);
         Assert.Equal(RequestRejectionReason.InvalidRequestLine, reason);
+    }
+
+    /// <summary>
+    /// Heads that never end, with a line that already decides them: a second or overflowing
+    /// Content-Length, a CR not followed by LF (RFC 9112 section 2.2). Each is refused as soon as the
+    /// offending bytes arrive, with nothing consumed and the handler never called.
+    /// </summary>
+    public static TheoryData<string, RequestRejectionReason> DecidedBeforeTheHeadEnds => new()
+    {
+        { "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 1\r\n", RequestRejectionReason.InvalidContentLength },
+        { "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\nX-More: 1\r\n", RequestRejectionReason.InvalidContentLength },
+        { "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 99999999999999999999\r\n", RequestRejectionReason.InvalidContentLength },
+        { "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 12a\r\n", RequestRejectionReason.InvalidContentLength },
+        { "GET / HTTP/1.1\r\nHost: a\r\nX-A: a\rb", RequestRejectionReason.InvalidHeader },
+        { "GET / HTTP/1.1\r\nHost: a\r\nX-A: a\r\r", RequestRejectionReason.InvalidHeader },
+        { "GET / HTTP/1.1\r\nHost: a\r\nX-A: a\rb\r\n", RequestRejectionReason.InvalidHeader },
+        { "GET / HTTP/1.1\rHost: a", RequestRejectionReason.InvalidRequestLine },
+        { "GET /\r HTTP/1.1", RequestRejectionReason.InvalidRequestLine },
+    };
+
+    [Theory]
+    [MemberData(nameof(DecidedBeforeTheHeadEnds))]
+    public void RejectsALineThatDecidesTheHeadBeforeTheHeadEnds(string raw, RequestRejectionReason expected)
+    {
+        byte[] bytes = Encoding.Latin1.GetBytes(raw);
+        var handler = new RecordingHandler();
+        var result = HttpParser.ParseHead(new ReadOnlySequence<byte>(bytes), ref handler, Limits, out long consumed, out var reason);
+        Assert.Equal(ParseResult.Invalid, result);
+        Assert.Equal(expected, reason);
+        Assert.Equal(0, consumed);
+        Assert.Null(handler.Method);
+
+        handler = new RecordingHandler();
+        result = HttpParser.ParseHead(Segments.OneBytePerSegment(bytes), ref handler, Limits, out _, out reason);
+        Assert.Equal(ParseResult.Invalid, result);
+        Assert.Equal(expected, reason);
+    }
+
+    [Fact]
+    public void ACarriageReturnAtTheEndOfTheBufferWaitsForItsLineFeed()
+    {
+        foreach (string raw in new[] { "GET / HTTP/1.1\r", "GET / HTTP/1.1\r\nHost: a\r", "GET / HTTP/1.1\r\nHost: a\r\n\r" })
+        {
+            var handler = new RecordingHandler();
+            var result = HttpParser.ParseHead(new ReadOnlySequence<byte>(Encoding.ASCII.GetBytes(raw)), ref handler, Limits, out _, out var reason);
+            Assert.True(result == ParseResult.Incomplete, $"{raw.Replace("\r", "\\r").Replace("\n", "\\n")} gave {result} ({reason})");
+        }
     }
 
     [Fact]

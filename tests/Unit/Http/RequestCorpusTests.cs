@@ -74,7 +74,8 @@ public class RequestCorpusTests
                 {
                     input = input.Slice(consumed);
                     var body = new List<byte>();
-                    string? failure = ReadBody(context, ref input, limits, maxBody, body);
+                    var trailers = new List<KeyValuePair<string, string>>();
+                    string? failure = ReadBody(context, ref input, limits, maxBody, body, trailers);
                     if (failure is not null)
                     {
                         outcomes.Add(failure);
@@ -85,7 +86,7 @@ public class RequestCorpusTests
                     {
                         headers.Add(new(context.Headers.NameAt(i), context.Headers.ValueAt(i)));
                     }
-                    outcomes.Add(RequestCorpus.Describe(context.Method, context.CanonicalPath + context.QueryString, body.ToArray(), Combine(headers)));
+                    outcomes.Add(RequestCorpus.Describe(context.Method, context.CanonicalPath + context.QueryString, body.ToArray(), Combine(headers), Combine(trailers)));
                     if (!keepAliveAfter)
                     {
                         break;
@@ -99,16 +100,18 @@ public class RequestCorpusTests
         return outcomes;
     }
 
-    /// <summary>Reads the body as the app would; returns an outcome when that fails or cannot finish.</summary>
-    private static string? ReadBody(RequestContext context, ref ReadOnlySequence<byte> input, HttpParserLimits limits, long maxBody, List<byte> body)
+    /// <summary>Reads the body as the app would, and its trailers; returns an outcome when that fails or cannot finish.</summary>
+    private static string? ReadBody(RequestContext context, ref ReadOnlySequence<byte> input, HttpParserLimits limits, long maxBody, List<byte> body,
+        List<KeyValuePair<string, string>> trailers)
     {
         if (context.IsChunked)
         {
             var decoder = new ChunkedDecoder();
             var destination = new byte[256];
+            var fields = new RequestHeaders();
             while (!decoder.IsComplete)
             {
-                var status = decoder.Decode(input, destination, limits, out var position, out int written, out var reason);
+                var status = decoder.Decode(input, destination, limits, fields, out var position, out int written, out var reason);
                 if (status == ParseResult.Invalid)
                 {
                     return RequestRejection.StatusCode(reason).ToString(System.Globalization.CultureInfo.InvariantCulture);
@@ -123,6 +126,10 @@ public class RequestCorpusTests
                 {
                     return "413";
                 }
+            }
+            for (int i = 0; i < fields.Count; i++)
+            {
+                trailers.Add(new(fields.NameAt(i), fields.ValueAt(i)));
             }
             return null;
         }

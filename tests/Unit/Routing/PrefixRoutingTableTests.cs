@@ -1,6 +1,8 @@
+using System.Buffers;
 using System.Net;
 using System.Text;
 using HttpSysLite.Transport;
+using HttpSysLite.Transport.Connections;
 using HttpSysLite.Transport.Http;
 using HttpSysLite.Transport.Routing;
 
@@ -128,7 +130,7 @@ public class PrefixRoutingTableTests
     public void TheTableHasAtLeastSixtyRows() => Assert.True(Rows.Count() >= 60);
 
     /// <summary>
-    /// Hostile paths, from the raw request-target to the prefix they reach. Registered: a public and an
+    /// Hostile targets, from the raw request-target to the prefix they reach. Registered: a public and an
     /// admin prefix on the strong wildcard and a weak root. The canonical path alone decides; "" = refused.
     /// </summary>
     public static TheoryData<string, string> HostilePaths => new()
@@ -171,24 +173,49 @@ public class PrefixRoutingTableTests
         { "/%ED%A0%80/admin", "" },                       // a UTF-16 surrogate encoded as UTF-8
         { "/admin%", "" },                                // truncated escape
         { "/admin%zz", "" },
+        // A fragment is dropped before the path is read: its separators and dot-segments count for nothing.
+        { "/public#/../admin/x", "/public/" },
+        { "/public/x#/../../admin", "/public/" },
+        { "/public#%2e%2e/admin", "/public/" },
+        { "/admin#", "/admin/" },
+        { "/public/%23/../../admin/x", "/admin/" },       // an encoded '#' is data; the dot-segments around it are real
+        { "/public?x=/../../admin", "/public/" },         // nor does a query hold path segments
+        // Characters RFC 3986 leaves out are one more segment's data, raw or encoded.
+        { "/public/\"|{}^`<>/../../admin", "/admin/" },
+        { "/public/%22%7C%7B%7D%5E%60%3C%3E/x", "/public/" },
+        { "/admin\u007f", "" },                          // DEL raw is still refused
+        // absolute-form: userinfo is not the host, and a fragment can end the authority.
+        { "http://u:p@example.com/admin/x", "/admin/" },
+        { "http://example.com@evil.org/admin/x", "" },   // the authority is evil.org, the Host example.com
+        { "http://example.com\\@evil.org/admin/x", "" },  // '\' is no userinfo: the two URL readings disagree
+        { "http://example.com#@evil.org/admin/x", "/" },
     };
 
     [Theory]
     [MemberData(nameof(HostilePaths))]
-    public void HostilePathReachesOnlyWhatItsCanonicalPathMatches(string rawPath, string expectedPrefixPath)
+    public void HostilePathReachesOnlyWhatItsCanonicalPathMatches(string rawTarget, string expectedPrefixPath)
     {
         var group = new UrlGroup(new HttpDriver(), new RequestQueue(null, null!));
         var table = PrefixTable.Create(new[] { "http://+:80/public/", "http://+:80/admin/", "http://*:80/" }
             .Select(p => new PrefixRegistration(UrlPrefix.Create(p), group)));
 
-        bool canonical = PathCanonicalizer.TryCanonicalize(Encoding.ASCII.GetBytes(rawPath), out string path);
+        // The whole request line, as the connection reads it: parse, then validate (the target's form, Host).
+        byte[] head = Encoding.Latin1.GetBytes($"GET {rawTarget} HTTP/1.1\r\nHost: example.com\r\n\r\n");
+        var context = RequestContext.CreateDetached(HttpParserLimits.Default);
+        context.Reset();
+        var handler = new RequestHeadHandler(context);
+        var reason = HttpParser.ParseHead(new ReadOnlySequence<byte>(head), ref handler, HttpParserLimits.Default, out _, out var parseReason) == ParseResult.Done
+            ? handler.Validate(out _)
+            : parseReason;
+        string path = context.CanonicalPath;
         if (expectedPrefixPath.Length == 0)
         {
-            Assert.False(canonical, $"'{rawPath}' should be refused, got '{path}'");
+            Assert.True(reason != RequestRejectionReason.None, $"'{rawTarget}' should be refused, got '{path}'");
             return;
         }
-        Assert.True(canonical, $"'{rawPath}' was refused");
-        var found = table.Find(80, "example.com", IPAddress.Loopback, path);
+        Assert.True(reason == RequestRejectionReason.None, $"'{rawTarget}' was refused: {reason}");
+        Assert.Equal("example.com", context.Host);
+        var found = table.Find(80, context.Host, IPAddress.Loopback, path);
         Assert.NotNull(found);
         Assert.Equal(expectedPrefixPath, found.Prefix.Path);
     }
