@@ -13,6 +13,21 @@ namespace HttpSysLite;
 /// </summary>
 public sealed class HttpSysLiteOptions : HttpSysOptions
 {
+    /// <summary>
+    /// HttpSys's options with one default made explicit: <see cref="HttpSysOptions.ClientCertificateMethod"/> is
+    /// NoCertificate, so no handshake asks for a client certificate unless the app says so. (HttpSys's
+    /// AllowCertificate default asks nothing of the handshake either: there the binding decides.)
+    /// </summary>
+    public HttpSysLiteOptions() => ClientCertificateMethod = ClientCertificateMethod.NoCertificate;
+
+    /// <summary>
+    /// The SSL certificate bindings for https prefixes (HTTP.sys's netsh http sslcert table): by address
+    /// and port, by SNI host name and port, or from a central store directory. Added to the driver when
+    /// the server starts and removed when it stops; changed at run time through
+    /// <see cref="Features.IHttpSysLiteCertificateBindingsFeature"/>. Bound from <c>HttpSysLite:SslCertificates</c>.
+    /// </summary>
+    public List<SslCertificateBinding> SslCertificates { get; } = new();
+
     /// <summary>HttpSysOptions.MaxRequestBodySize's default: 30,000,000 bytes (about 28.6 MiB).</summary>
     public const long DefaultMaxRequestBodySize = 30_000_000;
 

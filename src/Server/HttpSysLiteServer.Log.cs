@@ -39,6 +39,9 @@ public sealed partial class HttpSysLiteServer
         [LoggerMessage(12, LogLevel.Error, "The URL prefix '{Prefix}' added to UrlPrefixes was not registered.", EventName = "PrefixRefused")]
         public static partial void PrefixRefused(ILogger logger, string prefix, Exception exception);
 
+        [LoggerMessage(13, LogLevel.Warning, "{Message}", EventName = "TlsFailure")]
+        public static partial void TlsFailure(ILogger logger, string message);
+
         [LoggerMessage(7, LogLevel.Error, "An OnStarting or OnCompleted callback threw.", EventName = "CallbackError")]
         public static partial void CallbackError(ILogger logger, Exception exception);
     }

@@ -20,7 +20,7 @@ namespace HttpSysLite;
 /// runs the app for each request the group's queue delivers. Start and stop are idempotent; stop is
 /// graceful (drain until the token fires, then abort what is left).
 /// </summary>
-public sealed partial class HttpSysLiteServer : IServer, Features.IHttpSysLiteCacheFeature
+public sealed partial class HttpSysLiteServer : IServer, Features.IHttpSysLiteCacheFeature, Features.IHttpSysLiteCertificateBindingsFeature
 {
     private readonly HttpDriver _driver;
     private readonly ILogger _logger;
@@ -34,6 +34,8 @@ public sealed partial class HttpSysLiteServer : IServer, Features.IHttpSysLiteCa
     // Prefixes added at run time that the driver refused (logged once each, until removed).
     private readonly HashSet<string> _refused = new(StringComparer.OrdinalIgnoreCase);
     private ITimer? _prefixWatch;
+    // The certificate bindings this server added to the driver, removed again when it stops.
+    private readonly List<Transport.Tls.CertificateBinding> _certificateBindings = new();
     private IRequestQueueHandler? _dispatcher;
     private int _activeRequests;
     private volatile bool _stopping;
@@ -67,6 +69,7 @@ public sealed partial class HttpSysLiteServer : IServer, Features.IHttpSysLiteCa
         Features = new FeatureCollection();
         Features.Set<IServerAddressesFeature>(_addresses);
         Features.Set<Features.IHttpSysLiteCacheFeature>(this);
+        Features.Set<Features.IHttpSysLiteCertificateBindingsFeature>(this);
     }
 
     /// <summary>The options in force.</summary>
@@ -108,7 +111,9 @@ public sealed partial class HttpSysLiteServer : IServer, Features.IHttpSysLiteCa
             }
             try
             {
+                AddCertificateBindings(prefixes);
                 _driver.ConnectionError += OnConnectionError;
+                _driver.TlsFailure += OnTlsFailure;
 
                 var dispatcher = new ApplicationDispatcher<TContext>(this, application);
                 var queue = _driver.OpenRequestQueue(Options.RequestQueueName, (Transport.Routing.RequestQueueMode)Options.RequestQueueMode, dispatcher, out bool created);
@@ -147,7 +152,6 @@ public sealed partial class HttpSysLiteServer : IServer, Features.IHttpSysLiteCa
                     {
                         group.Dispose();
                         _driver.CloseRequestQueue(queue, dispatcher);
-                        _driver.ConnectionError -= OnConnectionError;
                         throw;
                     }
                     _urlGroup = group;
@@ -174,6 +178,8 @@ public sealed partial class HttpSysLiteServer : IServer, Features.IHttpSysLiteCa
             catch
             {
                 _driver.ConnectionError -= OnConnectionError;
+                _driver.TlsFailure -= OnTlsFailure;
+                RemoveCertificateBindings();
                 ReleaseCacheSettings();
                 throw;
             }
@@ -220,7 +226,9 @@ public sealed partial class HttpSysLiteServer : IServer, Features.IHttpSysLiteCa
             ReleaseCacheSettings();
             _urlGroup?.Dispose();
             _driver.CloseRequestQueue(_queue!, _dispatcher!);
+            RemoveCertificateBindings();
             _driver.ConnectionError -= OnConnectionError;
+            _driver.TlsFailure -= OnTlsFailure;
             _stopped = true;
         }
         finally
@@ -399,6 +407,7 @@ public sealed partial class HttpSysLiteServer : IServer, Features.IHttpSysLiteCa
             },
             MaxConnections = maxConnections,
             ConnectionLimitMode = rejectionMode,
+            RequestClientCertificate = Options.ClientCertificateMethod == HttpSysClientCertificateMethod.AllowCertificate,
         };
     }
 
@@ -466,10 +475,11 @@ public sealed partial class HttpSysLiteServer : IServer, Features.IHttpSysLiteCa
                 "HttpSysOptions.Authentication.AllowAnonymous = false with no authentication scheme would refuse every request. " +
                 "Leave it true and require authentication in the app (the Negotiate handler with an authorization policy).");
         }
-        if (Options.ClientCertificateMethod != HttpSysClientCertificateMethod.AllowCertificate)
+        if (Options.ClientCertificateMethod == HttpSysClientCertificateMethod.AllowRenegotation)
         {
             throw new InvalidOperationException(
-                $"HttpSysOptions.ClientCertificateMethod = {Options.ClientCertificateMethod}: client certificates come with TLS in the driver, which HttpSysLite does not have yet. Leave the default, AllowCertificate.");
+                "HttpSysOptions.ClientCertificateMethod = AllowRenegotation: asking for a client certificate after the handshake is not supported yet. " +
+                "Use AllowCertificate, which asks for one in every handshake on the server's https ports.");
         }
         if (Options.RequestQueueSecurityDescriptor is not null)
         {
@@ -479,4 +489,90 @@ public sealed partial class HttpSysLiteServer : IServer, Features.IHttpSysLiteCa
     }
 
     private void OnConnectionError(Exception exception) => Log.ConnectionError(_logger, exception);
+
+    private void OnTlsFailure(string message) => Log.TlsFailure(_logger, message);
+
+    /// <summary>
+    /// Puts the options' certificate bindings into the driver, each checked (a readable certificate with
+    /// its private key, within its validity), and checks that every https prefix's port has one.
+    /// </summary>
+    private void AddCertificateBindings(List<(string Key, UrlPrefix Prefix)> prefixes)
+    {
+        try
+        {
+            for (int i = 0; i < Options.SslCertificates.Count; i++)
+            {
+                string name = $"HttpSysLiteOptions.SslCertificates[{i}]";
+                var binding = Options.SslCertificates[i].ToDriverBinding(name);
+                try
+                {
+                    _driver.Certificates.Set(binding);
+                }
+                catch (InvalidOperationException ex)
+                {
+                    throw new InvalidOperationException($"{name}: {ex.Message}", ex);
+                }
+                _certificateBindings.Add(binding);
+            }
+            foreach (var (_, prefix) in prefixes)
+            {
+                if (prefix.IsHttps && prefix.Port != 0 && !_driver.Certificates.HasPort(prefix.Port))
+                {
+                    throw new InvalidOperationException(
+                        $"The https prefix '{prefix}' has no certificate binding for port {prefix.Port}: add one to HttpSysLiteOptions.SslCertificates " +
+                        $"(HttpSysLite:SslCertificates:0:IpPort = 0.0.0.0:{prefix.Port}, with Path and KeyPath of a PEM certificate, or a PFX and its Password).");
+                }
+            }
+        }
+        catch
+        {
+            RemoveCertificateBindings();
+            throw;
+        }
+    }
+
+    private void RemoveCertificateBindings()
+    {
+        foreach (var binding in _certificateBindings)
+        {
+            _driver.Certificates.Remove(binding);
+        }
+        _certificateBindings.Clear();
+    }
+
+    IReadOnlyList<string> Features.IHttpSysLiteCertificateBindingsFeature.Endpoints
+    {
+        get
+        {
+            var endpoints = new List<string>();
+            foreach (var binding in _driver.Certificates.All)
+            {
+                endpoints.Add(binding.Endpoint);
+            }
+            return endpoints;
+        }
+    }
+
+    void Features.IHttpSysLiteCertificateBindingsFeature.Set(SslCertificateBinding binding)
+    {
+        ArgumentNullException.ThrowIfNull(binding);
+        var driverBinding = binding.ToDriverBinding("The certificate binding");
+        _driver.Certificates.Set(driverBinding);
+        lock (_certificateBindings)
+        {
+            _certificateBindings.RemoveAll(b => b.SameEndpoint(driverBinding));
+            _certificateBindings.Add(driverBinding);
+        }
+    }
+
+    bool Features.IHttpSysLiteCertificateBindingsFeature.Remove(SslCertificateBinding binding)
+    {
+        ArgumentNullException.ThrowIfNull(binding);
+        var driverBinding = binding.ToDriverBinding("The certificate binding");
+        lock (_certificateBindings)
+        {
+            _certificateBindings.RemoveAll(b => b.SameEndpoint(driverBinding));
+        }
+        return _driver.Certificates.Remove(driverBinding);
+    }
 }

@@ -47,6 +47,9 @@ public sealed record ConnectionSettings
     /// <summary>Open connections allowed on the port; null for no limit. Beyond it a new connection is turned away.</summary>
     public long? MaxConnections { get; init; }
 
+    /// <summary>On a TLS port: the handshake asks the client for a certificate (ClientCertificateMethod.AllowCertificate); it may send none.</summary>
+    public bool RequestClientCertificate { get; init; }
+
     /// <summary>How a connection beyond <see cref="MaxConnections"/> is turned away (HTTP.sys's 503 verbosity).</summary>
     public ServiceUnavailableMode ConnectionLimitMode { get; init; }
 

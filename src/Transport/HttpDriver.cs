@@ -43,6 +43,7 @@ public sealed class HttpDriver : IDisposable
         Clock = timeProvider is null ? MillisecondClock.System : new MillisecondClock(timeProvider);
         _heartbeat = new Heartbeat(Clock, OnHeartbeat);
         Cache = new Caching.ResponseCache(Clock);
+        Certificates = new Tls.CertificateBindings(Clock);
     }
 
     /// <summary>The clock every deadline of this driver reads.</summary>
@@ -60,6 +61,14 @@ public sealed class HttpDriver : IDisposable
 
     /// <summary>The kernel-style response cache, shared by every server in the process.</summary>
     public Caching.ResponseCache Cache { get; }
+
+    /// <summary>The SSL certificate bindings of this driver's TLS ports (HTTP.sys's sslcert table), shared by its servers.</summary>
+    public Tls.CertificateBindings Certificates { get; }
+
+    /// <summary>Called with a TLS failure the operator can fix, such as a handshake no binding covers (the server logs it).</summary>
+    public event Action<string>? TlsFailure;
+
+    private void ReportTlsFailure(string message) => TlsFailure?.Invoke(message);
 
     /// <summary>Called with unexpected exceptions from connection loops (the server logs them).</summary>
     public event Action<Exception>? ConnectionError;
@@ -251,7 +260,7 @@ public sealed class HttpDriver : IDisposable
         if (prefix.Port == 0)
         {
             var ephemeral = BindEphemeral(prefix);
-            var portBinding = new PortBinding(ephemeral[0].EndPoint.Port, settings);
+            var portBinding = NewPortBinding(ephemeral[0].EndPoint.Port, settings, prefix);
             foreach (var listener in ephemeral)
             {
                 listener.Binding = portBinding;
@@ -266,7 +275,13 @@ public sealed class HttpDriver : IDisposable
             listeners = new List<ConnectionListener>();
         }
         // The port's settings come from the server that opened it; they survive a rebind.
-        var binding = listeners.Count > 0 ? listeners[0].Binding : new PortBinding(prefix.Port, settings);
+        var binding = listeners.Count > 0 ? listeners[0].Binding : NewPortBinding(prefix.Port, settings, prefix);
+        if (binding.IsTls != prefix.IsHttps)
+        {
+            // HTTP.sys: a port speaks TLS or it does not, whichever prefix opened it.
+            throw new InvalidOperationException(
+                $"Port {prefix.Port} serves {(binding.IsTls ? "https" : "http")}, so '{prefix}' cannot be registered on it: a port is TLS or plain, not both. Use another port.");
+        }
         if (prefix.NeedsWildcardBind)
         {
             if (!listeners.Exists(static l => l.IsWildcard))
@@ -351,6 +366,10 @@ public sealed class HttpDriver : IDisposable
         }
     }
 
+    /// <summary>What the listeners of a newly opened port share; an https prefix makes it a TLS port.</summary>
+    private PortBinding NewPortBinding(int port, ConnectionSettings settings, UrlPrefix prefix) =>
+        prefix.IsHttps ? new PortBinding(port, settings, Certificates, ReportTlsFailure) : new PortBinding(port, settings);
+
     private ConnectionListener BindWildcard(int port)
     {
         var wildcard = _transport.BindWildcard(port, Clock);
@@ -414,6 +433,7 @@ public sealed class HttpDriver : IDisposable
         }
         // Beyond MaxConnections the connection is still accepted, to be told so (503) or reset.
         bool admitted = binding.TryAdmit();
+        transport.Id = id;
         var connection = new HttpConnection(this, transport, id, binding, admitted);
         _connections[id] = connection;
         // The transport starts here, so a request that came with the connection is read before the

@@ -9,12 +9,25 @@ internal sealed class PortBinding
 {
     private int _connections;
 
-    public PortBinding(int port, ConnectionSettings settings)
+    public PortBinding(int port, ConnectionSettings settings, Tls.CertificateBindings? certificates = null, Action<string>? reportTlsFailure = null)
     {
         Port = port;
         PortTag = port;
         Settings = settings;
+        Certificates = certificates;
+        _reportTlsFailure = reportTlsFailure;
     }
+
+    private readonly Action<string>? _reportTlsFailure;
+
+    /// <summary>A TLS port's certificate bindings (the driver's); null for a plain port. A port is one or the other, as in HTTP.sys.</summary>
+    public Tls.CertificateBindings? Certificates { get; }
+
+    /// <summary>True for a TLS (https) port.</summary>
+    public bool IsTls => Certificates is not null;
+
+    /// <summary>Logs a TLS failure the operator can fix (no binding for an endpoint).</summary>
+    public void ReportTlsFailure(string message) => _reportTlsFailure?.Invoke(message);
 
     public int Port { get; }
 

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Core.Features;
 using System.Collections;
@@ -265,13 +266,15 @@ internal partial class HttpSysLiteContext :
                 }
             }
         }
-        // HttpSys's own request features: rarely asked for, so they have no slot.
+        // HttpSys's own request features, and TLS's on an https connection: rarely asked for, so no slot.
         return IsOwnUnslotted(key) ? this : null;
     }
 
-    private static bool IsOwnUnslotted(Type key) =>
+    private bool IsOwnUnslotted(Type key) =>
         key == typeof(Microsoft.AspNetCore.Server.HttpSys.IHttpSysRequestTimingFeature)
-        || key == typeof(Microsoft.AspNetCore.Server.HttpSys.IHttpSysRequestInfoFeature);
+        || key == typeof(Microsoft.AspNetCore.Server.HttpSys.IHttpSysRequestInfoFeature)
+        || (_request.Tls is not null
+            && (key == typeof(ITlsConnectionFeature) || key == typeof(ITlsHandshakeFeature) || key == typeof(ITlsApplicationProtocolFeature)));
 
     private void SetOther(Type key, object? value)
     {
@@ -309,7 +312,7 @@ internal partial class HttpSysLiteContext :
         }
         foreach (var key in s_ownUnslotted)
         {
-            if (!IsSetByApp(key))
+            if (IsOwnUnslotted(key) && !IsSetByApp(key))
             {
                 yield return new KeyValuePair<Type, object>(key, this);
             }
@@ -320,6 +323,7 @@ internal partial class HttpSysLiteContext :
     [
         typeof(Microsoft.AspNetCore.Server.HttpSys.IHttpSysRequestTimingFeature),
         typeof(Microsoft.AspNetCore.Server.HttpSys.IHttpSysRequestInfoFeature),
+        typeof(ITlsConnectionFeature), typeof(ITlsHandshakeFeature), typeof(ITlsApplicationProtocolFeature),
     ];
 
     private bool IsSetByApp(Type key)

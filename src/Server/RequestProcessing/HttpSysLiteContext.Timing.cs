@@ -5,8 +5,9 @@ namespace HttpSysLite.RequestProcessing;
 
 /// <summary>
 /// HttpSys's timing and request-info features, filled from what the driver recorded (RequestTimestamps).
-/// Timestamps are Stopwatch ticks, as HttpSys's are QueryPerformanceCounter ticks. The TLS, HTTP/2,
-/// HTTP/3, inspection and delegation steps do not happen in this driver, so they read as absent.
+/// Timestamps are Stopwatch ticks, as HttpSys's are QueryPerformanceCounter ticks. Over TLS the
+/// handshake is leg 1; the certificate-load, attribute and client-certificate steps, HTTP/2, HTTP/3,
+/// inspection and delegation do not happen in this driver, so they read as absent.
 /// </summary>
 internal partial class HttpSysLiteContext
 {
@@ -25,6 +26,9 @@ internal partial class HttpSysLiteContext
             HttpSysRequestTimingType.RequestHeaderParseEnd or HttpSysRequestTimingType.RequestRoutingStart => stamps.HeaderParseEnd,
             HttpSysRequestTimingType.RequestRoutingEnd or HttpSysRequestTimingType.RequestQueuedForIO => stamps.RoutingEnd,
             HttpSysRequestTimingType.RequestDeliveredForIO => stamps.DeliveredForIO,
+            // The handshake, as one leg: from the ClientHello's first byte to the handshake's end.
+            HttpSysRequestTimingType.TlsHandshakeLeg1Start => _request.Tls?.HandshakeStart ?? 0,
+            HttpSysRequestTimingType.TlsHandshakeLeg1End => _request.Tls?.HandshakeEnd ?? 0,
             _ => 0,
         };
     }

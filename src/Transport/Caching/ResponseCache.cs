@@ -187,7 +187,7 @@ public sealed class ResponseCache : IDisposable
     }
 
     /// <summary>
-    /// Flushes by URL (http://host:port/path[?query]), or every URL under it when
+    /// Flushes by URL (http[s]://host:port/path[?query]), or every URL under it when
     /// <paramref name="recursive"/> — as `netsh http delete cache url= recursive=yes` does. Returns how
     /// many entries went.
     /// </summary>
@@ -232,7 +232,8 @@ public sealed class ResponseCache : IDisposable
     /// Builds the key "http://host:port" + path + query into <paramref name="destination"/>: the host
     /// lowercased, its port added when the Host had none. Returns the length, or -1 if it does not fit.
     /// </summary>
-    public static int WriteKey(Span<char> destination, ReadOnlySpan<char> host, int localPort, ReadOnlySpan<char> path, ReadOnlySpan<char> query)
+    public static int WriteKey(Span<char> destination, ReadOnlySpan<char> host, int localPort, ReadOnlySpan<char> path, ReadOnlySpan<char> query,
+        bool https = false)
     {
         int close = host.LastIndexOf(']');
         bool hasPort = host.LastIndexOf(':') > close && (close >= 0 || host.IndexOf(':') == host.LastIndexOf(':'));
@@ -244,13 +245,16 @@ public sealed class ResponseCache : IDisposable
             localPort.TryFormat(port[1..], out portLength, default, System.Globalization.CultureInfo.InvariantCulture);
             portLength++;
         }
-        int length = 7 + host.Length + portLength + path.Length + query.Length;
+        // The scheme is part of the key: a Host that names another port must never let a response
+        // stored over TLS answer a plain request, or the other way round.
+        ReadOnlySpan<char> scheme = https ? "https://" : "http://";
+        int length = scheme.Length + host.Length + portLength + path.Length + query.Length;
         if (length > destination.Length)
         {
             return -1;
         }
-        "http://".CopyTo(destination);
-        int at = 7;
+        scheme.CopyTo(destination);
+        int at = scheme.Length;
         at += host.ToLowerInvariant(destination[at..]);
         port[..portLength].CopyTo(destination[at..]);
         at += portLength;
@@ -264,7 +268,7 @@ public sealed class ResponseCache : IDisposable
     private static string NormalizeUrl(string url)
     {
         var uri = new Uri(url, UriKind.Absolute);
-        return $"http://{uri.Host.ToLowerInvariant()}:{uri.Port}{Uri.UnescapeDataString(uri.AbsolutePath)}{uri.Query}";
+        return $"{uri.Scheme}://{uri.Host.ToLowerInvariant()}:{uri.Port}{Uri.UnescapeDataString(uri.AbsolutePath)}{uri.Query}";
     }
 
     private bool Remove(CacheEntry entry)

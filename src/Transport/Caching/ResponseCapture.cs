@@ -148,7 +148,7 @@ internal sealed class ResponseCapture
         notModified.Write(RequestContext.ServerHeaderLine);
 
         Span<char> key = stackalloc char[HttpConnection.MaxCacheKeyLength];
-        int length = ResponseCache.WriteKey(key, request.Host, request.LocalEndPoint.Port, request.CanonicalPath, request.QueryString);
+        int length = ResponseCache.WriteKey(key, request.Host, request.LocalEndPoint.Port, request.CanonicalPath, request.QueryString, request.IsHttps);
         if (length > 0)
         {
             var entry = new CacheEntry(new string(key[..length]), request.StatusCode, head.WrittenSpan.ToArray(), _body!,

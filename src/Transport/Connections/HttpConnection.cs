@@ -542,7 +542,7 @@ internal sealed class HttpConnection
                 || ReferenceEquals(method, KnownMethods.Patch) || ReferenceEquals(method, KnownMethods.Delete))
             {
                 Span<char> unsafeKey = stackalloc char[MaxCacheKeyLength];
-                int unsafeLength = ResponseCache.WriteKey(unsafeKey, _context.Host, Transport.LocalEndPoint.Port, _context.CanonicalPath, _context.QueryString);
+                int unsafeLength = ResponseCache.WriteKey(unsafeKey, _context.Host, Transport.LocalEndPoint.Port, _context.CanonicalPath, _context.QueryString, _context.IsHttps);
                 if (unsafeLength > 0)
                 {
                     Driver.Cache.Invalidate(unsafeKey[..unsafeLength]);
@@ -555,7 +555,7 @@ internal sealed class HttpConnection
             return null;
         }
         Span<char> key = stackalloc char[MaxCacheKeyLength];
-        int length = ResponseCache.WriteKey(key, _context.Host, Transport.LocalEndPoint.Port, _context.CanonicalPath, _context.QueryString);
+        int length = ResponseCache.WriteKey(key, _context.Host, Transport.LocalEndPoint.Port, _context.CanonicalPath, _context.QueryString, _context.IsHttps);
         var entry = length > 0 ? Driver.Cache.Lookup(key[..length]) : null;
         if (entry is not null)
         {

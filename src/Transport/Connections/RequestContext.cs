@@ -59,8 +59,14 @@ public sealed partial class RequestContext
     /// <summary>HTTP/1.0 or HTTP/1.1.</summary>
     public HttpVersion Version { get; internal set; }
 
-    /// <summary>"http".</summary>
-    public string Scheme => "http";
+    /// <summary>"https" on a TLS port, else "http".</summary>
+    public string Scheme => IsHttps ? "https" : "http";
+
+    /// <summary>True when the request came over TLS.</summary>
+    public bool IsHttps => _connection is not null && _connection.Transport.Tls is not null;
+
+    /// <summary>What the connection's TLS handshake settled; null on a plain port.</summary>
+    public Tls.TlsConnectionInfo? Tls => _connection?.Transport.Tls;
 
     /// <summary>The request's header fields.</summary>
     public RequestHeaders Headers { get; } = new();

@@ -89,6 +89,12 @@ internal abstract class TransportConnection
     /// <summary>Every deadline of this connection, which the driver's heartbeat checks.</summary>
     public ConnectionTimeouts Timeouts { get; }
 
+    /// <summary>The driver's id for the connection (set before <see cref="Start"/>), for traces.</summary>
+    public ulong Id { get; set; }
+
+    /// <summary>What the TLS handshake settled; null on a plain port (and before the handshake).</summary>
+    public virtual Tls.TlsConnectionInfo? Tls => null;
+
     /// <summary>True on this transport's I/O loop thread, where nothing may block (the app must not run there).</summary>
     public virtual bool OnLoopThread => false;
 

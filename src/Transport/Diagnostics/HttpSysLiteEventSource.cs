@@ -43,6 +43,9 @@ public sealed unsafe class HttpSysLiteEventSource : EventSource
         public const EventKeywords RequestQueue = (EventKeywords)0x100;
         /// <summary>Timers that expired.</summary>
         public const EventKeywords Timeout = (EventKeywords)0x1000;
+
+        /// <summary>TLS handshakes (HTTP.sys's SSL keyword).</summary>
+        public const EventKeywords Ssl = (EventKeywords)0x8;
     }
 
     /// <summary>The activity id every event of request <paramref name="requestId"/> carries: the id in its first eight bytes.</summary>
@@ -209,6 +212,25 @@ public sealed unsafe class HttpSysLiteEventSource : EventSource
         Set(ref data[0], &ConnectionId);
         WriteEventCore(24, 1, data);
     }
+
+    /// <summary>A TLS connection's ClientHello began arriving (HTTP.sys's SslInitiateHandshake).</summary>
+    [Event(70, Level = EventLevel.Informational, Keywords = Keywords.Ssl)]
+    public void SslInitiateHandshake(ulong ConnectionId)
+    {
+        EventData* data = stackalloc EventData[1];
+        Set(ref data[0], &ConnectionId);
+        WriteEventCore(70, 1, data);
+    }
+
+    /// <summary>The handshake completed (HTTP.sys's SslHandshakeComplete), with what it settled and the binding that served it.</summary>
+    [Event(71, Level = EventLevel.Informational, Keywords = Keywords.Ssl)]
+    public void SslHandshakeComplete(ulong ConnectionId, string Protocol, string CipherSuite, string ServerName, string Binding) =>
+        WriteEvent(71, ConnectionId, Protocol, CipherSuite, ServerName, Binding);
+
+    /// <summary>A TLS connection ended without a handshake: why, on which endpoint, for which SNI name.</summary>
+    [Event(72, Level = EventLevel.Warning, Keywords = Keywords.Ssl)]
+    public void SslHandshakeFailed(ulong ConnectionId, string Reason, string LocalAddress, string ServerName) =>
+        WriteEvent(72, ConnectionId, Reason, LocalAddress, ServerName);
 
     /// <summary>A response was stored in the cache.</summary>
     [Event(25, Level = EventLevel.Informational, Keywords = Keywords.Cache)]

@@ -33,6 +33,14 @@ public static class HttpSysLiteMeter
     internal static readonly Counter<long> RejectedRequests = s_meter.CreateCounter<long>(
         "httpsyslite.rejected_requests", "{request}", "Requests turned away with 503 (or a reset): queue full, queue timeout, no application, connection limit.");
 
+    /// <summary>TLS handshakes completed on the driver's TLS ports.</summary>
+    internal static readonly Counter<long> TlsHandshakes = s_meter.CreateCounter<long>(
+        "httpsyslite.tls.handshakes", "{handshake}", "TLS handshakes completed.");
+
+    /// <summary>TLS connections that ended without a handshake: no binding, a timeout, plain HTTP, a malformed ClientHello.</summary>
+    internal static readonly Counter<long> TlsHandshakeFailures = s_meter.CreateCounter<long>(
+        "httpsyslite.tls.handshake_failures", "{handshake}", "TLS connections that ended without completing a handshake.");
+
     private static readonly object[] s_statusCodes = Enumerable.Range(0, 600).Select(static code => (object)code).ToArray();
     private static readonly ConcurrentDictionary<RequestQueue, byte> s_queues = new();
 

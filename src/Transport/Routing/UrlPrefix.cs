@@ -20,8 +20,11 @@ public sealed class UrlPrefix
         FullPrefix = $"{scheme}://{(address is { AddressFamily: System.Net.Sockets.AddressFamily.InterNetworkV6 } ? "[" + host + "]" : host)}:{port.ToString(CultureInfo.InvariantCulture)}{path}";
     }
 
-    /// <summary>"http".</summary>
+    /// <summary>"http" or "https".</summary>
     public string Scheme { get; }
+
+    /// <summary>True for an https prefix: its port is a TLS port.</summary>
+    public bool IsHttps => Scheme == "https";
 
     /// <summary>The host as written, lowercased; IPv6 literals without brackets.</summary>
     public string Host { get; }
@@ -115,11 +118,9 @@ public sealed class UrlPrefix
             return false;
         }
         string scheme = prefix[..schemeEnd].ToLowerInvariant();
-        if (scheme != "http")
+        if (scheme is not ("http" or "https"))
         {
-            error = scheme == "https"
-                ? "https is not supported yet; use an http prefix."
-                : $"the scheme '{scheme}' is not http.";
+            error = $"the scheme '{scheme}' is not http or https.";
             return false;
         }
 

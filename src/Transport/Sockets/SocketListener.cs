@@ -106,7 +106,8 @@ internal abstract class SocketListener : ConnectionListener
         try
         {
             accepted.NoDelay = true;
-            connection = CreateConnection(accepted, Binding.Settings);
+            // A TLS port's connections run the handshake first, whatever engine accepted them.
+            connection = Binding.IsTls ? new Tls.TlsConnection(accepted, Binding, Clock) : CreateConnection(accepted, Binding.Settings);
         }
         catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
         {

@@ -114,9 +114,17 @@ internal sealed class CertificateFile
             }
             else
             {
-                certificate = password is null
-                    ? X509Certificate2.CreateFromPemFile(path, keyPath)
-                    : X509Certificate2.CreateFromEncryptedPemFile(path, password, keyPath);
+                if (keyPath is null && !File.ReadAllText(path).Contains("PRIVATE KEY", StringComparison.Ordinal))
+                {
+                    // A certificate alone: loaded so that the check below says what is missing.
+                    certificate = X509CertificateLoader.LoadCertificateFromFile(path);
+                }
+                else
+                {
+                    certificate = password is null
+                        ? X509Certificate2.CreateFromPemFile(path, keyPath)
+                        : X509Certificate2.CreateFromEncryptedPemFile(path, password, keyPath);
+                }
                 // A PEM file may carry the chain after the leaf: those go to the handshake too.
                 var chain = new X509Certificate2Collection();
                 chain.ImportFromPemFile(path);

@@ -18,7 +18,21 @@ public sealed class RawConnection : IAsyncDisposable
     private int _start;
     private int _end;
 
+    private readonly Stream? _stream;
+
     private RawConnection(Socket socket) => _socket = socket;
+
+    private RawConnection(Stream stream)
+    {
+        _socket = null!;
+        _stream = stream;
+    }
+
+    /// <summary>Talks over a stream the caller set up (a TLS client's SslStream, say).</summary>
+    public static RawConnection Over(Stream stream) => new(stream);
+
+    private ValueTask<int> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken) =>
+        _stream is not null ? _stream.ReadAsync(buffer, cancellationToken) : _socket.ReceiveAsync(buffer, SocketFlags.None, cancellationToken);
 
     public Socket Socket => _socket;
 
@@ -36,6 +50,11 @@ public sealed class RawConnection : IAsyncDisposable
 
     public async Task SendAsync(ReadOnlyMemory<byte> bytes)
     {
+        if (_stream is not null)
+        {
+            await _stream.WriteAsync(bytes);
+            return;
+        }
         while (!bytes.IsEmpty)
         {
             int sent = await _socket.SendAsync(bytes, SocketFlags.None);
@@ -101,12 +120,16 @@ public sealed class RawConnection : IAsyncDisposable
         using var cts = new CancellationTokenSource(timeout ?? DefaultTimeout);
         try
         {
-            int read = await _socket.ReceiveAsync(_buffer, SocketFlags.None, cts.Token);
+            int read = await ReceiveAsync(_buffer, cts.Token);
             return read == 0;
         }
-        catch (SocketException)
+        catch (Exception ex) when (ex is SocketException or IOException)
         {
             return true;
+        }
+        catch (OperationCanceledException) when (_stream is not null || timeout is not null)
+        {
+            return false;
         }
     }
 
@@ -124,7 +147,7 @@ public sealed class RawConnection : IAsyncDisposable
         using var cts = new CancellationTokenSource(timeout);
         try
         {
-            int read = await _socket.ReceiveAsync(_buffer, SocketFlags.None, cts.Token);
+            int read = await ReceiveAsync(_buffer, cts.Token);
             _end = read;
             return read > 0 ? true : false;
         }
@@ -226,12 +249,16 @@ public sealed class RawConnection : IAsyncDisposable
     private async Task<bool> FillAsync(CancellationToken cancellationToken)
     {
         _start = 0;
-        _end = await _socket.ReceiveAsync(_buffer, SocketFlags.None, cancellationToken);
+        _end = await ReceiveAsync(_buffer, cancellationToken);
         return _end > 0;
     }
 
     public ValueTask DisposeAsync()
     {
+        if (_stream is not null)
+        {
+            return _stream.DisposeAsync();
+        }
         _socket.Dispose();
         return ValueTask.CompletedTask;
     }

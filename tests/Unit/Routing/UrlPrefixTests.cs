@@ -27,7 +27,7 @@ public class UrlPrefixTests
     [InlineData("", "empty")]
     [InlineData("localhost:5000", "scheme://host:port/path/")]
     [InlineData("ftp://+:21/", "not http")]
-    [InlineData("https://+:443/", "https is not supported")]
+    [InlineData("ftp://+:443/", "is not http or https")]
     [InlineData("http://+/", "port is missing")]
     [InlineData("http://+:65536/", "65535")]
     [InlineData("http://+:-1/", "65535")]

@@ -1,0 +1,56 @@
+using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
+using Microsoft.AspNetCore.Connections.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core.Features;
+using Microsoft.AspNetCore.Http.Features;
+
+namespace HttpSysLite.RequestProcessing;
+
+/// <summary>
+/// The TLS features of a request that came over an https port, from what the driver's handshake
+/// settled (TlsConnectionInfo): present only there, as on Kestrel.
+/// </summary>
+internal partial class HttpSysLiteContext : ITlsConnectionFeature, ITlsHandshakeFeature, ITlsApplicationProtocolFeature
+{
+    private X509Certificate2? _clientCertificateOverride;
+    private bool _clientCertificateSet;
+
+    private Transport.Tls.TlsConnectionInfo TlsInfo => _request.Tls!;
+
+    X509Certificate2? ITlsConnectionFeature.ClientCertificate
+    {
+        get => _clientCertificateSet ? _clientCertificateOverride : TlsInfo.ClientCertificate;
+        set
+        {
+            _clientCertificateOverride = value;
+            _clientCertificateSet = true;
+        }
+    }
+
+    Task<X509Certificate2?> ITlsConnectionFeature.GetClientCertificateAsync(CancellationToken cancellationToken) =>
+        // The handshake asked for one (AllowCertificate) or nobody did (NoCertificate): either way, what
+        // the connection has is the answer.
+        Task.FromResult(((ITlsConnectionFeature)this).ClientCertificate);
+
+    SslProtocols ITlsHandshakeFeature.Protocol => TlsInfo.Protocol;
+
+    System.Net.Security.TlsCipherSuite? ITlsHandshakeFeature.NegotiatedCipherSuite => TlsInfo.CipherSuite;
+
+    string ITlsHandshakeFeature.HostName => TlsInfo.HostName;
+
+#pragma warning disable SYSLIB0058 // obsolete members ITlsHandshakeFeature still declares
+    CipherAlgorithmType ITlsHandshakeFeature.CipherAlgorithm => (CipherAlgorithmType)TlsInfo.Algorithms.Cipher;
+
+    int ITlsHandshakeFeature.CipherStrength => TlsInfo.Algorithms.CipherStrength;
+
+    HashAlgorithmType ITlsHandshakeFeature.HashAlgorithm => (HashAlgorithmType)TlsInfo.Algorithms.Hash;
+
+    int ITlsHandshakeFeature.HashStrength => TlsInfo.Algorithms.HashStrength;
+
+    ExchangeAlgorithmType ITlsHandshakeFeature.KeyExchangeAlgorithm => (ExchangeAlgorithmType)TlsInfo.Algorithms.KeyExchange;
+
+    int ITlsHandshakeFeature.KeyExchangeStrength => TlsInfo.Algorithms.KeyExchangeStrength;
+#pragma warning restore SYSLIB0058
+
+    ReadOnlyMemory<byte> ITlsApplicationProtocolFeature.ApplicationProtocol => TlsInfo.ApplicationProtocol.Protocol;
+}

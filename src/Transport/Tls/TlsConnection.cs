@@ -1,0 +1,318 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.IO.Pipelines;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
+using HttpSysLite.Transport.Connections;
+using HttpSysLite.Transport.Diagnostics;
+using HttpSysLite.Transport.Sockets;
+
+namespace HttpSysLite.Transport.Tls;
+
+/// <summary>
+/// A connection on a TLS port: the driver's side of the handshake, then TLS records to and from the
+/// same pipes every connection has, so the HTTP connection above cannot tell it from a plain one. The
+/// handshake picks its certificate by the port's bindings (SNI name, then address), is bounded by
+/// HeaderWait, and turns away plain HTTP with a 400 that says why. It runs on .NET's socket engine:
+/// SslStream owns the reads and writes of the socket.
+/// </summary>
+internal sealed class TlsConnection : SocketConnection
+{
+    /// <summary>One TLS record's worth of plaintext (RFC 8446 section 5.1): sends are gathered up to it.</summary>
+    private const int RecordSize = 16 * 1024;
+
+    // nginx's answer, in our words: plain HTTP on a TLS port is a client mistake worth explaining.
+    private static readonly byte[] s_plainHttpResponse = BuildPlainHttpResponse();
+
+    // A fatal unrecognized_name alert (RFC 8446 section 6.2; RFC 6066 section 3): no binding for the
+    // endpoint and SNI name. SslStream sends no alert when the certificate selection fails, so it is
+    // written raw, before any server record.
+    private static readonly byte[] s_unrecognizedNameAlert = [0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x70];
+
+    private readonly PortBinding _port;
+    private readonly MillisecondClock _clock;
+    private readonly TaskCompletionSource<bool> _handshake = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private SslStream? _ssl;
+    private CertificateSelection? _selected;
+    private TlsConnectionInfo? _info;
+
+    public TlsConnection(Socket socket, PortBinding port, MillisecondClock clock)
+        : base(socket, port.Settings, clock, inputReader: PipeScheduler.ThreadPool, inputWriter: PipeScheduler.Inline, outputReader: IOQueue.Next())
+    {
+        _port = port;
+        _clock = clock;
+    }
+
+    /// <inheritdoc />
+    public override TlsConnectionInfo? Tls => _info;
+
+    protected override Task StartReceiving() => RunAsync();
+
+    private async Task RunAsync()
+    {
+        var writer = InputWriter;
+        Exception? error = null;
+        try
+        {
+            bool established = await HandshakeAsync().ConfigureAwait(false);
+            _handshake.TrySetResult(established);
+            if (established)
+            {
+                await ReceiveLoopAsync(writer, _ssl!).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (SocketErrors.IsConnectionGone(ex) || ex is IOException)
+        {
+            error = new ConnectionResetException(ex);
+        }
+        catch (Exception ex)
+        {
+            error = ex;
+        }
+        finally
+        {
+            _handshake.TrySetResult(false);
+            await writer.CompleteAsync(error).ConfigureAwait(false);
+            SignalClosed();
+        }
+    }
+
+    /// <summary>The handshake; false when the connection ends without one (each such end is traced and counted).</summary>
+    private async Task<bool> HandshakeAsync()
+    {
+        var log = HttpSysLiteEventSource.Log;
+        using var timeout = new CancellationTokenSource(_port.Settings.HeaderWait, _clock.Time);
+        string? failure = null;
+        try
+        {
+            // TLS begins with a handshake record (RFC 8446 section 5.1: content type 22); a letter is
+            // an HTTP method, sent in the clear.
+            byte[] first = new byte[1];
+            if (await Socket.ReceiveAsync(first, SocketFlags.Peek, timeout.Token).ConfigureAwait(false) == 0)
+            {
+                failure = "closed";
+                return false;
+            }
+            long start = Stopwatch.GetTimestamp();
+            if (first[0] != 0x16)
+            {
+                failure = char.IsAsciiLetterUpper((char)first[0]) ? "plain HTTP" : "not TLS";
+                if (failure == "plain HTTP")
+                {
+                    await Socket.SendAsync(s_plainHttpResponse, SocketFlags.None, timeout.Token).ConfigureAwait(false);
+                }
+                return false;
+            }
+            if (log.IsEnabled())
+            {
+                log.SslInitiateHandshake(Id);
+            }
+            // NetworkStream takes only a socket in blocking mode (the epoll listener's accepts are not);
+            // .NET's asynchronous operations, which SslStream uses, do not block either way.
+            Socket.Blocking = true;
+            var ssl = new SslStream(new NetworkStream(Socket, ownsSocket: false), leaveInnerStreamOpen: true);
+            _ssl = ssl;
+            try
+            {
+                await ssl.AuthenticateAsServerAsync(static (stream, hello, state, _) => ((TlsConnection)state!).Select(hello), this, timeout.Token)
+                    .ConfigureAwait(false);
+            }
+            catch (Exception) when (_selected is null && !timeout.IsCancellationRequested)
+            {
+                failure = "no certificate binding";
+                await TrySendAsync(s_unrecognizedNameAlert).ConfigureAwait(false);
+                return false;
+            }
+            var remote = ssl.RemoteCertificate;
+            _info = new TlsConnectionInfo
+            {
+#pragma warning disable SYSLIB0058 // obsolete, but ITlsHandshakeFeature still asks for them
+                Algorithms = ((int)ssl.CipherAlgorithm, ssl.CipherStrength, (int)ssl.HashAlgorithm, ssl.HashStrength, (int)ssl.KeyExchangeAlgorithm, ssl.KeyExchangeStrength),
+#pragma warning restore SYSLIB0058
+                Protocol = ssl.SslProtocol,
+                CipherSuite = ssl.NegotiatedCipherSuite,
+                ApplicationProtocol = ssl.NegotiatedApplicationProtocol,
+                HostName = ssl.TargetHostName,
+                Binding = _selected!.Value.Binding,
+                HandshakeStart = start,
+                HandshakeEnd = Stopwatch.GetTimestamp(),
+                ClientCertificate = remote as X509Certificate2 ?? (remote is null ? null : X509CertificateLoader.LoadCertificate(remote.GetRawCertData())),
+            };
+            HttpSysLiteMeter.TlsHandshakes.Add(1);
+            if (log.IsEnabled())
+            {
+                log.SslHandshakeComplete(Id, _info.Protocol.ToString(), _info.CipherSuite.ToString(), _info.HostName, _info.Binding.Endpoint);
+            }
+            return true;
+        }
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested)
+        {
+            failure = "HeaderWait timed out";
+            return false;
+        }
+        catch (Exception ex) when (ex is AuthenticationException or IOException or SocketException or ObjectDisposedException)
+        {
+            failure = ex.Message;
+            return false;
+        }
+        finally
+        {
+            if (failure is not null && failure != "closed")
+            {
+                HttpSysLiteMeter.TlsHandshakeFailures.Add(1);
+                if (log.IsEnabled())
+                {
+                    log.SslHandshakeFailed(Id, failure, LocalEndPoint.ToString(), _selectedServerName ?? string.Empty);
+                }
+                if (failure == "no certificate binding")
+                {
+                    _port.ReportTlsFailure($"No certificate binding for {LocalEndPoint} and SNI name '{_selectedServerName}': add an ipport, hostnameport or ccs binding for it.");
+                }
+            }
+        }
+    }
+
+    private string? _selectedServerName;
+
+    private ValueTask<SslServerAuthenticationOptions> Select(SslClientHelloInfo hello)
+    {
+        _selectedServerName = hello.ServerName;
+        var local = LocalEndPoint;
+        var selected = _port.Certificates!.Select(local.Port, local.Address, hello.ServerName)
+            ?? throw new AuthenticationException($"No certificate binding for {local} and SNI name '{hello.ServerName}'.");
+        _selected = selected;
+        return ValueTask.FromResult(selected.Context.Options(_port.Settings.RequestClientCertificate));
+    }
+
+    private async ValueTask TrySendAsync(byte[] bytes)
+    {
+        try
+        {
+            await Socket.SendAsync(bytes, SocketFlags.None).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        {
+            // The client is gone already.
+        }
+    }
+
+    private async Task ReceiveLoopAsync(PipeWriter writer, SslStream ssl)
+    {
+        while (true)
+        {
+            // A zero-byte read waits for a record without holding a buffer (SslStream keeps none while idle).
+            await ssl.ReadAsync(Memory<byte>.Empty).ConfigureAwait(false);
+            if (ReceiveShutDown)
+            {
+                return;
+            }
+            var memory = writer.GetMemory(4096);
+            int received = await ssl.ReadAsync(memory).ConfigureAwait(false);
+            if (received == 0)
+            {
+                return; // close_notify or FIN: the client has finished sending
+            }
+            writer.Advance(received);
+            var flush = await writer.FlushAsync().ConfigureAwait(false);
+            if (flush.IsCompleted || flush.IsCanceled)
+            {
+                // The HTTP connection stopped reading: discard until the client's end, so closing does
+                // not reset a response it has not read yet (a lingering close).
+                byte[] scratch = ArrayPool<byte>.Shared.Rent(4096);
+                try
+                {
+                    while (await ssl.ReadAsync(scratch).ConfigureAwait(false) > 0)
+                    {
+                    }
+                }
+                finally
+                {
+                    ArrayPool<byte>.Shared.Return(scratch);
+                }
+                return;
+            }
+        }
+    }
+
+    protected override async ValueTask SendAsync(ReadOnlySequence<byte> buffer)
+    {
+        // What the driver writes before a handshake (a 503 past MaxConnections) waits for it; without
+        // one there is nobody to send it to.
+        if (_ssl is null || !_handshake.Task.IsCompleted)
+        {
+            if (!await _handshake.Task.ConfigureAwait(false))
+            {
+                return;
+            }
+        }
+        var ssl = _ssl!;
+        if (buffer.IsSingleSegment)
+        {
+            await WriteAsync(ssl, buffer.First).ConfigureAwait(false);
+            return;
+        }
+        // Several pipe segments (pipelined responses, a head and its body): gathered into records, as
+        // each write is a record and small records cost a MAC and a header each.
+        byte[] gather = ArrayPool<byte>.Shared.Rent(RecordSize);
+        try
+        {
+            int used = 0;
+            foreach (var segment in buffer)
+            {
+                var rest = segment;
+                while (!rest.IsEmpty)
+                {
+                    int take = Math.Min(rest.Length, RecordSize - used);
+                    rest.Span[..take].CopyTo(gather.AsSpan(used));
+                    used += take;
+                    rest = rest[take..];
+                    if (used == RecordSize)
+                    {
+                        await WriteAsync(ssl, gather.AsMemory(0, used)).ConfigureAwait(false);
+                        used = 0;
+                    }
+                }
+            }
+            if (used > 0)
+            {
+                await WriteAsync(ssl, gather.AsMemory(0, used)).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(gather);
+        }
+    }
+
+    private async ValueTask WriteAsync(SslStream ssl, ReadOnlyMemory<byte> bytes)
+    {
+        var pending = ssl.WriteAsync(bytes);
+        if (pending.IsCompleted)
+        {
+            pending.GetAwaiter().GetResult();
+        }
+        else
+        {
+            // The socket buffer is full: the client is not taking bytes as fast as they come.
+            StartSendTimer(bytes.Length);
+            await pending.ConfigureAwait(false);
+            StopSendTimer();
+        }
+        OnSent(bytes.Length);
+    }
+
+    protected override void ReleaseTransport()
+    {
+        _ssl?.Dispose();
+        base.ReleaseTransport();
+    }
+
+    private static byte[] BuildPlainHttpResponse()
+    {
+        const string body = "Bad Request - This port speaks HTTPS\r\n\r\nHTTP Error 400. A plain HTTP request was sent to a TLS port: use https:// for this address.\r\n";
+        return System.Text.Encoding.ASCII.GetBytes(
+            $"HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=us-ascii\r\nContent-Length: {body.Length}\r\nConnection: close\r\nServer: HttpSysLite\r\n\r\n{body}");
+    }
+}
