@@ -28,6 +28,8 @@ def next_port():
     _runs += 1
     return FIRST_PORT + _runs % 200
 SERVERS = ("HttpSysLite", "Kestrel")
+# The certificate both servers present over TLS (made by run.sh with openssl, never committed).
+TLS = {"cert": None, "key": None}
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 PIPELINE_LUA = """
@@ -45,7 +47,7 @@ wrk.body = string.rep("a", 4096)
 wrk.headers["Content-Type"] = "application/octet-stream"
 """
 
-# name, connections, path, extra wrk arguments, lua script (or None)
+# name, connections, path, extra wrk arguments, lua script (or None)[, True for https]
 WORKLOADS = [
     ("/plaintext keep-alive, 64 conns", 64, "/plaintext", [], None),
     ("/plaintext keep-alive, 256 conns", 256, "/plaintext", [], None),
@@ -55,6 +57,9 @@ WORKLOADS = [
     ("Connection: close, 32 conns", 32, "/plaintext", ["-H", "Connection: close"], None),
     ("/bytes/65536, 64 conns", 64, "/bytes/65536", [], None),
     ("POST /echo 4 KiB, 64 conns", 64, "/echo", [], ECHO_LUA),
+    ("https /plaintext keep-alive, 64 conns", 64, "/plaintext", [], None, True),
+    ("https /cached, 64 conns", 64, "/cached", [], None, True),
+    ("https Connection: close (a handshake per request), 32 conns", 32, "/plaintext", ["-H", "Connection: close"], None, True),
 ]
 
 
@@ -80,8 +85,39 @@ def server_environment():
     return env
 
 
-def start_server(sample, kind, port, extra_args=()):
-    args = ["dotnet", sample, "--urls", f"http://127.0.0.1:{port}", "--Logging:LogLevel:Default=Warning", *extra_args]
+def tls_args(kind, port):
+    """The same certificate for both servers, each in its own configuration's words."""
+    if kind == "Kestrel":
+        return [f"--Kestrel:Certificates:Default:Path={TLS['cert']}", f"--Kestrel:Certificates:Default:KeyPath={TLS['key']}"]
+    return [f"--HttpSysLite:SslCertificates:0:IpPort=0.0.0.0:{port}", f"--HttpSysLite:SslCertificates:0:Path={TLS['cert']}",
+            f"--HttpSysLite:SslCertificates:0:KeyPath={TLS['key']}"]
+
+
+def probe(port, tls):
+    """One GET /plaintext with Connection: close; the bytes that came back."""
+    with socket.create_connection(("127.0.0.1", port), timeout=1) as raw:
+        s = raw
+        if tls:
+            import ssl
+            context = ssl.create_default_context()
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+            s = context.wrap_socket(raw, server_hostname="localhost")
+        s.sendall(b"GET /plaintext HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        data = b""
+        while b"Hello, World!" not in data:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+        return data
+
+
+def start_server(sample, kind, port, extra_args=(), tls=False):
+    scheme = "https" if tls else "http"
+    args = ["dotnet", sample, "--urls", f"{scheme}://127.0.0.1:{port}", "--Logging:LogLevel:Default=Warning", *extra_args]
+    if tls:
+        args += tls_args(kind, port)
     if kind == "Kestrel":
         args += ["--server", "kestrel"]
     process = subprocess.Popen(pin(0) + args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=server_environment())
@@ -90,10 +126,8 @@ def start_server(sample, kind, port, extra_args=()):
         if process.poll() is not None:
             raise RuntimeError(f"{kind} exited: {process.stderr.read().decode(errors='replace')}")
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
-                s.sendall(b"GET /plaintext HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
-                if b"Hello, World!" in s.recv(4096) + s.recv(4096):
-                    return process
+            if b"Hello, World!" in probe(port, tls):
+                return process
         except OSError:
             time.sleep(0.2)
     process.kill()
@@ -130,7 +164,7 @@ def to_ms(value):
     return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
 
 
-def run_wrk(port, connections, path, extra, script, seconds):
+def run_wrk(port, connections, path, extra, script, seconds, tls=False):
     command = pin(1) + ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "5s"] + extra
     script_path = None
     if script:
@@ -138,7 +172,7 @@ def run_wrk(port, connections, path, extra, script, seconds):
         with open(script_path, "w") as f:
             f.write(script)
         command += ["-s", script_path]
-    command.append(f"http://127.0.0.1:{port}{path}")
+    command.append(f"{'https' if tls else 'http'}://127.0.0.1:{port}{path}")
     output = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
     requests = int(re.search(r"(\d+) requests in", output).group(1))
@@ -196,7 +230,8 @@ def measure_pair(sample, sides, workload, seconds, warmup, windows):
     machine, and swapping which goes first cancels a steady drift. An idle server costs the other
     nothing measurable (a timer tick a second). Returns, per side, one result per window.
     """
-    name, connections, path, extra, script = workload
+    name, connections, path, extra, script = workload[:5]
+    tls = len(workload) > 5 and workload[5]
     length = max(1, seconds // windows)
     ports = [next_port() for _ in sides]
     processes = []
@@ -204,16 +239,16 @@ def measure_pair(sample, sides, workload, seconds, warmup, windows):
     results = [[] for _ in sides]
     try:
         for side, port in zip(sides, ports):
-            processes.append(start_server(sample, side.kind, port, side.server_args))
+            processes.append(start_server(sample, side.kind, port, side.server_args, tls))
         for i, side in enumerate(sides):
             if side.tracer:
                 traces[i] = start_trace(side.tracer, processes[i].pid)
-        warm_requests = [run_wrk(port, connections, path, extra, script, warmup)[3] for port in ports]
+        warm_requests = [run_wrk(port, connections, path, extra, script, warmup, tls)[3] for port in ports]
         for window in range(windows):
             order = range(len(sides)) if window % 2 == 0 else reversed(range(len(sides)))
             for i in order:
                 cpu_before = cpu_seconds(processes[i].pid)
-                rps, p99, errors, requests = run_wrk(ports[i], connections, path, extra, script, length)
+                rps, p99, errors, requests = run_wrk(ports[i], connections, path, extra, script, length, tls)
                 cpu = cpu_seconds(processes[i].pid) - cpu_before
                 results[i].append({"rps": rps, "p99": p99, "errors": errors, "requests": requests,
                                    "cpu_us": 1e6 * cpu / requests if requests else float("nan")})
@@ -245,14 +280,51 @@ def measure_rounds(sample, sides, workload, rounds, seconds, warmup, windows):
     return runs
 
 
-def measure_idle(sample, kind, count, hold):
+def run_stime(port, seconds, reuse):
+    """openssl s_time: TLS connections, each one GET; connections per second and how many."""
+    command = pin(1) + ["openssl", "s_time", "-connect", f"127.0.0.1:{port}", "-www", "/plaintext", "-time", str(seconds),
+                        "-tls1_2", "-reuse" if reuse else "-new"]
+    output = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60).stdout
+    match = re.search(r"(\d+) connections in ([\d.]+)s", output) or re.search(r"(\d+) connections in (\d+) real seconds", output)
+    count = int(match.group(1)) if match else 0
+    elapsed = float(match.group(2)) if match else float(seconds)
+    return count / elapsed if elapsed else 0.0, count
+
+
+def measure_rounds_stime(sample, rounds, seconds, windows, reuse):
+    """Both servers over TLS, s_time windows alternating as measure_pair alternates wrk's."""
+    runs = [[], []]
+    length = max(1, seconds // windows)
+    for _ in range(rounds):
+        ports = [next_port() for _ in SERVERS]
+        processes = []
+        try:
+            for kind, port in zip(SERVERS, ports):
+                processes.append(start_server(sample, kind, port, tls=True))
+            for port in ports:
+                run_stime(port, 2, reuse)  # warm-up: the handshake path jitted
+            for window in range(windows):
+                order = (0, 1) if window % 2 == 0 else (1, 0)
+                for i in order:
+                    cpu_before = cpu_seconds(processes[i].pid)
+                    rate, count = run_stime(ports[i], length, reuse)
+                    cpu = cpu_seconds(processes[i].pid) - cpu_before
+                    runs[i].append({"rps": rate, "cpu_us": 1e6 * cpu / count if count else float("nan")})
+        finally:
+            for process in processes:
+                stop_server(process)
+    return runs
+
+
+def measure_idle(sample, kind, count, hold, tls=False):
     port = next_port()
-    process = start_server(sample, kind, port)
+    process = start_server(sample, kind, port, tls=tls)
     try:
         time.sleep(1)
         before = rss_kib(process.pid)
         client = subprocess.Popen(pin(1) + [sys.executable, os.path.join(HERE, "idle_connections.py"), "--port", str(port),
-                                            "--count", str(count), "--hold", str(hold)], stdout=subprocess.PIPE, text=True)
+                                            "--count", str(count), "--hold", str(hold)] + (["--tls"] if tls else []),
+                                  stdout=subprocess.PIPE, text=True)
         line = client.stdout.readline()
         ready = re.match(r"ready (\d+) failed (\d+)", line or "")
         time.sleep(min(2.0, hold / 2))
@@ -302,8 +374,11 @@ def main():
     parser.add_argument("--seconds", type=int, help="measured seconds per server per round")
     parser.add_argument("--windows", type=int, help="alternating windows those seconds are split into")
     parser.add_argument("--only", help="run only workloads whose name contains one of these '|'-separated texts")
+    parser.add_argument("--cert", help="PEM certificate for the https workloads (run.sh makes one)")
+    parser.add_argument("--key", help="its PEM private key")
     args = parser.parse_args()
 
+    TLS["cert"], TLS["key"] = args.cert, args.key
     rounds = args.rounds or (1 if args.quick else 3)
     seconds = args.seconds or (3 if args.quick else 10)
     windows = max(1, min(args.windows or (3 if args.quick else 5), seconds))
@@ -312,7 +387,7 @@ def main():
     os.makedirs(os.path.join(HERE, ".out"), exist_ok=True)
     only = [o for o in (args.only or "").split("|") if o]
     selected = lambda name: not only or any(o in name for o in only)
-    workloads = [w for w in WORKLOADS if selected(w[0])]
+    workloads = [w for w in WORKLOADS if selected(w[0]) and (len(w) < 6 or TLS["cert"])]
     measured = lambda sides, workload: measure_rounds(args.sample, sides, workload, rounds, seconds, warmup, windows)
 
     started = time.time()
@@ -342,6 +417,33 @@ def main():
         print(f"| {idle_count:,} idle keep-alive conns: RSS per conn (opened {min(r['opened'] for r in a + b):,}) "
               f"| {per_a:.1f} KiB | {per_b:.1f} KiB | **{per_a / per_b:.2f}** | | | | | "
               f"| {statistics.median(r['after'] for r in a) / 1024:.0f} MiB | {statistics.median(r['after'] for r in b) / 1024:.0f} MiB |", flush=True)
+
+    if selected("idle") and TLS["cert"]:
+        runs = {kind: [] for kind in SERVERS}
+        tls_count = idle_count // 2  # a TLS handshake each: fewer, so the client's setup stays bounded
+        for _ in range(rounds):
+            for kind in SERVERS:
+                runs[kind].append(measure_idle(args.sample, kind, tls_count, hold=4 if args.quick else 6, tls=True))
+        a, b = runs["HttpSysLite"], runs["Kestrel"]
+        per_a = statistics.median(r["per_conn"] for r in a)
+        per_b = statistics.median(r["per_conn"] for r in b)
+        print(f"| {tls_count:,} idle TLS keep-alive conns: RSS per conn (opened {min(r['opened'] for r in a + b):,}) "
+              f"| {per_a:.1f} KiB | {per_b:.1f} KiB | **{per_a / per_b:.2f}** | | | | | "
+              f"| {statistics.median(r['after'] for r in a) / 1024:.0f} MiB | {statistics.median(r['after'] for r in b) / 1024:.0f} MiB |", flush=True)
+
+    if selected("resumption") and TLS["cert"]:
+        # A new TLS connection per request, with a full handshake each time and with session
+        # resumption, by openssl s_time (sequential, HTTP/1.0, one request per connection).
+        print()
+        print("| TLS connections (openssl s_time) | HttpSysLite conn/s | Kestrel conn/s | ratio | CPU µs/conn HttpSysLite | CPU µs/conn Kestrel | CPU ratio |")
+        print("|---|---:|---:|---:|---:|---:|---:|")
+        # TLS 1.2 for both rows: s_time resumes TLS 1.2 sessions, but with TLS 1.3 it reconnects before
+        # the server's session ticket has arrived (against either server), so 1.3 would never resume.
+        for label, reuse in (("TLS 1.2, new handshake each", False), ("TLS 1.2, resumed sessions", True)):
+            a, b = measure_rounds_stime(args.sample, rounds, seconds, windows, reuse)
+            print(f"| {label} | {statistics.median(r['rps'] for r in a):,.0f} | {statistics.median(r['rps'] for r in b):,.0f} "
+                  f"| **{median_ratio(a, b, 'rps'):.2f}**{spread(a, b, 'rps')} | {statistics.median(r['cpu_us'] for r in a):.0f} "
+                  f"| {statistics.median(r['cpu_us'] for r in b):.0f} | {median_ratio(a, b, 'cpu_us'):.2f} |", flush=True)
 
     if selected("routing"):
         # Routing cost: the same /plaintext on HttpSysLite with its one prefix, and with 1,000 more

@@ -11,6 +11,7 @@ command -v wrk >/dev/null 2>&1 || need+=(wrk)
 command -v h2load >/dev/null 2>&1 || need+=(nghttp2-client)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
 command -v taskset >/dev/null 2>&1 || need+=(util-linux)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
 if [ ${#need[@]} -gt 0 ]; then
   echo "Installing ${need[*]} from Debian..."
   sudo=""
@@ -25,7 +26,16 @@ dotnet publish samples/MinimalApi -c Release -o "$out" --nologo -v quiet >/dev/n
 # The trace viewer, for the "tracing" section (EventSource enabled vs not).
 dotnet publish tools/Trace -c Release -o bench/.out/trace --nologo -v quiet >/dev/null
 
+# The https workloads' certificate, made here (never committed): one ECDSA P-256 key, for localhost.
+tls="bench/.out/tls"
+mkdir -p "$tls"
+if [ ! -s "$tls/cert.pem" ] || ! openssl x509 -checkend 86400 -noout -in "$tls/cert.pem" >/dev/null 2>&1; then
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 -subj /CN=localhost \
+    -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" -keyout "$tls/key.pem" -out "$tls/cert.pem" 2>/dev/null
+fi
+
 # 10,000 idle connections need as many descriptors on each side.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
-exec python3 bench/bench.py --sample "$out/MinimalApi.dll" --tracer bench/.out/trace/HttpSysLite.Trace.dll "$@"
+exec python3 bench/bench.py --sample "$out/MinimalApi.dll" --tracer bench/.out/trace/HttpSysLite.Trace.dll \
+  --cert "$(pwd)/$tls/cert.pem" --key "$(pwd)/$tls/key.pem" "$@"

@@ -344,6 +344,140 @@ public sealed class TlsTests : IDisposable
         Assert.Equal(100L * 1024 * 1024, total);
     }
 
+    /// <summary>A real ClientHello, as .NET's client sends it for <paramref name="serverName"/>: captured by a listener that answers nothing.</summary>
+    private static async Task<byte[]> CaptureClientHelloAsync(string serverName)
+    {
+        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Listen(1);
+        using var client = new TcpClient();
+        await client.ConnectAsync((IPEndPoint)listener.LocalEndPoint!);
+        using var accepted = await listener.AcceptAsync();
+        var ssl = new SslStream(client.GetStream());
+        var handshake = ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
+        {
+            TargetHost = serverName,
+            RemoteCertificateValidationCallback = (_, _, _, _) => true,
+        });
+        var buffer = new byte[16 * 1024];
+        int length = 0;
+        // One record: its 5-byte header says how long it is (RFC 8446 section 5.1).
+        while (length < 5 || length < 5 + (buffer[3] << 8 | buffer[4]))
+        {
+            length += await accepted.ReceiveAsync(buffer.AsMemory(length), SocketFlags.None);
+        }
+        client.Close();
+        await Assert.ThrowsAnyAsync<Exception>(() => handshake);
+        return buffer[..length];
+    }
+
+    [Fact]
+    public async Task FiveThousandMutatedClientHellosEscapeNoLoopAndAHandshakeStillSucceeds()
+    {
+        int port = FreePort();
+        await using var server = await StartAsync(port, MapDescribe, o => o.SslCertificates.Add(Pem("server", ipPort: $"0.0.0.0:{port}")));
+        var errors = new System.Collections.Concurrent.ConcurrentQueue<Exception>();
+        Action<Exception> onError = errors.Enqueue;
+        Transport.HttpDriver.Shared.ConnectionError += onError;
+        try
+        {
+            byte[] hello = await CaptureClientHelloAsync("fuzz.test");
+            var random = new Random(20261202); // seeded: a failure can be replayed
+            var cases = new List<byte[][]>();
+            for (int i = 0; i < 5000; i++)
+            {
+                byte[] mutated = (byte[])hello.Clone();
+                switch (i % 5)
+                {
+                    case 0: // flip bytes anywhere, the record and handshake headers included
+                        for (int n = random.Next(1, 8); n > 0; n--)
+                        {
+                            mutated[random.Next(mutated.Length)] ^= (byte)random.Next(1, 256);
+                        }
+                        break;
+                    case 1: // cut short
+                        mutated = mutated[..random.Next(1, mutated.Length)];
+                        break;
+                    case 2: // lengths that lie: the record's, the handshake's, an extension block's
+                        int at = random.Next(3) switch { 0 => 3, 1 => 6, _ => random.Next(5, mutated.Length - 1) };
+                        mutated[at] = (byte)random.Next(256);
+                        mutated[at + 1] = (byte)random.Next(256);
+                        break;
+                    case 3: // random bytes after a real record header
+                        random.NextBytes(mutated.AsSpan(5));
+                        break;
+                    default: // garbage appended
+                        mutated = [.. mutated, .. Enumerable.Range(0, random.Next(1, 64)).Select(_ => (byte)random.Next(256))];
+                        break;
+                }
+                // Sent whole, or in fragments of random sizes.
+                var fragments = new List<byte[]>();
+                for (int offset = 0; offset < mutated.Length;)
+                {
+                    int size = i % 2 == 0 ? mutated.Length : Math.Min(mutated.Length - offset, random.Next(1, 200));
+                    fragments.Add(mutated[offset..(offset + size)]);
+                    offset += size;
+                }
+                cases.Add([.. fragments]);
+            }
+
+            await Parallel.ForEachAsync(cases, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (fragments, _) =>
+            {
+                using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+                await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port));
+                try
+                {
+                    foreach (var fragment in fragments)
+                    {
+                        await socket.SendAsync(fragment, SocketFlags.None);
+                    }
+                    socket.Shutdown(SocketShutdown.Send); // the ClientHello will not grow: the server must end it
+                    using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+                    var buffer = new byte[4096];
+                    while (await socket.ReceiveAsync(buffer, SocketFlags.None, bound.Token) > 0)
+                    {
+                    }
+                }
+                catch (SocketException)
+                {
+                    // Reset by the server: an ending too.
+                }
+            });
+
+            Assert.Empty(errors);
+            var (ssl, subject) = await HandshakeAsync(port, "fuzz.test");
+            await using var _ = ssl!;
+            Assert.Equal("server", subject);
+            Assert.Equal(200, (await GetAsync(ssl, "/describe")).StatusCode);
+        }
+        finally
+        {
+            Transport.HttpDriver.Shared.ConnectionError -= onError;
+        }
+    }
+
+    [Fact]
+    public async Task ATls12SessionIsResumedByAReturningClient()
+    {
+        int port = FreePort();
+        await using var server = await StartAsync(port, MapDescribe, o => o.SslCertificates.Add(Pem("server", ipPort: $"0.0.0.0:{port}")));
+        // openssl s_client -reconnect: one full handshake, then five that offer its session.
+        var start = new System.Diagnostics.ProcessStartInfo("openssl", $"s_client -connect 127.0.0.1:{port} -tls1_2 -servername localhost -reconnect")
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        using var process = System.Diagnostics.Process.Start(start)!;
+        process.StandardInput.Close();
+        var output = process.StandardOutput.ReadToEndAsync();
+        _ = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+        string text = await output;
+        Assert.Contains("New, TLSv1.2", text);
+        Assert.Equal(5, text.Split('\n').Count(line => line.StartsWith("Reused, TLSv1.2", StringComparison.Ordinal)));
+    }
+
     [Fact]
     public async Task StartFailsNamingTheCauseForAnUnboundHttpsPortOrAPortOfBothSchemes()
     {
