@@ -19,7 +19,7 @@ fi
 out="bench/.out"
 mkdir -p "$out/tls"
 dotnet publish samples/MinimalApi -c Release -o "$out/sample" --nologo -v quiet >/dev/null
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 -subj /CN=localhost \
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 365 -subj /CN=localhost \
   -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" -keyout "$out/tls/key.pem" -out "$out/tls/cert.pem" 2>/dev/null
 
 port=5443
@@ -38,6 +38,7 @@ for _ in $(seq 1 60); do
   sleep 0.5
 done
 
+rm -f "$out/testssl.json" # testssl appends to an existing file
 # -p protocols, -s cipher categories, -U vulnerabilities, -S server defaults; no DNS, loopback only.
 timeout 900 testssl --quiet --color 0 --warnings off --nodns none -p -s -U -S --jsonfile-pretty "$out/testssl.json" \
   "127.0.0.1:$port" | tee "$out/testssl.txt" || true

@@ -48,8 +48,28 @@ public sealed class TlsServerContext
         // handshake takes whatever the client presents, and no revocation fetch can stall it.
         RemoteCertificateValidationCallback = static (_, _, _, _) => true,
         CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
-        // TLS 1.2 renegotiation and 1.3 post-handshake authentication, for ClientCertificateMethod.AllowRenegotation.
-        AllowRenegotiation = true,
+        // No renegotiation: a client that starts one can make the server redo the expensive half of a
+        // handshake for free (testssl's "secure client-initiated renegotiation: DoS threat").
+        AllowRenegotiation = false,
         AllowTlsResume = true,
+        CipherSuitesPolicy = s_cipherSuites,
     };
+
+    // Forward secrecy and AEAD only: TLS 1.3's suites, and TLS 1.2's ECDHE with AES-GCM or
+    // ChaCha20-Poly1305 (RFC 9325 section 4.2), so no CBC suite (Lucky13) is ever offered.
+    // CipherSuitesPolicy is honoured on Linux and macOS; elsewhere the platform's defaults apply.
+    private static readonly CipherSuitesPolicy? s_cipherSuites = OperatingSystem.IsLinux() || OperatingSystem.IsMacOS()
+        ? new CipherSuitesPolicy(
+        [
+            TlsCipherSuite.TLS_AES_128_GCM_SHA256,
+            TlsCipherSuite.TLS_AES_256_GCM_SHA384,
+            TlsCipherSuite.TLS_CHACHA20_POLY1305_SHA256,
+            TlsCipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+            TlsCipherSuite.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+            TlsCipherSuite.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+            TlsCipherSuite.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+            TlsCipherSuite.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+            TlsCipherSuite.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+        ])
+        : null;
 }
