@@ -97,6 +97,23 @@ public sealed class CertificateBindings
         }
     }
 
+    /// <summary>
+    /// True when a handshake on <paramref name="port"/> may get a certificate by its SNI name (a
+    /// hostnameport or central-store binding names the port); false when the local address alone
+    /// decides, so the certificate can be chosen before the ClientHello is read.
+    /// </summary>
+    public bool SelectsByServerName(int port)
+    {
+        foreach (var entry in _snapshot.Entries)
+        {
+            if (entry.Binding.Port == port && entry.Binding.Kind != CertificateBindingKind.IpPort)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /// <summary>The certificate for a handshake on <paramref name="port"/> of <paramref name="localAddress"/> naming <paramref name="serverName"/> (SNI; null or empty when none), or null.</summary>
     public CertificateSelection? Select(int port, IPAddress localAddress, string? serverName)
     {

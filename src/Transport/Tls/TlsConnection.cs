@@ -116,8 +116,21 @@ internal sealed class TlsConnection : SocketConnection
             _ssl = ssl;
             try
             {
-                await ssl.AuthenticateAsServerAsync(static (stream, hello, state, _) => ((TlsConnection)state!).Select(hello), this, timeout.Token)
-                    .ConfigureAwait(false);
+                var local = LocalEndPoint;
+                var certificates = _port.Certificates!;
+                if (!certificates.SelectsByServerName(local.Port) && certificates.Select(local.Port, local.Address, null) is { } byAddress)
+                {
+                    // Only the address decides: the options go in whole, and SslStream need not stop to
+                    // parse the ClientHello for us (the common case, and the cheaper handshake).
+                    _selected = byAddress;
+                    await ssl.AuthenticateAsServerAsync(byAddress.Context.Options(_port.Settings.RequestClientCertificate), timeout.Token)
+                        .ConfigureAwait(false);
+                }
+                else
+                {
+                    await ssl.AuthenticateAsServerAsync(static (stream, hello, state, _) => ((TlsConnection)state!).Select(hello), this, timeout.Token)
+                        .ConfigureAwait(false);
+                }
             }
             catch (Exception) when (_selected is null && !timeout.IsCancellationRequested)
             {
