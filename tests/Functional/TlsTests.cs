@@ -78,8 +78,9 @@ public sealed class TlsTests : IDisposable
         return (RawConnection.Over(ssl), X509CertificateLoader.LoadCertificate(seen!.GetRawCertData()).GetNameInfo(X509NameType.SimpleName, false));
     }
 
-    private static async Task<RawResponse> GetAsync(RawConnection connection, string path, string host = "localhost")
+    private static async Task<RawResponse> GetAsync(RawConnection? connection, string path, string host = "localhost")
     {
+        Assert.NotNull(connection); // the handshake before it succeeded
         await connection.SendAsync($"GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n");
         return await connection.ReadResponseAsync();
     }
