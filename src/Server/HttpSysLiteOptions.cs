@@ -28,6 +28,13 @@ public sealed class HttpSysLiteOptions : HttpSysOptions
     /// </summary>
     public List<SslCertificateBinding> SslCertificates { get; } = new();
 
+    /// <summary>
+    /// Whether each TLS connection keeps the ClientHello it began with, for HttpSys's
+    /// IHttpSysRequestPropertyFeature.TryGetTlsClientHello (HTTP.sys's ENABLE_CACHE_CLIENT_HELLO flag;
+    /// default false: the record, up to 16 KiB, is held for the connection's life).
+    /// </summary>
+    public bool CacheTlsClientHello { get; set; }
+
     /// <summary>HttpSysOptions.MaxRequestBodySize's default: 30,000,000 bytes (about 28.6 MiB).</summary>
     public const long DefaultMaxRequestBodySize = 30_000_000;
 

@@ -408,6 +408,7 @@ public sealed partial class HttpSysLiteServer : IServer, Features.IHttpSysLiteCa
             MaxConnections = maxConnections,
             ConnectionLimitMode = rejectionMode,
             RequestClientCertificate = Options.ClientCertificateMethod == HttpSysClientCertificateMethod.AllowCertificate,
+            CacheTlsClientHello = Options.CacheTlsClientHello,
         };
     }
 

@@ -50,6 +50,9 @@ public sealed record ConnectionSettings
     /// <summary>On a TLS port: the handshake asks the client for a certificate (ClientCertificateMethod.AllowCertificate); it may send none.</summary>
     public bool RequestClientCertificate { get; init; }
 
+    /// <summary>On a TLS port: each connection keeps its ClientHello for the app (HTTP.sys's ENABLE_CACHE_CLIENT_HELLO).</summary>
+    public bool CacheTlsClientHello { get; init; }
+
     /// <summary>How a connection beyond <see cref="MaxConnections"/> is turned away (HTTP.sys's 503 verbosity).</summary>
     public ServiceUnavailableMode ConnectionLimitMode { get; init; }
 

@@ -476,6 +476,45 @@ public sealed class TlsTests : IDisposable
         Assert.Equal(5, text.Split('\n').Count(line => line.StartsWith("Reused, TLSv1.2", StringComparison.Ordinal)));
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task TheClientHelloIsKeptForTheAppWhenTheOptionSaysSo(bool cache)
+    {
+        int port = FreePort();
+        await using var server = await StartAsync(port, app => app.MapGet("/hello", (HttpContext c) =>
+        {
+            var property = c.Features.Get<IHttpSysRequestPropertyFeature>()!;
+            try
+            {
+                bool small = property.TryGetTlsClientHello(new byte[4], out int needed);
+                var bytes = new byte[needed];
+                bool fits = property.TryGetTlsClientHello(bytes, out int written);
+                // A ClientHello record: content type 22, then a handshake of type 1 (RFC 8446 sections 5.1, 4).
+                return $"{small} {fits} {written == needed} {bytes[0]} {bytes[5]} {needed == 5 + (bytes[3] << 8 | bytes[4])}";
+            }
+            catch (InvalidOperationException ex)
+            {
+                return ex.Message;
+            }
+        }), o =>
+        {
+            o.CacheTlsClientHello = cache;
+            o.SslCertificates.Add(Pem("server", ipPort: $"0.0.0.0:{port}"));
+        });
+        var (ssl, _) = await HandshakeAsync(port, "hello.test");
+        await using var _ = ssl!;
+        string answer = (await GetAsync(ssl, "/hello")).BodyText;
+        if (cache)
+        {
+            Assert.Equal("False True True 22 1 True", answer);
+        }
+        else
+        {
+            Assert.Contains("CacheTlsClientHello", answer);
+        }
+    }
+
     [Fact]
     public async Task StartFailsNamingTheCauseForAnUnboundHttpsPortOrAPortOfBothSchemes()
     {

@@ -274,7 +274,8 @@ internal partial class HttpSysLiteContext :
         key == typeof(Microsoft.AspNetCore.Server.HttpSys.IHttpSysRequestTimingFeature)
         || key == typeof(Microsoft.AspNetCore.Server.HttpSys.IHttpSysRequestInfoFeature)
         || (_request.Tls is not null
-            && (key == typeof(ITlsConnectionFeature) || key == typeof(ITlsHandshakeFeature) || key == typeof(ITlsApplicationProtocolFeature)));
+            && (key == typeof(ITlsConnectionFeature) || key == typeof(ITlsHandshakeFeature) || key == typeof(ITlsApplicationProtocolFeature)
+                || key == typeof(Microsoft.AspNetCore.Server.HttpSys.IHttpSysRequestPropertyFeature)));
 
     private void SetOther(Type key, object? value)
     {
@@ -324,6 +325,7 @@ internal partial class HttpSysLiteContext :
         typeof(Microsoft.AspNetCore.Server.HttpSys.IHttpSysRequestTimingFeature),
         typeof(Microsoft.AspNetCore.Server.HttpSys.IHttpSysRequestInfoFeature),
         typeof(ITlsConnectionFeature), typeof(ITlsHandshakeFeature), typeof(ITlsApplicationProtocolFeature),
+        typeof(Microsoft.AspNetCore.Server.HttpSys.IHttpSysRequestPropertyFeature),
     ];
 
     private bool IsSetByApp(Type key)

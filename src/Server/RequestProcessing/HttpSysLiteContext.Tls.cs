@@ -10,8 +10,26 @@ namespace HttpSysLite.RequestProcessing;
 /// The TLS features of a request that came over an https port, from what the driver's handshake
 /// settled (TlsConnectionInfo): present only there, as on Kestrel.
 /// </summary>
-internal partial class HttpSysLiteContext : ITlsConnectionFeature, ITlsHandshakeFeature, ITlsApplicationProtocolFeature
+internal partial class HttpSysLiteContext : ITlsConnectionFeature, ITlsHandshakeFeature, ITlsApplicationProtocolFeature,
+    Microsoft.AspNetCore.Server.HttpSys.IHttpSysRequestPropertyFeature
 {
+    /// <summary>
+    /// HttpSys's contract: true and the bytes when they fit; false and the size needed when they do not;
+    /// an exception when the server keeps no ClientHello.
+    /// </summary>
+    bool Microsoft.AspNetCore.Server.HttpSys.IHttpSysRequestPropertyFeature.TryGetTlsClientHello(Span<byte> tlsClientHelloBytesDestination, out int bytesReturned)
+    {
+        var hello = TlsInfo.ClientHello ?? throw new InvalidOperationException(
+            "No TLS ClientHello was kept for this connection: set HttpSysLiteOptions.CacheTlsClientHello = true (HTTP.sys's ENABLE_CACHE_CLIENT_HELLO).");
+        bytesReturned = hello.Length;
+        if (tlsClientHelloBytesDestination.Length < hello.Length)
+        {
+            return false;
+        }
+        hello.CopyTo(tlsClientHelloBytesDestination);
+        return true;
+    }
+
     private X509Certificate2? _clientCertificateOverride;
     private bool _clientCertificateSet;
 

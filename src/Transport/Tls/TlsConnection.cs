@@ -112,7 +112,9 @@ internal sealed class TlsConnection : SocketConnection
             // NetworkStream takes only a socket in blocking mode (the epoll listener's accepts are not);
             // .NET's asynchronous operations, which SslStream uses, do not block either way.
             Socket.Blocking = true;
-            var ssl = new SslStream(new NetworkStream(Socket, ownsSocket: false), leaveInnerStreamOpen: true);
+            Stream network = new NetworkStream(Socket, ownsSocket: false);
+            var recorder = _port.Settings.CacheTlsClientHello ? new ClientHelloRecorder(network) : null;
+            var ssl = new SslStream(recorder ?? network, leaveInnerStreamOpen: true);
             _ssl = ssl;
             try
             {
@@ -150,6 +152,7 @@ internal sealed class TlsConnection : SocketConnection
                 HostName = ssl.TargetHostName,
                 Binding = _selected!.Value.Binding,
                 HandshakeStart = start,
+                ClientHello = recorder?.ClientHello,
                 HandshakeEnd = Stopwatch.GetTimestamp(),
                 ClientCertificate = remote as X509Certificate2 ?? (remote is null ? null : X509CertificateLoader.LoadCertificate(remote.GetRawCertData())),
             };

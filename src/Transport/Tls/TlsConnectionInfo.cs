@@ -38,6 +38,9 @@ public sealed class TlsConnectionInfo
     /// </summary>
     public (int Cipher, int CipherStrength, int Hash, int HashStrength, int KeyExchange, int KeyExchangeStrength) Algorithms { get; init; }
 
+    /// <summary>The ClientHello record as received, when the port caches them (HttpSysLiteOptions.CacheTlsClientHello); else null.</summary>
+    public byte[]? ClientHello { get; init; }
+
     /// <summary>The client's certificate, when it sent one in the handshake or later on request.</summary>
     public X509Certificate2? ClientCertificate { get; internal set; }
 }
