@@ -406,30 +406,24 @@ def main():
               f"| {statistics.median(r['cpu_us'] for r in a):.1f} | {statistics.median(r['cpu_us'] for r in b):.1f} | {median_ratio(a, b, 'cpu_us'):.2f} "
               f"| {statistics.median(r['rss'] for r in a) / 1024:.0f} MiB | {statistics.median(r['rss'] for r in b) / 1024:.0f} MiB |", flush=True)
 
-    if selected("idle"):
+    def idle_row(label, count, tls):
         runs = {kind: [] for kind in SERVERS}
         for _ in range(rounds):
             for kind in SERVERS:
-                runs[kind].append(measure_idle(args.sample, kind, idle_count, hold=4 if args.quick else 6))
+                runs[kind].append(measure_idle(args.sample, kind, count, hold=4 if args.quick else 6, tls=tls))
         a, b = runs["HttpSysLite"], runs["Kestrel"]
         per_a = statistics.median(r["per_conn"] for r in a)
         per_b = statistics.median(r["per_conn"] for r in b)
-        print(f"| {idle_count:,} idle keep-alive conns: RSS per conn (opened {min(r['opened'] for r in a + b):,}) "
+        print(f"| {count:,} {label}: RSS per conn (opened {min(r['opened'] for r in a + b):,}) "
               f"| {per_a:.1f} KiB | {per_b:.1f} KiB | **{per_a / per_b:.2f}** | | | | | "
               f"| {statistics.median(r['after'] for r in a) / 1024:.0f} MiB | {statistics.median(r['after'] for r in b) / 1024:.0f} MiB |", flush=True)
 
-    if selected("idle") and TLS["cert"]:
-        runs = {kind: [] for kind in SERVERS}
-        tls_count = idle_count // 2  # a TLS handshake each: fewer, so the client's setup stays bounded
-        for _ in range(rounds):
-            for kind in SERVERS:
-                runs[kind].append(measure_idle(args.sample, kind, tls_count, hold=4 if args.quick else 6, tls=True))
-        a, b = runs["HttpSysLite"], runs["Kestrel"]
-        per_a = statistics.median(r["per_conn"] for r in a)
-        per_b = statistics.median(r["per_conn"] for r in b)
-        print(f"| {tls_count:,} idle TLS keep-alive conns: RSS per conn (opened {min(r['opened'] for r in a + b):,}) "
-              f"| {per_a:.1f} KiB | {per_b:.1f} KiB | **{per_a / per_b:.2f}** | | | | | "
-              f"| {statistics.median(r['after'] for r in a) / 1024:.0f} MiB | {statistics.median(r['after'] for r in b) / 1024:.0f} MiB |", flush=True)
+    if selected("idle"):
+        idle_row("idle keep-alive conns", idle_count, tls=False)
+        if TLS["cert"]:
+            # A TLS handshake each: fewer, so the client's setup stays bounded.
+            idle_row("idle TLS keep-alive conns", idle_count // 2, tls=True)
+
 
     if selected("resumption") and TLS["cert"]:
         # A new TLS connection per request, with a full handshake each time and with session

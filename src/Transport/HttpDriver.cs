@@ -44,6 +44,9 @@ public sealed class HttpDriver : IDisposable
         _heartbeat = new Heartbeat(Clock, OnHeartbeat);
         Cache = new Caching.ResponseCache(Clock);
         Certificates = new Tls.CertificateBindings(Clock);
+        // A renewal that cannot load keeps the working certificate; the operator must still hear of it.
+        Certificates.LoadFailed += (endpoint, ex) =>
+            ReportTlsFailure($"The certificate of {endpoint} changed on disk but could not be loaded; the previous one still serves: {ex.Message}");
     }
 
     /// <summary>The clock every deadline of this driver reads.</summary>

@@ -36,6 +36,7 @@ internal sealed class TlsConnection : SocketConnection
     private readonly TaskCompletionSource<bool> _handshake = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private SslStream? _ssl;
     private CertificateSelection? _selected;
+    private string? _selectedServerName;
     private TlsConnectionInfo? _info;
 
     public TlsConnection(Socket socket, PortBinding port, MillisecondClock clock)
@@ -189,8 +190,6 @@ internal sealed class TlsConnection : SocketConnection
             }
         }
     }
-
-    private string? _selectedServerName;
 
     private ValueTask<SslServerAuthenticationOptions> Select(SslClientHelloInfo hello)
     {

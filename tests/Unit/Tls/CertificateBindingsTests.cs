@@ -86,6 +86,21 @@ public sealed class CertificateBindingsTests : IDisposable
     }
 
     [Fact]
+    public void TheDriverReportsARenewalThatCannotLoad()
+    {
+        using var driver = new HttpDriver(_time);
+        var reported = new List<string>();
+        driver.TlsFailure += reported.Add;
+        var (certificate, key) = TestCertificates.WritePem(TestCertificates.Create("kept"), _directory, "driver-renewed");
+        driver.Certificates.Set(new CertificateBinding { Kind = CertificateBindingKind.IpPort, Port = 443, Address = IPAddress.Any, Path = certificate, KeyPath = key });
+        File.WriteAllText(certificate, "half written");
+        File.SetLastWriteTimeUtc(certificate, DateTime.UtcNow.AddSeconds(5));
+        _time.Advance(TimeSpan.FromSeconds(2));
+        Assert.NotNull(driver.Certificates.Select(443, IPAddress.Loopback, null));
+        Assert.Contains("ipport=0.0.0.0:443", Assert.Single(reported));
+    }
+
+    [Fact]
     public void ABindingThatCannotServeIsRefusedNamingItsEndpoint()
     {
         var expired = TestCertificates.Create("expired", DateTimeOffset.UtcNow.AddDays(-10), DateTimeOffset.UtcNow.AddDays(-1));
