@@ -2,6 +2,7 @@ using HttpSysLite.RequestProcessing;
 using HttpSysLite.Transport;
 using HttpSysLite.Transport.Http;
 using HttpSysLite.Transport.Routing;
+using HttpSysLite.Transport.Tls;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http.Features;
@@ -407,7 +408,12 @@ public sealed partial class HttpSysLiteServer : IServer, Features.IHttpSysLiteCa
             },
             MaxConnections = maxConnections,
             ConnectionLimitMode = rejectionMode,
-            RequestClientCertificate = Options.ClientCertificateMethod == HttpSysClientCertificateMethod.AllowCertificate,
+            ClientCertificates = Options.ClientCertificateMethod switch
+            {
+                HttpSysClientCertificateMethod.AllowCertificate => ClientCertificateRequest.InHandshake,
+                HttpSysClientCertificateMethod.AllowRenegotation => ClientCertificateRequest.OnRequest,
+                _ => ClientCertificateRequest.Never,
+            },
             CacheTlsClientHello = Options.CacheTlsClientHello,
         };
     }
@@ -476,11 +482,12 @@ public sealed partial class HttpSysLiteServer : IServer, Features.IHttpSysLiteCa
                 "HttpSysOptions.Authentication.AllowAnonymous = false with no authentication scheme would refuse every request. " +
                 "Leave it true and require authentication in the app (the Negotiate handler with an authorization policy).");
         }
-        if (Options.ClientCertificateMethod == HttpSysClientCertificateMethod.AllowRenegotation)
+        if (Options.ClientCertificateMethod == HttpSysClientCertificateMethod.AllowRenegotation
+            && !OperatingSystem.IsLinux() && !OperatingSystem.IsWindows() && !OperatingSystem.IsFreeBSD())
         {
-            throw new InvalidOperationException(
-                "HttpSysOptions.ClientCertificateMethod = AllowRenegotation: asking for a client certificate after the handshake is not supported yet. " +
-                "Use AllowCertificate, which asks for one in every handshake on the server's https ports.");
+            throw new PlatformNotSupportedException(
+                "HttpSysOptions.ClientCertificateMethod = AllowRenegotation needs a TLS library that can ask for a certificate after the handshake " +
+                "(OpenSSL on Linux and FreeBSD, SChannel on Windows); this platform's cannot. Use AllowCertificate, which asks in every handshake.");
         }
         if (Options.RequestQueueSecurityDescriptor is not null)
         {

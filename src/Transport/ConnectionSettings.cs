@@ -47,8 +47,8 @@ public sealed record ConnectionSettings
     /// <summary>Open connections allowed on the port; null for no limit. Beyond it a new connection is turned away.</summary>
     public long? MaxConnections { get; init; }
 
-    /// <summary>On a TLS port: the handshake asks the client for a certificate (ClientCertificateMethod.AllowCertificate); it may send none.</summary>
-    public bool RequestClientCertificate { get; init; }
+    /// <summary>On a TLS port: when the client is asked for a certificate.</summary>
+    public Tls.ClientCertificateRequest ClientCertificates { get; init; }
 
     /// <summary>On a TLS port: each connection keeps its ClientHello for the app (HTTP.sys's ENABLE_CACHE_CLIENT_HELLO).</summary>
     public bool CacheTlsClientHello { get; init; }

@@ -125,7 +125,6 @@ public sealed class HttpSysLiteHttpSysOptionsTests : HttpSysOptionsTests
     [Theory]
     [InlineData("schemes", "Negotiate handler")]
     [InlineData("anonymous", "AllowAnonymous")]
-    [InlineData("certificate", "ClientCertificateMethod")]
     public async Task HttpSysOptionsThatNeedWhatIsNotHereFailAtStartSayingWhy(string option, string named)
     {
         // RequestQueueSecurityDescriptor is checked too, but no descriptor can be made off Windows: the
@@ -136,7 +135,6 @@ public sealed class HttpSysLiteHttpSysOptionsTests : HttpSysOptionsTests
             {
                 case "schemes": o.Authentication.Schemes = AuthenticationSchemes.Negotiate | AuthenticationSchemes.NTLM; break;
                 case "anonymous": o.Authentication.AllowAnonymous = false; break;
-                case "certificate": o.ClientCertificateMethod = ClientCertificateMethod.AllowRenegotation; break;
             }
         }));
         Assert.Contains(named, ex.Message);

@@ -42,7 +42,7 @@ public sealed class MigrationTests
                 noEnvironment, TimeSpan.FromMinutes(4));
             Assert.True(exitCode == 0, $"The migrated program did not build:\n{buildOutput}");
 
-            int port = FreePort();
+            int port = TlsClient.FreePort();
             using var process = DotnetCli.Start($"\"{Path.Combine(root, "out", "Migrated.dll")}\" --port {port}", root,
                 new Dictionary<string, string> { ["Logging__Console__FormatterName"] = "simple" }, out var output);
             try
@@ -72,12 +72,5 @@ public sealed class MigrationTests
         {
             Directory.Delete(root, recursive: true);
         }
-    }
-
-    private static int FreePort()
-    {
-        using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return ((IPEndPoint)probe.LocalEndPoint!).Port;
     }
 }

@@ -7,6 +7,7 @@ using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using HttpSysLite.Features;
 using HttpSysLite.Tests.Functional.Support;
+using static HttpSysLite.Tests.Functional.Support.TlsClient;
 using HttpSysLite.Tests.Unit.Support;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Connections.Features;
@@ -27,13 +28,6 @@ public sealed class TlsTests : IDisposable
 
     public void Dispose() => Directory.Delete(_directory, recursive: true);
 
-    private static int FreePort()
-    {
-        using var probe = new Socket(AddressFamily.InterNetworkV6, SocketType.Stream, ProtocolType.Tcp) { DualMode = true };
-        probe.Bind(new IPEndPoint(IPAddress.IPv6Any, 0));
-        return ((IPEndPoint)probe.LocalEndPoint!).Port;
-    }
-
     private SslCertificateBinding Pem(string subject, string? ipPort = null, string? hostnamePort = null)
     {
         var (path, key) = TestCertificates.WritePem(TestCertificates.Create(subject), _directory, subject + "-" + Guid.NewGuid().ToString("n"));
@@ -50,40 +44,6 @@ public sealed class TlsTests : IDisposable
         return $"{c.Request.Scheme} {c.Request.IsHttps} {tls?.Protocol is SslProtocols.Tls12 or SslProtocols.Tls13} {tls?.HostName} " +
             $"{c.Features.Get<ITlsConnectionFeature>()?.ClientCertificate?.GetNameInfo(X509NameType.SimpleName, false) ?? "-"}";
     });
-
-    /// <summary>A handshake as a raw SslStream client; the server certificate's subject, or the failure.</summary>
-    private static async Task<(RawConnection? Connection, string Subject)> HandshakeAsync(int port, string? serverName, X509Certificate2? clientCertificate = null,
-        IPAddress? address = null)
-    {
-        var tcp = new TcpClient(AddressFamily.InterNetworkV6) { Client = { DualMode = true } };
-        await tcp.ConnectAsync(address ?? IPAddress.Loopback, port);
-        X509Certificate? seen = null;
-        var ssl = new SslStream(tcp.GetStream(), leaveInnerStreamOpen: false);
-        try
-        {
-            await ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
-            {
-                TargetHost = serverName ?? "",
-                RemoteCertificateValidationCallback = (_, certificate, _, _) => { seen = certificate; return true; },
-                ClientCertificates = clientCertificate is null ? null : [clientCertificate],
-                LocalCertificateSelectionCallback = clientCertificate is null ? null : (_, _, _, _, _) => clientCertificate,
-                EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
-            }).WaitAsync(TimeSpan.FromSeconds(30));
-        }
-        catch (Exception ex) when (ex is AuthenticationException or IOException)
-        {
-            ssl.Dispose();
-            return (null, "failed");
-        }
-        return (RawConnection.Over(ssl), X509CertificateLoader.LoadCertificate(seen!.GetRawCertData()).GetNameInfo(X509NameType.SimpleName, false));
-    }
-
-    private static async Task<RawResponse> GetAsync(RawConnection? connection, string path, string host = "localhost")
-    {
-        Assert.NotNull(connection); // the handshake before it succeeded
-        await connection.SendAsync($"GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n");
-        return await connection.ReadResponseAsync();
-    }
 
     [Fact]
     public async Task AnHttpsPrefixServesOverTlsWithTheBindingsCertificate()

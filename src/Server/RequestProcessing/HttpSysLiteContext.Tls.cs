@@ -32,6 +32,7 @@ internal partial class HttpSysLiteContext : ITlsConnectionFeature, ITlsHandshake
 
     private X509Certificate2? _clientCertificateOverride;
     private bool _clientCertificateSet;
+    private Task<X509Certificate2?>? _clientCertificateTask;
 
     private Transport.Tls.TlsConnectionInfo TlsInfo => _request.Tls!;
 
@@ -45,10 +46,21 @@ internal partial class HttpSysLiteContext : ITlsConnectionFeature, ITlsHandshake
         }
     }
 
-    Task<X509Certificate2?> ITlsConnectionFeature.GetClientCertificateAsync(CancellationToken cancellationToken) =>
-        // The handshake asked for one (AllowCertificate) or nobody did (NoCertificate): either way, what
-        // the connection has is the answer.
-        Task.FromResult(((ITlsConnectionFeature)this).ClientCertificate);
+    Task<X509Certificate2?> ITlsConnectionFeature.GetClientCertificateAsync(CancellationToken cancellationToken)
+    {
+        // Once per request, as HttpSys does. With AllowRenegotation and no certificate yet the driver asks
+        // the client now; otherwise what the connection has (or what the app set) is the answer.
+        if (_clientCertificateTask is { } asked)
+        {
+            return asked;
+        }
+        if (_clientCertificateSet)
+        {
+            return _clientCertificateTask = Task.FromResult(_clientCertificateOverride);
+        }
+        var receiving = _request.ReceiveClientCertificateAsync(cancellationToken);
+        return _clientCertificateTask = receiving.IsCompletedSuccessfully ? Task.FromResult(receiving.Result) : receiving.AsTask();
+    }
 
     SslProtocols ITlsHandshakeFeature.Protocol => TlsInfo.Protocol;
 

@@ -48,6 +48,9 @@ internal partial class HttpSysLiteContext : IResponseHeaderSource
 
         _requestHeaders.CopyFrom(_request.Headers, Server.Options.UseLatin1RequestHeaders);
         _requestTrailersTaken = false;
+        _clientCertificateOverride = null;
+        _clientCertificateSet = false;
+        _clientCertificateTask = null;
 
         _responseHeaders.IsReadOnly = false;
         _responseHeaders.Clear();

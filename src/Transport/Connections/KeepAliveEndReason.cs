@@ -36,4 +36,7 @@ internal enum KeepAliveEndReason
 
     /// <summary>The connection was handed to the app as a raw stream (101 Switching Protocols).</summary>
     Upgraded,
+
+    /// <summary>Asking the client for a certificate after the handshake failed: the TLS state is not trusted with another request.</summary>
+    ClientCertificateFailed,
 }

@@ -68,6 +68,36 @@ public sealed partial class RequestContext
     /// <summary>What the connection's TLS handshake settled; null on a plain port.</summary>
     public Tls.TlsConnectionInfo? Tls => _connection?.Transport.Tls;
 
+    /// <summary>
+    /// The client's certificate, asked for now if the port asks on request and the connection has none
+    /// yet (HTTP.sys's HttpReceiveClientCertificate: TLS 1.2 renegotiation or TLS 1.3 post-handshake
+    /// authentication). Null on a plain port, when the port never asks, or when the client sends none.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The request body has not been read to its end: the client may still be sending, and a new handshake cannot start past its bytes.</exception>
+    public async ValueTask<System.Security.Cryptography.X509Certificates.X509Certificate2?> ReceiveClientCertificateAsync(CancellationToken cancellationToken)
+    {
+        var tls = Tls;
+        if (tls is null || tls.ClientCertificate is not null || _connection.Settings.ClientCertificates != Transport.Tls.ClientCertificateRequest.OnRequest)
+        {
+            return tls?.ClientCertificate;
+        }
+        if (!_bodyComplete)
+        {
+            throw new InvalidOperationException(
+                "Read the request body to its end before asking for a client certificate: the client may still be sending, and TLS cannot renegotiate past its bytes.");
+        }
+        try
+        {
+            return await _connection.Transport.ReceiveClientCertificateAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            // The handshake may have stopped halfway: answer this request, then close (as Kestrel does).
+            _connection.EndKeepAlive(KeepAliveEndReason.ClientCertificateFailed);
+            throw;
+        }
+    }
+
     /// <summary>The request's header fields.</summary>
     public RequestHeaders Headers { get; } = new();
 

@@ -95,6 +95,13 @@ internal abstract class TransportConnection
     /// <summary>What the TLS handshake settled; null on a plain port (and before the handshake).</summary>
     public virtual Tls.TlsConnectionInfo? Tls => null;
 
+    /// <summary>
+    /// Asks the client for a certificate after the handshake, where the port allows it (a TLS port set
+    /// to ask on request); elsewhere, what the connection has already.
+    /// </summary>
+    public virtual ValueTask<System.Security.Cryptography.X509Certificates.X509Certificate2?> ReceiveClientCertificateAsync(CancellationToken cancellationToken) =>
+        ValueTask.FromResult(Tls?.ClientCertificate);
+
     /// <summary>True on this transport's I/O loop thread, where nothing may block (the app must not run there).</summary>
     public virtual bool OnLoopThread => false;
 

@@ -232,6 +232,32 @@ public sealed unsafe class HttpSysLiteEventSource : EventSource
     public void SslHandshakeFailed(ulong ConnectionId, string Reason, string LocalAddress, string ServerName) =>
         WriteEvent(72, ConnectionId, Reason, LocalAddress, ServerName);
 
+    /// <summary>A request asked for the client's certificate after the handshake (HTTP.sys's SslInititateSslRcvClientCert, its spelling).</summary>
+    [Event(73, Level = EventLevel.Informational, Keywords = Keywords.Ssl)]
+    public void SslInititateSslRcvClientCert(ulong ConnectionId)
+    {
+        EventData* data = stackalloc EventData[1];
+        Set(ref data[0], &ConnectionId);
+        WriteEventCore(73, 1, data);
+    }
+
+    /// <summary>Asking for the client's certificate failed (HTTP.sys's SslRcvClientCertFailed), and why.</summary>
+    [Event(74, Level = EventLevel.Warning, Keywords = Keywords.Ssl)]
+    public void SslRcvClientCertFailed(ulong ConnectionId, string Reason) => WriteEvent(74, ConnectionId, Reason);
+
+    /// <summary>The client was asked and sent no certificate (HTTP.sys's SslRcvdNoClientCert).</summary>
+    [Event(75, Level = EventLevel.Informational, Keywords = Keywords.Ssl)]
+    public void SslRcvdNoClientCert(ulong ConnectionId)
+    {
+        EventData* data = stackalloc EventData[1];
+        Set(ref data[0], &ConnectionId);
+        WriteEventCore(75, 1, data);
+    }
+
+    /// <summary>The client sent a certificate, in the handshake or when asked later: its subject.</summary>
+    [Event(76, Level = EventLevel.Informational, Keywords = Keywords.Ssl)]
+    public void SslRcvdClientCert(ulong ConnectionId, string Subject) => WriteEvent(76, ConnectionId, Subject);
+
     /// <summary>A response was stored in the cache.</summary>
     [Event(25, Level = EventLevel.Informational, Keywords = Keywords.Cache)]
     public void AddedCacheEntry(string Url, int StatusCode, string HttpVerb, int HeaderLength, long ContentLength, string ExpirationTime)

@@ -34,6 +34,7 @@ internal sealed class TlsConnection : SocketConnection
     private readonly PortBinding _port;
     private readonly MillisecondClock _clock;
     private readonly TaskCompletionSource<bool> _handshake = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly ClientCertificateRenegotiation? _renegotiation;
     private SslStream? _ssl;
     private CertificateSelection? _selected;
     private string? _selectedServerName;
@@ -44,6 +45,10 @@ internal sealed class TlsConnection : SocketConnection
     {
         _port = port;
         _clock = clock;
+        if (port.Settings.ClientCertificates == ClientCertificateRequest.OnRequest)
+        {
+            _renegotiation = new ClientCertificateRenegotiation();
+        }
     }
 
     /// <inheritdoc />
@@ -75,6 +80,7 @@ internal sealed class TlsConnection : SocketConnection
         finally
         {
             _handshake.TrySetResult(false);
+            _renegotiation?.ReceivingEnded();
             await writer.CompleteAsync(error).ConfigureAwait(false);
             SignalClosed();
         }
@@ -126,7 +132,7 @@ internal sealed class TlsConnection : SocketConnection
                     // Only the address decides: the options go in whole, and SslStream need not stop to
                     // parse the ClientHello for us (the common case, and the cheaper handshake).
                     _selected = byAddress;
-                    await ssl.AuthenticateAsServerAsync(byAddress.Context.Options(_port.Settings.RequestClientCertificate), timeout.Token)
+                    await ssl.AuthenticateAsServerAsync(byAddress.Context.Options(_port.Settings.ClientCertificates == ClientCertificateRequest.InHandshake), timeout.Token)
                         .ConfigureAwait(false);
                 }
                 else
@@ -161,6 +167,10 @@ internal sealed class TlsConnection : SocketConnection
             if (log.IsEnabled())
             {
                 log.SslHandshakeComplete(Id, _info.Protocol.ToString(), _info.CipherSuite.ToString(), _info.HostName, _info.Binding.Endpoint);
+                if (_info.ClientCertificate is { } client)
+                {
+                    log.SslRcvdClientCert(Id, client.Subject);
+                }
             }
             return true;
         }
@@ -198,7 +208,7 @@ internal sealed class TlsConnection : SocketConnection
         var selected = _port.Certificates!.Select(local.Port, local.Address, hello.ServerName)
             ?? throw new AuthenticationException($"No certificate binding for {local} and SNI name '{hello.ServerName}'.");
         _selected = selected;
-        return ValueTask.FromResult(selected.Context.Options(_port.Settings.RequestClientCertificate));
+        return ValueTask.FromResult(selected.Context.Options(_port.Settings.ClientCertificates == ClientCertificateRequest.InHandshake));
     }
 
     private async ValueTask TrySendAsync(byte[] bytes)
@@ -215,10 +225,18 @@ internal sealed class TlsConnection : SocketConnection
 
     private async Task ReceiveLoopAsync(PipeWriter writer, SslStream ssl)
     {
+        var renegotiation = _renegotiation;
         while (true)
         {
             // A zero-byte read waits for a record without holding a buffer (SslStream keeps none while idle).
-            await ssl.ReadAsync(Memory<byte>.Empty).ConfigureAwait(false);
+            if (renegotiation is null)
+            {
+                await ssl.ReadAsync(Memory<byte>.Empty).ConfigureAwait(false);
+            }
+            else if (!await WaitForRecordAsync(ssl, renegotiation).ConfigureAwait(false))
+            {
+                continue; // a request asked for a client certificate, and has it (or not) now
+            }
             if (ReceiveShutDown)
             {
                 return;
@@ -251,7 +269,107 @@ internal sealed class TlsConnection : SocketConnection
         }
     }
 
+    /// <summary>
+    /// The wait for the next record on a port that may renegotiate: false when a request asked for a
+    /// client certificate instead, after the new handshake is over.
+    /// </summary>
+    private static async ValueTask<bool> WaitForRecordAsync(SslStream ssl, ClientCertificateRenegotiation renegotiation)
+    {
+        if (!renegotiation.TryPause(out var resume))
+        {
+            try
+            {
+                await ssl.ReadAsync(Memory<byte>.Empty, renegotiation.WaitToken).ConfigureAwait(false);
+                return true;
+            }
+            catch (OperationCanceledException)
+            {
+                renegotiation.RenewWaitToken();
+                if (!renegotiation.TryPause(out resume))
+                {
+                    return false;
+                }
+            }
+        }
+        await resume.ConfigureAwait(false);
+        renegotiation.RenewWaitToken();
+        return false;
+    }
+
+    /// <summary>
+    /// Asks the client for a certificate now (HTTP.sys's HttpReceiveClientCertificate): TLS 1.2
+    /// renegotiation or TLS 1.3 post-handshake authentication, on a port set to ask on request. The
+    /// client's unread bytes must all have been read first, as SslStream cannot renegotiate past them.
+    /// Null when the client sends none. Bounded by HeaderWait, as the first handshake is.
+    /// </summary>
+    public override async ValueTask<X509Certificate2?> ReceiveClientCertificateAsync(CancellationToken cancellationToken)
+    {
+        var info = _info;
+        if (info is null || info.ClientCertificate is not null || _renegotiation is null)
+        {
+            return info?.ClientCertificate;
+        }
+        if (!OperatingSystem.IsLinux() && !OperatingSystem.IsWindows() && !OperatingSystem.IsFreeBSD())
+        {
+            // macOS's TLS has no way to ask later; the server refuses AllowRenegotation there at start.
+            throw new PlatformNotSupportedException("Asking for a client certificate after the handshake needs OpenSSL (Linux, FreeBSD) or SChannel (Windows).");
+        }
+        var ssl = _ssl!;
+        var log = HttpSysLiteEventSource.Log;
+        if (log.IsEnabled())
+        {
+            log.SslInititateSslRcvClientCert(Id);
+        }
+        using var bound = new CancellationTokenSource(_port.Settings.HeaderWait, _clock.Time);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, ConnectionClosed, bound.Token);
+        try
+        {
+#pragma warning disable CA1416 // the platforms that have it are checked above; the analyzer does not follow a method group
+            await _renegotiation.RunAsync(ssl.NegotiateClientCertificateAsync, timeout.Token).ConfigureAwait(false);
+#pragma warning restore CA1416
+        }
+        catch (Exception ex)
+        {
+            if (log.IsEnabled())
+            {
+                log.SslRcvClientCertFailed(Id, bound.IsCancellationRequested ? "HeaderWait timed out" : ex.Message);
+            }
+            throw;
+        }
+        var remote = ssl.RemoteCertificate;
+        var certificate = remote as X509Certificate2 ?? (remote is null ? null : X509CertificateLoader.LoadCertificate(remote.GetRawCertData()));
+        info.ClientCertificate = certificate;
+        if (certificate is null && log.IsEnabled())
+        {
+            log.SslRcvdNoClientCert(Id);
+        }
+        else if (log.IsEnabled())
+        {
+            log.SslRcvdClientCert(Id, certificate!.Subject);
+        }
+        return certificate;
+    }
+
     protected override async ValueTask SendAsync(ReadOnlySequence<byte> buffer)
+    {
+        if (_renegotiation is { } renegotiation)
+        {
+            // No record may go out while a handshake is under way.
+            await renegotiation.EnterSendAsync().ConfigureAwait(false);
+            try
+            {
+                await SendRecordsAsync(buffer).ConfigureAwait(false);
+            }
+            finally
+            {
+                renegotiation.ExitSend();
+            }
+            return;
+        }
+        await SendRecordsAsync(buffer).ConfigureAwait(false);
+    }
+
+    private async ValueTask SendRecordsAsync(ReadOnlySequence<byte> buffer)
     {
         // What the driver writes before a handshake (a 503 past MaxConnections) waits for it; without
         // one there is nobody to send it to.
