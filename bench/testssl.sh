@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # testssl.sh against the sample's TLS port on loopback: protocols, ciphers, and the known
 # vulnerabilities. Prints testssl's findings and a summary of what is not OK. Bounded in time; it
-# ends only the sample it started, by PID. Usage: bench/testssl.sh [--server kestrel]
+# ends only the sample it started, by PID.
+# Usage: bench/testssl.sh [--server kestrel] [--platform-defaults]
+# The server runs with deploy/openssl-aead.cnf as its OpenSSL policy (no TLS 1.2 CBC suites), as
+# README's HTTPS section recommends; --platform-defaults runs it with the system's OpenSSL policy.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,13 +27,25 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 365 -
 
 port=5443
 server_args=(--urls "https://127.0.0.1:$port" --Logging:LogLevel:Default=Warning)
-if [ "${1:-}" = "--server" ] && [ "${2:-}" = "kestrel" ]; then
+kestrel=0
+policy="$PWD/deploy/openssl-aead.cnf"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --server) [ "${2:-}" = "kestrel" ] && kestrel=1; shift 2 ;;
+    --platform-defaults) policy=""; shift ;;
+    *) echo "unknown argument: $1" >&2; exit 2 ;;
+  esac
+done
+echo "OpenSSL policy: ${policy:-system defaults}"
+if [ "$kestrel" = 1 ]; then
   server_args+=(--server kestrel --Kestrel:Certificates:Default:Path="$out/tls/cert.pem" --Kestrel:Certificates:Default:KeyPath="$out/tls/key.pem")
 else
   server_args+=(--HttpSysLite:SslCertificates:0:IpPort="0.0.0.0:$port" --HttpSysLite:SslCertificates:0:Path="$out/tls/cert.pem"
     --HttpSysLite:SslCertificates:0:KeyPath="$out/tls/key.pem")
 fi
+if [ -n "$policy" ]; then export OPENSSL_CONF="$policy"; fi
 dotnet "$out/sample/MinimalApi.dll" "${server_args[@]}" >"$out/testssl-server.log" 2>&1 &
+unset OPENSSL_CONF # testssl's own openssl keeps its defaults
 pid=$!
 trap 'kill "$pid" 2>/dev/null || true' EXIT
 for _ in $(seq 1 60); do

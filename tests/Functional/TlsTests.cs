@@ -436,6 +436,40 @@ public sealed class TlsTests : IDisposable
         Assert.Equal(5, text.Split('\n').Count(line => line.StartsWith("Reused, TLSv1.2", StringComparison.Ordinal)));
     }
 
+    [Fact]
+    public async Task ATls13SessionIsResumedWithTheTicketTheServerSent()
+    {
+        int port = FreePort();
+        await using var server = await StartAsync(port, MapDescribe, o => o.SslCertificates.Add(Pem("server", ipPort: $"0.0.0.0:{port}")));
+        // TLS 1.3 sends its tickets after the handshake (RFC 8446 section 4.6.1): the client keeps the
+        // one that arrives with the response, and offers it on its next connection.
+        string session = Path.Combine(_directory, "session.pem");
+        string first = await OpensslGetAsync(port, $"-sess_out {session}");
+        Assert.Contains("New, TLSv1.3", first);
+        Assert.Contains("Post-Handshake New Session Ticket arrived", first);
+        string second = await OpensslGetAsync(port, $"-sess_in {session}");
+        Assert.Contains("Reused, TLSv1.3", second);
+        Assert.Contains("HTTP/1.1 200 OK", second);
+    }
+
+    /// <summary>One GET /describe with openssl s_client over TLS 1.3; its whole output.</summary>
+    private static async Task<string> OpensslGetAsync(int port, string arguments)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo("openssl", $"s_client -connect 127.0.0.1:{port} -tls1_3 -servername localhost -ign_eof {arguments}")
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        _ = process.StandardError.ReadToEndAsync();
+        await process.StandardInput.WriteAsync("GET /describe HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+        await process.StandardInput.FlushAsync();
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+        return await output;
+    }
+
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
