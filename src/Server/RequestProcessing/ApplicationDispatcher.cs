@@ -23,7 +23,10 @@ internal sealed class ApplicationDispatcher<TContext> : IRequestQueueHandler
         _application = application;
     }
 
-    public async ValueTask ProcessRequestAsync(RequestContext request)
+    public ValueTask ProcessRequestAsync(RequestContext request) => ProcessRequestAsync((IQueuedRequest)request);
+
+    /// <summary>Runs the app for one request, from an in-process queue or a channel to the driver's process.</summary>
+    public async ValueTask ProcessRequestAsync(IQueuedRequest request)
     {
         // One context per connection and server, reused for each keep-alive request.
         if (request.ServerState is not HttpSysLiteContext<TContext> context || !ReferenceEquals(context.Server, _server))

@@ -1,4 +1,5 @@
 using HttpSysLite.Transport.Connections;
+using HttpSysLite.Transport.Routing;
 using HttpSysLite.Transport.Output;
 using HttpSysLite.Transport.Sockets;
 using Microsoft.AspNetCore.Http;
@@ -12,7 +13,7 @@ namespace HttpSysLite.RequestProcessing;
 /// </summary>
 internal partial class HttpSysLiteContext : IResponseHeaderSource
 {
-    private readonly RequestContext _request;
+    private readonly IQueuedRequest _request;
     private readonly HeaderCollection _requestHeaders = new();
     private readonly HeaderCollection _responseHeaders = new();
     private readonly RequestBodyStream _requestBody;
@@ -24,7 +25,7 @@ internal partial class HttpSysLiteContext : IResponseHeaderSource
     private List<KeyValuePair<Func<object, Task>, object>>? _onStarting;
     private List<KeyValuePair<Func<object, Task>, object>>? _onCompleted;
 
-    public HttpSysLiteContext(HttpSysLiteServer server, RequestContext request)
+    public HttpSysLiteContext(HttpSysLiteServer server, IQueuedRequest request)
     {
         Server = server;
         _request = request;
@@ -35,7 +36,7 @@ internal partial class HttpSysLiteContext : IResponseHeaderSource
 
     public HttpSysLiteServer Server { get; }
 
-    public RequestContext Request => _request;
+    public IQueuedRequest Request => _request;
 
     public bool ThrowWriteExceptions => Server.Options.ThrowWriteExceptions;
 

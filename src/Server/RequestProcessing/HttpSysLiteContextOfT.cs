@@ -1,4 +1,5 @@
 using HttpSysLite.Transport.Connections;
+using HttpSysLite.Transport.Routing;
 using Microsoft.AspNetCore.Hosting.Server.Abstractions;
 
 namespace HttpSysLite.RequestProcessing;
@@ -11,7 +12,7 @@ namespace HttpSysLite.RequestProcessing;
 internal sealed class HttpSysLiteContext<TContext> : HttpSysLiteContext, IHostContextContainer<TContext>
     where TContext : notnull
 {
-    public HttpSysLiteContext(HttpSysLiteServer server, RequestContext request)
+    public HttpSysLiteContext(HttpSysLiteServer server, IQueuedRequest request)
         : base(server, request)
     {
     }

@@ -11,7 +11,7 @@ namespace HttpSysLite.Transport.Connections;
 /// per connection, reset and reused for each keep-alive request. Used by one request at a time; not
 /// thread-safe, except <see cref="Abort"/>.
 /// </summary>
-public sealed partial class RequestContext
+public sealed partial class RequestContext : Routing.IQueuedRequest
 {
     private static long s_lastRequestId;
 
