@@ -83,8 +83,14 @@ public static class SampleApp
             // --extra-prefixes N registers N more prefixes (/p0/ … on the first URL's port), to measure
             // what routing costs with many registrations (bench/bench.py). Needs an explicit port.
             int extra = builder.Configuration.GetValue("extra-prefixes", 0);
+            // --driver PATH attaches to a driver running as its own process (`httpsyslite serve --socket PATH`).
+            string? driver = builder.Configuration["driver"];
             builder.WebHost.UseHttpSysLite(options =>
             {
+                if (!string.IsNullOrEmpty(driver))
+                {
+                    options.DriverSocket = driver;
+                }
                 if (extra > 0)
                 {
                     string url = (builder.Configuration["urls"] ?? DefaultUrl).Split(';')[0];

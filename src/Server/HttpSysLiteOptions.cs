@@ -35,6 +35,14 @@ public sealed class HttpSysLiteOptions : HttpSysOptions
     /// </summary>
     public bool CacheTlsClientHello { get; set; }
 
+    /// <summary>
+    /// The Unix socket of a driver running as its own process (`httpsyslite serve --socket PATH`), which
+    /// this server attaches to: the driver then owns the ports, parsing, routing, the cache and TLS, and
+    /// this process runs the app (docs/design.md section 10). Null (the default) runs the driver in
+    /// this process. Configuration: HttpSysLite:DriverSocket; environment: HTTPSYSLITE_DRIVER.
+    /// </summary>
+    public string? DriverSocket { get; set; }
+
     /// <summary>HttpSysOptions.MaxRequestBodySize's default: 30,000,000 bytes (about 28.6 MiB).</summary>
     public const long DefaultMaxRequestBodySize = 30_000_000;
 

@@ -42,6 +42,12 @@ public sealed partial class HttpSysLiteServer
         [LoggerMessage(13, LogLevel.Warning, "{Message}", EventName = "TlsFailure")]
         public static partial void TlsFailure(ILogger logger, string message);
 
+        [LoggerMessage(14, LogLevel.Information, "Attached to the HttpSysLite driver at {Socket}: it owns the ports, parses, routes and caches; this process runs the app.", EventName = "AttachedToDriver")]
+        public static partial void AttachedToDriver(ILogger logger, string socket);
+
+        [LoggerMessage(15, LogLevel.Error, "The HttpSysLite driver at {Socket} went away: this server takes no more requests. Restart the driver (httpsyslite serve), then this app.", EventName = "DriverDisconnected")]
+        public static partial void DriverDisconnected(ILogger logger, string socket, Exception? exception);
+
         [LoggerMessage(7, LogLevel.Error, "An OnStarting or OnCompleted callback threw.", EventName = "CallbackError")]
         public static partial void CallbackError(ILogger logger, Exception exception);
     }

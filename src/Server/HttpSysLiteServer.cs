@@ -97,6 +97,12 @@ public sealed partial class HttpSysLiteServer : IServer, Features.IHttpSysLiteCa
             }
             ValidateOptions();
             var prefixes = Options.RequestQueueMode == HttpSysRequestQueueMode.Attach ? [] : ResolvePrefixes();
+            if (DriverSocket is { } driverSocket)
+            {
+                await StartOnDriverAsync(application, driverSocket, prefixes, cancellationToken).ConfigureAwait(false);
+                _started = true;
+                return;
+            }
             // The cache is the driver's, shared by its servers: the first one's limits apply, before any
             // request can be stored.
             _cacheSettingsApplied = _driver.Cache.TryApplySettings(new Transport.Caching.ResponseCacheSettings
@@ -125,12 +131,7 @@ public sealed partial class HttpSysLiteServer : IServer, Features.IHttpSysLiteCa
                     queue.Timeout = OrDefault(Options.Timeouts.RequestQueue, Transport.Routing.RequestQueue.DefaultTimeout);
                     queue.PreferInlineScheduling = Options.UnsafePreferInlineScheduling;
                     queue.MaxConcurrentRequests = Options.MaxConcurrentRequests;
-                    queue.RejectionMode = Options.Http503Verbosity switch
-                    {
-                        Http503VerbosityLevel.Limited => ServiceUnavailableMode.Status,
-                        Http503VerbosityLevel.Full => ServiceUnavailableMode.StatusWithReason,
-                        _ => ServiceUnavailableMode.Reset,
-                    };
+                    queue.RejectionMode = RejectionMode;
                     var group = new UrlGroup(_driver, queue)
                     {
                         Owner = $"server '{Options.RequestQueueName ?? "(anonymous queue)"}'",
@@ -202,6 +203,12 @@ public sealed partial class HttpSysLiteServer : IServer, Features.IHttpSysLiteCa
             {
                 return;
             }
+            if (_driverClient is not null)
+            {
+                await StopOnDriverAsync(cancellationToken).ConfigureAwait(false);
+                _stopped = true;
+                return;
+            }
             // 1. New requests for us are answered 503 with Connection: close from here on.
             _stopping = true;
             // 2. Let the requests in flight finish, until the host's shutdown token fires.
@@ -254,7 +261,7 @@ public sealed partial class HttpSysLiteServer : IServer, Features.IHttpSysLiteCa
 
     internal void RequestFinished()
     {
-        if (Interlocked.Decrement(ref _activeRequests) == 0 && _stopping)
+        if (Interlocked.Decrement(ref _activeRequests) == 0 && (_stopping || _draining))
         {
             _drained.TrySetResult();
         }

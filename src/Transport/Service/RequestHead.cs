@@ -51,6 +51,9 @@ public sealed class RequestHead
     /// <summary>True when the request may be upgraded (101 Switching Protocols).</summary>
     public bool IsUpgradableRequest { get; internal set; }
 
+    /// <summary>True when the driver's cache may keep the response.</summary>
+    public bool IsCacheableRequest { get; internal set; }
+
     /// <summary>The client's endpoint.</summary>
     public IPEndPoint RemoteEndPoint { get; internal set; } = new(IPAddress.None, 0);
 

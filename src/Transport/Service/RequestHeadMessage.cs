@@ -22,6 +22,7 @@ public static class RequestHeadMessage
         Chunked = 4,
         ExpectContinue = 8,
         Upgradable = 16,
+        Cacheable = 32,
     }
 
     /// <summary>Writes <paramref name="request"/>'s head.</summary>
@@ -35,7 +36,8 @@ public static class RequestHeadMessage
             | (request.ContentLength.HasValue ? Flags.HasContentLength : 0)
             | (request.IsChunked ? Flags.Chunked : 0)
             | (request.ExpectContinue ? Flags.ExpectContinue : 0)
-            | (request.IsUpgradableRequest ? Flags.Upgradable : 0);
+            | (request.IsUpgradableRequest ? Flags.Upgradable : 0)
+            | (request.IsCacheableRequest ? Flags.Cacheable : 0);
         writer.WriteByte((byte)flags);
         writer.WriteInt64(request.ContentLength ?? 0);
         writer.WriteEndPoint(request.LocalEndPoint);
@@ -45,12 +47,28 @@ public static class RequestHeadMessage
         writer.WriteUtf8(request.PathBase);
         writer.WriteUtf8(request.Path);
         writer.WriteLatin1(request.QueryString);
-        var headers = request.Headers;
-        writer.WriteUInt32((uint)headers.Count);
-        for (int i = 0; i < headers.Count; i++)
+        WriteFields(writer, request.Headers);
+    }
+
+    /// <summary>Header or trailer fields: the count, then each name and value byte for byte (Latin-1).</summary>
+    public static void WriteFields(WireWriter writer, RequestHeaders fields)
+    {
+        writer.WriteUInt32((uint)fields.Count);
+        for (int i = 0; i < fields.Count; i++)
         {
-            writer.WriteLatin1(headers.NameAt(i));
-            writer.WriteLatin1(headers.ValueAt(i));
+            writer.WriteLatin1(fields.NameAt(i));
+            writer.WriteLatin1(fields.ValueAt(i));
+        }
+    }
+
+    /// <summary>Reads what <see cref="WriteFields"/> wrote, appending to <paramref name="fields"/> (names interned as the parser interns them).</summary>
+    public static void ReadFields(ref WireReader reader, RequestHeaders fields)
+    {
+        uint count = reader.ReadUInt32();
+        for (uint i = 0; i < count; i++)
+        {
+            var name = reader.ReadBytes();
+            fields.Add(name, reader.ReadBytes());
         }
     }
 
@@ -74,6 +92,7 @@ public static class RequestHeadMessage
         head.IsChunked = (flags & Flags.Chunked) != 0;
         head.ExpectContinue = (flags & Flags.ExpectContinue) != 0;
         head.IsUpgradableRequest = (flags & Flags.Upgradable) != 0;
+        head.IsCacheableRequest = (flags & Flags.Cacheable) != 0;
         head.LocalEndPoint = reader.ReadEndPoint();
         head.RemoteEndPoint = reader.ReadEndPoint();
         head.Method = KnownMethods.GetString(reader.ReadBytes());
@@ -81,14 +100,8 @@ public static class RequestHeadMessage
         head.PathBase = reader.ReadUtf8();
         head.Path = reader.ReadUtf8();
         head.QueryString = System.Text.Encoding.Latin1.GetString(reader.ReadBytes());
-        uint count = reader.ReadUInt32();
-        var headers = head.Headers;
-        headers.Clear();
-        for (uint i = 0; i < count; i++)
-        {
-            var name = reader.ReadBytes();
-            headers.Add(name, reader.ReadBytes());
-        }
+        head.Headers.Clear();
+        ReadFields(ref reader, head.Headers);
         if (!reader.IsEmpty)
         {
             throw new WireFormatException("A request head has bytes after its last header field.");

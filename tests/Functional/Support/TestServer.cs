@@ -81,8 +81,9 @@ public sealed class TestServer : IAsyncDisposable
         await app.StartAsync();
 
         var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses;
-        string address = addresses.First();
-        int port = int.Parse(address.TrimEnd('/').Split(':').Last());
+        // An attached server has no addresses of its own (its queue's creator registered them): port 0.
+        string? address = addresses.FirstOrDefault();
+        int port = address is null ? 0 : new Uri(address.Replace("://+", "://localhost").Replace("://*", "://localhost")).Port;
         return new TestServer(app, kind, port);
     }
 

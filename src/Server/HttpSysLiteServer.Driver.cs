@@ -1,0 +1,113 @@
+using HttpSysLite.RequestProcessing;
+using HttpSysLite.Transport.Routing;
+using HttpSysLite.Transport.Service;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.Extensions.Logging;
+using Http503VerbosityLevel = Microsoft.AspNetCore.Server.HttpSys.Http503VerbosityLevel;
+
+namespace HttpSysLite;
+
+/// <summary>
+/// The server with its driver in another process (docs/design.md section 10): the same app, queue and
+/// prefixes, opened over a channel to `httpsyslite serve` instead of on the in-process driver.
+/// </summary>
+public sealed partial class HttpSysLiteServer
+{
+    /// <summary>The environment variable that names the driver's socket when the options do not.</summary>
+    public const string DriverSocketVariable = "HTTPSYSLITE_DRIVER";
+
+    private DriverClient? _driverClient;
+    private volatile bool _draining;
+
+    /// <summary>The driver's socket, from the options or the environment; null for the in-process driver.</summary>
+    private string? DriverSocket =>
+        !string.IsNullOrEmpty(Options.DriverSocket) ? Options.DriverSocket
+        : Environment.GetEnvironmentVariable(DriverSocketVariable) is { Length: > 0 } fromEnvironment ? fromEnvironment
+        : null;
+
+    private ServiceUnavailableMode RejectionMode => Options.Http503Verbosity switch
+    {
+        Http503VerbosityLevel.Limited => ServiceUnavailableMode.Status,
+        Http503VerbosityLevel.Full => ServiceUnavailableMode.StatusWithReason,
+        _ => ServiceUnavailableMode.Reset,
+    };
+
+    private async Task StartOnDriverAsync<TContext>(IHttpApplication<TContext> application, string socket, List<(string Key, UrlPrefix Prefix)> prefixes,
+        CancellationToken cancellationToken)
+        where TContext : notnull
+    {
+        foreach (var (_, prefix) in prefixes)
+        {
+            if (prefix.IsHttps)
+            {
+                throw new InvalidOperationException(
+                    $"The https prefix '{prefix.FullPrefix}' cannot be served through the driver at {socket} yet: certificate bindings held by the driver come with its sslcert verbs. " +
+                    "Serve https with the in-process driver (leave DriverSocket unset) for now.");
+            }
+        }
+        var rejection = RejectionMode;
+        var names = new string[prefixes.Count];
+        for (int i = 0; i < names.Length; i++)
+        {
+            names[i] = prefixes[i].Prefix.FullPrefix;
+        }
+        var request = new OpenQueueRequest
+        {
+            Name = Options.RequestQueueName,
+            Mode = (RequestQueueMode)Options.RequestQueueMode,
+            Owner = $"server '{Options.RequestQueueName ?? "(anonymous queue)"}' (pid {Environment.ProcessId})",
+            Prefixes = names,
+            Settings = CreateConnectionSettings(rejection),
+            QueueLimit = (int)Math.Min(Options.RequestQueueLimit, int.MaxValue),
+            QueueTimeout = OrDefault(Options.Timeouts.RequestQueue, RequestQueue.DefaultTimeout),
+            RejectionMode = rejection,
+            MaxConcurrentRequests = Options.MaxConcurrentRequests,
+        };
+        var dispatcher = new ApplicationDispatcher<TContext>(this, application);
+        var client = await DriverClient.ConnectAsync(socket, request, dispatcher.ProcessRequestAsync, cancellationToken).ConfigureAwait(false);
+        client.Disconnected += error => Log.DriverDisconnected(_logger, socket, error);
+        _driverClient = client;
+        _addresses.Addresses.Clear();
+        if (!client.Reply.Created)
+        {
+            Log.AttachedToQueue(_logger, Options.RequestQueueName!);
+        }
+        foreach (string address in client.Reply.Prefixes)
+        {
+            _addresses.Addresses.Add(address);
+            Log.ListeningOn(_logger, address);
+        }
+        Log.AttachedToDriver(_logger, socket);
+    }
+
+    private async Task StopOnDriverAsync(CancellationToken cancellationToken)
+    {
+        var client = _driverClient!;
+        // 1. The queue stops choosing this process; it, its prefixes and its waiting requests stay in the
+        // driver for any other process attached to it.
+        _draining = true;
+        try
+        {
+            await client.DetachAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or ObjectDisposedException or InvalidOperationException)
+        {
+            // The driver is gone: nothing more will arrive.
+        }
+        // 2. What this process holds finishes, until the host's shutdown token fires.
+        if (Volatile.Read(ref _activeRequests) > 0)
+        {
+            try
+            {
+                await _drained.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                Log.StopTimedOut(_logger, Volatile.Read(ref _activeRequests));
+            }
+        }
+        // 3. Leave: requests still here end (answered 503 by the driver if not started, else cut off).
+        _stopping = true;
+        await client.DisposeAsync().ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,208 @@
+using System.Net.Sockets;
+using HttpSysLite.Transport.Routing;
+
+namespace HttpSysLite.Transport.Service;
+
+/// <summary>
+/// The driver as a service (docs/design.md section 10): the driver's request queues offered to app
+/// processes over a Unix socket. Each accepted connection is a <see cref="ServiceChannel"/>; a queue's
+/// URL group lives as long as some process has the queue open, so the process that created it can
+/// leave while another that attached goes on serving (an app replaced with no request lost).
+/// </summary>
+public sealed class DriverService : IAsyncDisposable
+{
+    private readonly HttpDriver _driver;
+    private readonly string _socketPath;
+    private readonly object _sync = new();
+    private readonly Dictionary<RequestQueue, (UrlGroup? Group, int Members)> _queues = new();
+    private readonly HashSet<ServiceChannel> _channels = new();
+    private Socket? _listener;
+    private Task? _accepting;
+
+    /// <summary>A service for <paramref name="driver"/>'s queues, listening at <paramref name="socketPath"/> once started.</summary>
+    public DriverService(HttpDriver driver, string socketPath)
+    {
+        _driver = driver;
+        _socketPath = socketPath;
+    }
+
+    /// <summary>What the service does, for the host's log: channels accepted and ended, queues opened, errors.</summary>
+    public event Action<string>? Message;
+
+    /// <summary>The socket's path.</summary>
+    public string SocketPath => _socketPath;
+
+    /// <summary>Channels open now.</summary>
+    public int ChannelCount
+    {
+        get
+        {
+            lock (_sync)
+            {
+                return _channels.Count;
+            }
+        }
+    }
+
+    /// <summary>Listens at the socket path (a stale socket file left by an earlier run is replaced).</summary>
+    /// <exception cref="InvalidOperationException">Another driver is listening there.</exception>
+    public void Start()
+    {
+        if (File.Exists(_socketPath))
+        {
+            using var probe = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            try
+            {
+                probe.Connect(new UnixDomainSocketEndPoint(_socketPath));
+                throw new InvalidOperationException($"A driver is already listening at {_socketPath}. Stop it first, or give this one another --socket.");
+            }
+            catch (SocketException)
+            {
+                File.Delete(_socketPath); // nobody answers: left by a driver that did not stop cleanly
+            }
+        }
+        var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        listener.Bind(new UnixDomainSocketEndPoint(_socketPath));
+        listener.Listen(512);
+        _listener = listener;
+        _accepting = AcceptLoopAsync(listener);
+    }
+
+    private async Task AcceptLoopAsync(Socket listener)
+    {
+        while (true)
+        {
+            Socket socket;
+            try
+            {
+                socket = await listener.AcceptAsync().ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+            {
+                return; // stopped
+            }
+            var channel = new ServiceChannel(this, socket);
+            lock (_sync)
+            {
+                _channels.Add(channel);
+            }
+            Message?.Invoke($"An app process attached ({channel.Peer?.ToString() ?? "credentials unknown"}).");
+            _ = RunChannelAsync(channel);
+        }
+    }
+
+    private async Task RunChannelAsync(ServiceChannel channel)
+    {
+        await channel.RunAsync().ConfigureAwait(false);
+        lock (_sync)
+        {
+            _channels.Remove(channel);
+        }
+        Message?.Invoke($"An app process left ({channel.Peer?.ToString() ?? "credentials unknown"}).");
+    }
+
+    internal OpenQueueReply OpenQueue(ServiceChannel channel, OpenQueueRequest request)
+    {
+        lock (_sync)
+        {
+            if (channel.Queue is not null)
+            {
+                return new OpenQueueReply { Error = "This channel has a request queue open already: open each queue on a channel of its own." };
+            }
+            RequestQueue queue;
+            bool created;
+            try
+            {
+                queue = _driver.OpenRequestQueue(request.Name, request.Mode, channel, out created);
+            }
+            catch (InvalidOperationException ex)
+            {
+                return new OpenQueueReply { Error = ex.Message };
+            }
+            if (!created)
+            {
+                var membership = _queues[queue];
+                _queues[queue] = (membership.Group, membership.Members + 1);
+                channel.Queue = queue;
+                Message?.Invoke($"Process {channel.Peer?.ProcessId} attached to request queue '{queue.Name}'.");
+                return new OpenQueueReply { Created = false };
+            }
+            queue.Limit = request.QueueLimit;
+            queue.Timeout = request.QueueTimeout;
+            queue.RejectionMode = request.RejectionMode;
+            queue.MaxConcurrentRequests = request.MaxConcurrentRequests;
+            var group = new UrlGroup(_driver, queue) { Owner = request.Owner, Settings = request.Settings };
+            var bound = new List<string>();
+            try
+            {
+                foreach (string prefix in request.Prefixes)
+                {
+                    bound.Add(group.AddPrefix(UrlPrefix.Create(prefix)).FullPrefix);
+                }
+            }
+            catch (Exception ex) when (ex is InvalidOperationException or ArgumentException or FormatException or SocketException)
+            {
+                group.Dispose();
+                _driver.CloseRequestQueue(queue, channel);
+                return new OpenQueueReply { Error = ex.Message };
+            }
+            _queues[queue] = (group, 1);
+            channel.Queue = queue;
+            Message?.Invoke($"Process {channel.Peer?.ProcessId} created request queue '{queue.Name ?? "(anonymous)"}' with {string.Join(", ", bound)}.");
+            return new OpenQueueReply { Created = true, Prefixes = [.. bound] };
+        }
+    }
+
+    /// <summary>The channel takes no more requests; the queue's prefixes go when no process has it open.</summary>
+    internal void Leave(ServiceChannel channel)
+    {
+        lock (_sync)
+        {
+            var queue = channel.Queue;
+            if (queue is null)
+            {
+                return;
+            }
+            channel.Queue = null;
+            _driver.CloseRequestQueue(queue, channel);
+            var membership = _queues[queue];
+            if (membership.Members > 1)
+            {
+                _queues[queue] = (membership.Group, membership.Members - 1);
+                return;
+            }
+            _queues.Remove(queue);
+            membership.Group?.Dispose();
+        }
+    }
+
+    internal void OnChannelError(ServiceChannel channel, Exception exception) =>
+        Message?.Invoke($"The channel of {channel.Peer?.ToString() ?? "an app process"} ended with an error: {exception.Message}");
+
+    /// <summary>Stops listening and ends every channel (their requests are answered as when an app process exits).</summary>
+    public async ValueTask DisposeAsync()
+    {
+        _listener?.Dispose();
+        if (_accepting is not null)
+        {
+            await _accepting.ConfigureAwait(false);
+        }
+        ServiceChannel[] channels;
+        lock (_sync)
+        {
+            channels = [.. _channels];
+        }
+        foreach (var channel in channels)
+        {
+            channel.Close();
+        }
+        try
+        {
+            File.Delete(_socketPath);
+        }
+        catch (IOException)
+        {
+            // Gone already.
+        }
+    }
+}

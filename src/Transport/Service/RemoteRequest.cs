@@ -1,0 +1,389 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.IO.Pipelines;
+using System.Net;
+using System.Security.Cryptography.X509Certificates;
+using HttpSysLite.Transport.Caching;
+using HttpSysLite.Transport.Connections;
+using HttpSysLite.Transport.Http;
+using HttpSysLite.Transport.Output;
+using HttpSysLite.Transport.Routing;
+using HttpSysLite.Transport.Sockets;
+using HttpVersion = HttpSysLite.Transport.Http.HttpVersion;
+
+namespace HttpSysLite.Transport.Service;
+
+/// <summary>
+/// A request as an app process holds it when its driver runs in another process (docs/design.md
+/// section 10): the head from the Request frame, and each call on it a message on the channel. The
+/// body arrives as the app asks for it (credit), the response leaves as the driver grants room for
+/// it, so neither process buffers more than a window. One per request slot of a channel, reused.
+/// </summary>
+internal sealed class RemoteRequest : IQueuedRequest
+{
+    /// <summary>Body bytes asked for at a time: one input-pipe window.</summary>
+    private const int BodyWindow = TransportConnection.InputPauseThreshold;
+
+    /// <summary>The most body bytes one ResponseData frame carries.</summary>
+    private const int MaxDataFrame = 64 * 1024;
+
+    private readonly DriverClient _client;
+    private readonly RequestHead _head = new();
+    private readonly RequestHeaders _trailers = new();
+    private readonly ResponseHeaderWriter _headerWriter = new();
+    private readonly ArrayBufferWriter<byte> _scratch = new(1024);
+    private readonly ArrayBufferWriter<byte> _frame = new(1024);
+    private readonly ArrayBufferWriter<byte> _body = new(4096);
+    private readonly SemaphoreSlim _credit = new(0);
+    private Pipe _bodyPipe = NewBodyPipe();
+    private CancellationTokenSource _aborted = new();
+    private RequestTimestamps _timestamps;
+    private IResponseHeaderSource? _headers;
+    private uint _stream;
+    private long _sendCredit;
+    private long _bodyAskedFor;
+    private int _state; // 0 created, 1 starting, 2 started, 3 head sent, 4 completed
+    private bool _bodyStarted;
+    private bool _bodyComplete;
+    private RequestRejectionReason? _bodyFailed;
+    private bool _discardBody;
+    private int _gone;
+
+    public RemoteRequest(DriverClient client) => _client = client;
+
+    /// <summary>Takes the next request of this slot from its Request frame.</summary>
+    public void Begin(uint stream, ReadOnlySpan<byte> payload)
+    {
+        RequestHeadMessage.Read(payload, _head);
+        _stream = stream;
+        _timestamps = default;
+        _timestamps.DeliveredForIO = System.Diagnostics.Stopwatch.GetTimestamp();
+        _trailers.Clear();
+        _headers = null;
+        _frame.ResetWrittenCount();
+        _body.ResetWrittenCount();
+        _sendCredit = RemoteRequestPlayer.InitialSendCredit;
+        _bodyAskedFor = 0;
+        _state = 0;
+        _bodyStarted = false;
+        _bodyComplete = !HasRequestBody;
+        _bodyFailed = null;
+        _discardBody = false;
+        _gone = 0;
+        StatusCode = 200;
+        ReasonPhrase = null;
+        BufferResponseData = false;
+        CachePolicy = null;
+        MaxRequestBodySize = null;
+        if (!_aborted.TryReset())
+        {
+            _aborted.Dispose();
+            _aborted = new CancellationTokenSource();
+        }
+        // A pipe resets only with both ends complete (completing twice is harmless).
+        _bodyPipe.Writer.Complete();
+        _bodyPipe.Reader.Complete();
+        _bodyPipe.Reset();
+    }
+
+    /// <summary>A frame for this request from the driver (the channel's reader: must not wait).</summary>
+    public void OnFrame(FrameType type, ReadOnlySpan<byte> payload)
+    {
+        switch (type)
+        {
+            case FrameType.BodyData:
+                _bodyPipe.Writer.Write(payload);
+                _ = _bodyPipe.Writer.FlushAsync(); // never pauses: the credit bounds what is in it
+                break;
+            case FrameType.BodyEnd:
+                var reader = new WireReader(payload);
+                RequestHeadMessage.ReadFields(ref reader, _trailers);
+                _bodyComplete = true;
+                _bodyPipe.Writer.Complete();
+                break;
+            case FrameType.BodyFailed:
+                _bodyFailed = (RequestRejectionReason)new WireReader(payload).ReadUInt32();
+                _bodyPipe.Writer.Complete();
+                break;
+            case FrameType.SendCredit:
+                Interlocked.Add(ref _sendCredit, new WireReader(payload).ReadUInt32());
+                _credit.Release();
+                break;
+            case FrameType.Aborted:
+                OnGone();
+                break;
+            default:
+                throw new WireFormatException($"A {type} frame is not one the driver sends for a request.");
+        }
+    }
+
+    /// <summary>The request can go no further: the client or the driver ended it, or the channel is gone.</summary>
+    public void OnGone()
+    {
+        if (Interlocked.Exchange(ref _gone, 1) != 0)
+        {
+            return;
+        }
+        _bodyPipe.Writer.Complete(new ConnectionResetException(new IOException("The request was aborted.")));
+        _credit.Release();
+        try
+        {
+            _aborted.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The slot moved on.
+        }
+    }
+
+    public ulong RequestId => _head.RequestId;
+
+    public ulong ConnectionId => _head.ConnectionId;
+
+    public string Method => _head.Method;
+
+    public string RawTarget => _head.RawTarget;
+
+    public string PathBase => _head.PathBase;
+
+    public string Path => _head.Path;
+
+    public string QueryString => _head.QueryString;
+
+    public HttpVersion Version => _head.Version;
+
+    public string Scheme => _head.IsHttps ? "https" : "http";
+
+    public RequestHeaders Headers => _head.Headers;
+
+    public IPEndPoint RemoteEndPoint => _head.RemoteEndPoint;
+
+    public IPEndPoint LocalEndPoint => _head.LocalEndPoint;
+
+    // The TLS summary does not cross yet: over a driver channel a request has no TLS features.
+    public Tls.TlsConnectionInfo? Tls => null;
+
+    public ref readonly RequestTimestamps Timestamps => ref _timestamps;
+
+    public bool HasRequestBody => _head.IsChunked || _head.ContentLength > 0;
+
+    public bool IsUpgradableRequest => _head.IsUpgradableRequest;
+
+    public bool IsCacheableRequest => _head.IsCacheableRequest;
+
+    public object? ServerState { get; set; }
+
+    public CancellationToken RequestAborted => _aborted.Token;
+
+    public long? MaxRequestBodySize { get; set; }
+
+    public double MinBodyBytesPerSecond { get; set; }
+
+    public TimeSpan MinBodyGracePeriod { get; set; }
+
+    public bool HasStartedReadingBody => _bodyStarted;
+
+    public bool IsRequestBodyComplete => _bodyComplete;
+
+    public RequestHeaders Trailers => _trailers;
+
+    public async ValueTask<int> ReadBodyAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        if (!HasRequestBody || buffer.IsEmpty)
+        {
+            return 0;
+        }
+        if (!_bodyStarted)
+        {
+            _bodyStarted = true;
+            await AskForBodyAsync(first: true).ConfigureAwait(false);
+        }
+        var reader = _bodyPipe.Reader;
+        var result = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+        var available = result.Buffer;
+        if (available.IsEmpty && result.IsCompleted)
+        {
+            reader.AdvanceTo(available.End);
+            if (_bodyFailed is { } reason)
+            {
+                throw new RequestRejectedException(reason);
+            }
+            return 0;
+        }
+        int taken = (int)Math.Min(available.Length, buffer.Length);
+        available.Slice(0, taken).CopyTo(buffer.Span);
+        reader.AdvanceTo(available.GetPosition(taken));
+        _bodyAskedFor -= taken;
+        if (!_bodyComplete && _bodyAskedFor <= BodyWindow / 2)
+        {
+            await AskForBodyAsync(first: false).ConfigureAwait(false);
+        }
+        return taken;
+    }
+
+    public ValueTask<X509Certificate2?> ReceiveClientCertificateAsync(CancellationToken cancellationToken) => ValueTask.FromResult<X509Certificate2?>(null);
+
+    public int StatusCode { get; set; } = 200;
+
+    public string? ReasonPhrase { get; set; }
+
+    public bool BufferResponseData { get; set; }
+
+    public CachePolicy? CachePolicy { get; set; }
+
+    public bool HasStarted => _state >= 2;
+
+    public bool IsResponseCompleted => _state == 4;
+
+    public bool CanHaveTrailers => Version == HttpVersion.Http11 && !ReferenceEquals(Method, KnownMethods.Head)
+        && (_state < 2 || _headers?.ContentLength is null);
+
+    public long UnflushedBodyBytes => _body.WrittenCount;
+
+    public bool TryBeginStarting()
+    {
+        if (_state != 0 || Volatile.Read(ref _gone) != 0)
+        {
+            return false;
+        }
+        _state = 1;
+        return true;
+    }
+
+    public void EndStarting()
+    {
+        if (_state == 1)
+        {
+            _state = 0;
+        }
+    }
+
+    public void StartResponse(IResponseHeaderSource headers)
+    {
+        if (_state != 1)
+        {
+            throw new InvalidOperationException(_state < 1
+                ? "The response must be starting (TryBeginStarting) before it starts."
+                : "The response has already started.");
+        }
+        // Checked and encoded now, so an invalid field fails here, as in-process.
+        _frame.ResetWrittenCount();
+        ResponseHeadMessage.Write(_frame, _headerWriter, _scratch, StatusCode, ReasonPhrase, BufferResponseData, CachePolicy, headers);
+        _headers = headers;
+        _state = 2;
+    }
+
+    public void DiscardResponseBody() => _discardBody = true;
+
+    public Memory<byte> GetMemory(int sizeHint = 0) => _body.GetMemory(sizeHint);
+
+    public void Advance(int bytes)
+    {
+        _body.Advance(bytes);
+        if (_discardBody)
+        {
+            _body.ResetWrittenCount();
+        }
+    }
+
+    public ValueTask WriteAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
+    {
+        if (!_discardBody)
+        {
+            _body.Write(data.Span);
+        }
+        return FlushAsync(cancellationToken);
+    }
+
+    public async ValueTask FlushAsync(CancellationToken cancellationToken = default)
+    {
+        ThrowIfGone();
+        if (_state == 2)
+        {
+            await _client.SendAsync(FrameType.ResponseHead, _stream, _frame.WrittenMemory).ConfigureAwait(false);
+            _state = 3;
+        }
+        if (_state < 2 || _body.WrittenCount == 0)
+        {
+            return;
+        }
+        // Within the room the driver granted: a slow client holds the app here, not in a buffer.
+        int sent = 0;
+        var pending = _body.WrittenMemory;
+        while (sent < pending.Length)
+        {
+            long credit;
+            while ((credit = Interlocked.Read(ref _sendCredit)) <= 0)
+            {
+                await _credit.WaitAsync(cancellationToken).ConfigureAwait(false);
+                ThrowIfGone();
+            }
+            int chunk = (int)Math.Min(Math.Min(credit, MaxDataFrame), pending.Length - sent);
+            Interlocked.Add(ref _sendCredit, -chunk);
+            await _client.SendAsync(FrameType.ResponseData, _stream, pending.Slice(sent, chunk)).ConfigureAwait(false);
+            sent += chunk;
+        }
+        _body.ResetWrittenCount();
+    }
+
+    public async ValueTask CompleteAsync()
+    {
+        if (_state == 4)
+        {
+            return;
+        }
+        if (_state < 2)
+        {
+            throw new InvalidOperationException("The response must be started before it is completed.");
+        }
+        await FlushAsync().ConfigureAwait(false);
+        _frame.ResetWrittenCount();
+        if (_headers!.HasTrailers)
+        {
+            HeaderBlock.Write(_frame, _headerWriter, _scratch, _headers, trailers: true);
+        }
+        else
+        {
+            new WireWriter(_frame).WriteUInt32(0);
+        }
+        await _client.SendAsync(FrameType.ResponseEnd, _stream, _frame.WrittenMemory).ConfigureAwait(false);
+        _state = 4;
+    }
+
+    public ValueTask<Stream> UpgradeAsync() =>
+        throw new NotSupportedException("Upgrading a request (WebSockets) across a driver channel is not built yet; run the app with the in-process driver for now.");
+
+    public void Abort()
+    {
+        if (Volatile.Read(ref _gone) == 0)
+        {
+            _ = _client.SendAsync(FrameType.Abort, _stream, ReadOnlyMemory<byte>.Empty).AsTask();
+        }
+        OnGone();
+    }
+
+    private async ValueTask AskForBodyAsync(bool first)
+    {
+        // The first ask carries the request's limits, which the driver applies to its read of the body.
+        var payload = new byte[first ? 28 : 4];
+        BinaryPrimitives.WriteUInt32LittleEndian(payload, BodyWindow);
+        if (first)
+        {
+            BinaryPrimitives.WriteInt64LittleEndian(payload.AsSpan(4), MaxRequestBodySize ?? -1);
+            BinaryPrimitives.WriteDoubleLittleEndian(payload.AsSpan(12), MinBodyBytesPerSecond);
+            BinaryPrimitives.WriteInt64LittleEndian(payload.AsSpan(20), MinBodyGracePeriod.Ticks);
+        }
+        _bodyAskedFor += BodyWindow;
+        await _client.SendAsync(FrameType.ReadBody, _stream, payload).ConfigureAwait(false);
+    }
+
+    private void ThrowIfGone()
+    {
+        if (Volatile.Read(ref _gone) != 0)
+        {
+            throw new ConnectionResetException(new IOException("The request was aborted: the client or the driver ended it."));
+        }
+    }
+
+    private static Pipe NewBodyPipe() => new(new PipeOptions(pauseWriterThreshold: 0, useSynchronizationContext: false));
+}

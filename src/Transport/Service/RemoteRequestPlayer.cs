@@ -1,0 +1,216 @@
+using System.Buffers;
+using System.Threading.Channels;
+using HttpSysLite.Transport.Connections;
+using HttpSysLite.Transport.Http;
+
+namespace HttpSysLite.Transport.Service;
+
+/// <summary>
+/// The driver's side of one request delivered to an app process: it plays the app's messages on the
+/// request's RequestContext, in order (head, body bytes, end or abort), so every behaviour of the
+/// driver is the in-process one. The channel's reader hands it frames without waiting; two pumps of its
+/// own wait instead: one writes the response to the client, one reads the body the app has asked for.
+/// </summary>
+internal sealed class RemoteRequestPlayer
+{
+    /// <summary>Response bytes granted to the app up front: one output-pipe window (docs/design.md section 10).</summary>
+    public const int InitialSendCredit = TransportConnection.OutputPauseThreshold;
+
+    private const int BodyChunk = 16 * 1024;
+
+    private readonly ServiceChannel _channel;
+    private readonly RequestContext _request;
+    private readonly uint _stream;
+    private readonly Channel<Operation> _operations = Channel.CreateUnbounded<Operation>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+    private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly ReceivedResponseHead _head = new();
+    private readonly SemaphoreSlim _bodyCredit = new(0);
+    private long _creditBytes;
+    private int _bodyPumpStarted;
+
+    public RemoteRequestPlayer(ServiceChannel channel, RequestContext request, uint stream)
+    {
+        _channel = channel;
+        _request = request;
+        _stream = stream;
+    }
+
+    /// <summary>Completes when the response is complete or the request aborted.</summary>
+    public Task Completion => _done.Task;
+
+    /// <summary>Runs the response pump until the app ends the response; tells the app if the client goes first.</summary>
+    public async Task RunAsync()
+    {
+        using var aborted = _request.RequestAborted.Register(static s => ((RemoteRequestPlayer)s!).OnAborted(), this);
+        try
+        {
+            await foreach (var operation in _operations.Reader.ReadAllAsync().ConfigureAwait(false))
+            {
+                if (await PlayAsync(operation).ConfigureAwait(false))
+                {
+                    break;
+                }
+            }
+        }
+        catch (Exception ex) when (ex is IOException or InvalidOperationException or OperationCanceledException or ObjectDisposedException)
+        {
+            // The client went away, or the app's response was invalid here as it would be in-process: the
+            // request ends cut off.
+            _request.Abort();
+        }
+        finally
+        {
+            _done.TrySetResult();
+        }
+    }
+
+    /// <summary>One frame for this request, from the channel's reader (must not wait).</summary>
+    public void OnFrame(FrameType type, ReadOnlySpan<byte> payload)
+    {
+        switch (type)
+        {
+            case FrameType.ResponseHead:
+                ResponseHeadMessage.Read(payload, _head);
+                _operations.Writer.TryWrite(new Operation(type, null, 0));
+                break;
+            case FrameType.ResponseData:
+                var copy = ArrayPool<byte>.Shared.Rent(payload.Length);
+                payload.CopyTo(copy);
+                _operations.Writer.TryWrite(new Operation(type, copy, payload.Length));
+                break;
+            case FrameType.ResponseEnd:
+                var reader = new WireReader(payload);
+                HeaderBlock.Read(ref reader, _head.TrailerList);
+                _operations.Writer.TryWrite(new Operation(type, null, 0));
+                break;
+            case FrameType.Abort:
+                _request.Abort();
+                _operations.Writer.TryWrite(new Operation(type, null, 0));
+                break;
+            case FrameType.ReadBody:
+                var ask = new WireReader(payload);
+                Interlocked.Add(ref _creditBytes, ask.ReadUInt32());
+                if (Interlocked.Exchange(ref _bodyPumpStarted, 1) == 0)
+                {
+                    if (!ask.IsEmpty)
+                    {
+                        // The first ask carries the app's limits for this request, applied before the first read.
+                        long max = ask.ReadInt64();
+                        _request.MaxRequestBodySize = max < 0 ? null : max;
+                        _request.MinBodyBytesPerSecond = BitConverter.Int64BitsToDouble(ask.ReadInt64());
+                        _request.MinBodyGracePeriod = TimeSpan.FromTicks(ask.ReadInt64());
+                    }
+                    _ = PumpBodyAsync();
+                }
+                _bodyCredit.Release();
+                break;
+            default:
+                throw new WireFormatException($"A {type} frame is not one an app sends for a request.");
+        }
+    }
+
+    /// <summary>The app's process is gone: a response not started is answered 503, a started one is cut off.</summary>
+    public void OnChannelClosed()
+    {
+        _operations.Writer.TryWrite(new Operation(FrameType.CloseQueue, null, 0));
+        _operations.Writer.TryComplete();
+    }
+
+    /// <summary>Plays one operation; true when the response has ended.</summary>
+    private async ValueTask<bool> PlayAsync(Operation operation)
+    {
+        switch (operation.Type)
+        {
+            case FrameType.ResponseHead:
+                _request.StatusCode = _head.StatusCode;
+                _request.ReasonPhrase = _head.ReasonPhrase;
+                _request.BufferResponseData = _head.BufferResponseData;
+                _request.CachePolicy = _head.CachePolicy;
+                if (_request.TryBeginStarting())
+                {
+                    _request.StartResponse(_head);
+                }
+                return false;
+            case FrameType.ResponseData:
+                try
+                {
+                    await _request.WriteAsync(operation.Buffer.AsMemory(0, operation.Length)).ConfigureAwait(false);
+                }
+                finally
+                {
+                    ArrayPool<byte>.Shared.Return(operation.Buffer!);
+                }
+                // What went into the connection's output may be replaced by more from the app.
+                await _channel.SendCreditAsync(_stream, (uint)operation.Length).ConfigureAwait(false);
+                return false;
+            case FrameType.ResponseEnd:
+                await _request.CompleteAsync().ConfigureAwait(false);
+                return true;
+            case FrameType.CloseQueue when !_request.HasStarted && _request.TryBeginStarting():
+                // The app's process is gone before its response started: 503, and the connection closes.
+                _head.Reset();
+                _head.StatusCode = 503;
+                _head.ContentLength = 0;
+                _head.HeaderList.Add(new("Connection", "close"));
+                _request.StatusCode = 503;
+                _request.ReasonPhrase = null;
+                _request.StartResponse(_head);
+                await _request.CompleteAsync().ConfigureAwait(false);
+                return true;
+            case FrameType.CloseQueue:
+                _request.Abort();
+                return true;
+            default:
+                return true; // aborted
+        }
+    }
+
+    private async Task PumpBodyAsync()
+    {
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(BodyChunk);
+        try
+        {
+            while (true)
+            {
+                while (Interlocked.Read(ref _creditBytes) <= 0)
+                {
+                    await _bodyCredit.WaitAsync(_request.RequestAborted).ConfigureAwait(false);
+                }
+                int want = (int)Math.Min(BodyChunk, Interlocked.Read(ref _creditBytes));
+                int read;
+                try
+                {
+                    read = await _request.ReadBodyAsync(buffer.AsMemory(0, want)).ConfigureAwait(false);
+                }
+                catch (RequestRejectedException ex)
+                {
+                    await _channel.SendAsync(FrameType.BodyFailed, _stream, (uint)ex.Reason).ConfigureAwait(false);
+                    return;
+                }
+                if (read == 0)
+                {
+                    await _channel.SendBodyEndAsync(_stream, _request.Trailers).ConfigureAwait(false);
+                    return;
+                }
+                Interlocked.Add(ref _creditBytes, -read);
+                await _channel.SendAsync(FrameType.BodyData, _stream, buffer.AsMemory(0, read)).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (ex is IOException or OperationCanceledException or ObjectDisposedException)
+        {
+            // The client or the app went away; RequestAborted tells the app.
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private void OnAborted()
+    {
+        _ = _channel.SendAbortedAsync(_stream);
+        _operations.Writer.TryComplete();
+    }
+
+    private readonly record struct Operation(FrameType Type, byte[]? Buffer, int Length);
+}

@@ -1,0 +1,172 @@
+using System.Net;
+using HttpSysLite.Tests.Functional.Support;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.HttpSys;
+
+namespace HttpSysLite.Tests.Functional;
+
+/// <summary>
+/// The driver as its own process (`httpsyslite serve`), with app processes attached to it: this test
+/// process (a TestServer whose DriverSocket names the driver) and the sample run as a process of its
+/// own. Traffic goes to the driver's port on loopback; each process answers only its own requests.
+/// </summary>
+public sealed class DriverTests
+{
+    private static int FreePort() => TlsClient.FreePort();
+
+    /// <summary>An app in this process, attached to <paramref name="driver"/>, answering "test app" on every path of its prefix.</summary>
+    private static Task<TestServer> StartTestAppAsync(DriverProcess driver, string prefix, string? queue = null, RequestQueueMode mode = RequestQueueMode.Create) =>
+        TestServer.StartAsync(ServerKind.HttpSysLite, app =>
+        {
+            app.MapGet("/{**rest}", (HttpContext c) => $"test app {c.Request.PathBase}|{c.Request.Path}");
+            app.MapPost("/upload", async (HttpContext c) =>
+            {
+                long total = 0;
+                var buffer = new byte[64 * 1024];
+                int read;
+                while ((read = await c.Request.Body.ReadAsync(buffer)) > 0)
+                {
+                    total += read;
+                }
+                return $"received {total}";
+            });
+        }, o =>
+        {
+            o.DriverSocket = driver.Socket;
+            o.RequestQueueName = queue;
+            o.RequestQueueMode = mode;
+            o.UrlPrefixes.Add(prefix);
+        });
+
+    private static Task<SampleProcess> StartSampleAsync(DriverProcess driver, string url, string extra = "") =>
+        SampleProcess.StartAsync($"--driver \"{driver.Socket}\" --urls {url} {extra}");
+
+    [Fact]
+    public async Task TwoProcessesOnOnePortAndOneKeepAliveConnectionAreRoutedByPath()
+    {
+        await using var driver = await DriverProcess.StartAsync();
+        int port = FreePort();
+        await using var test = await StartTestAppAsync(driver, $"http://+:{port}/");
+        await using var sample = await StartSampleAsync(driver, $"http://+:{port}/two/");
+        await using var connection = await RawConnection.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port));
+        foreach (var (path, expected) in new[]
+        {
+            ("/a", "test app |/a"),
+            ("/two/plaintext", "Hello, World!"),
+            ("/b", "test app |/b"),
+            ("/two/json", "{\"message\":\"Hello, World!\"}"),
+        })
+        {
+            await connection.SendAsync($"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+            var response = await connection.ReadResponseAsync();
+            Assert.Equal(200, response.StatusCode);
+            Assert.Equal(expected, response.BodyText);
+            Assert.False(response.HasConnectionClose);
+        }
+        Assert.Contains(driver.Output, line => line.Contains($"pid {sample.Id}", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task AKilledAppLosesOnlyItsOwnPrefixAndTheOthersGoOnServing()
+    {
+        await using var driver = await DriverProcess.StartAsync();
+        int port = FreePort();
+        await using var test = await StartTestAppAsync(driver, $"http://+:{port}/");
+        var sample = await StartSampleAsync(driver, $"http://+:{port}/two/");
+        using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/") };
+        Assert.Equal("Hello, World!", await client.GetStringAsync("two/plaintext"));
+        DriverProcess.Signal(sample.Id, 9); // SIGKILL: no goodbye
+        await sample.DisposeAsync();
+        // Its prefix went with its channel: /two/ now routes to the root prefix's app.
+        // A request that reached the dying app's queue meanwhile is answered 503, never left hanging.
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            using var response = await client.GetAsync("two/plaintext");
+            string answer = await response.Content.ReadAsStringAsync();
+            if (answer == "test app |/two/plaintext")
+            {
+                break;
+            }
+            Assert.True(response.StatusCode == HttpStatusCode.ServiceUnavailable, $"the killed app's prefix answered {(int)response.StatusCode}: {answer}");
+            Assert.True(DateTime.UtcNow < deadline, "the killed app's prefix was never released");
+            await Task.Delay(50);
+        }
+        Assert.Equal("test app |/c", await client.GetStringAsync("c"));
+    }
+
+    [Fact]
+    public async Task ACacheHitIsAnsweredByTheDriverWithoutWakingTheApp()
+    {
+        await using var driver = await DriverProcess.StartAsync();
+        int port = FreePort();
+        await using var sample = await StartSampleAsync(driver, $"http://+:{port}/");
+        using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/") };
+        // The sample counts its own runs of /cached: the second answer is the first run's.
+        Assert.Equal("cached response, app run #1\n", await client.GetStringAsync("cached"));
+        Assert.Equal("cached response, app run #1\n", await client.GetStringAsync("cached"));
+        Assert.Equal("cached response, app run #1\n", await client.GetStringAsync("cached"));
+    }
+
+    [Fact]
+    public async Task BodiesStreamBothWaysAcrossTheProcessBoundary()
+    {
+        await using var driver = await DriverProcess.StartAsync();
+        int port = FreePort();
+        await using var sample = await StartSampleAsync(driver, $"http://+:{port}/");
+        await using var test = await StartTestAppAsync(driver, $"http://+:{port}/in/");
+        using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/"), Timeout = TimeSpan.FromSeconds(60) };
+        var body = new byte[3 * 1024 * 1024 + 17];
+        Random.Shared.NextBytes(body);
+        using var echoed = await client.PostAsync("echo", new ByteArrayContent(body));
+        Assert.Equal(body, await echoed.Content.ReadAsByteArrayAsync());
+        Assert.Equal(5_000_000, (await client.GetByteArrayAsync("bytes/5000000")).Length);
+        using var uploaded = await client.PostAsync("in/upload", new ByteArrayContent(new byte[10_000_000]));
+        Assert.Equal("received 10000000", await uploaded.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task TwoProcessesOnANamedQueueTakeItsRequestsInTurn()
+    {
+        await using var driver = await DriverProcess.StartAsync();
+        int port = FreePort();
+        await using var sample = await StartSampleAsync(driver, $"http://+:{port}/",
+            "--HttpSysLite:RequestQueueName=shared --HttpSysLite:RequestQueueMode=Create");
+        await using var test = await StartTestAppAsync(driver, $"http://+:{port}/", queue: "shared", mode: RequestQueueMode.Attach);
+        using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/") };
+        var answers = new List<string>();
+        for (int i = 0; i < 10; i++)
+        {
+            answers.Add(await client.GetStringAsync("plaintext"));
+        }
+        Assert.Contains("Hello, World!", answers);
+        Assert.Contains("test app |/plaintext", answers);
+    }
+
+    [Fact]
+    public async Task WithNoDriverListeningStartFailsNamingTheSocketAndTheCommand()
+    {
+        string socket = Path.Combine(Path.GetTempPath(), $"httpsyslite-none-{Guid.NewGuid():n}.sock");
+        var ex = await Assert.ThrowsAsync<InvalidOperationException>(() => TestServer.StartAsync(ServerKind.HttpSysLite, _ => { }, o =>
+        {
+            o.DriverSocket = socket;
+            o.UrlPrefixes.Add($"http://+:{FreePort()}/");
+        }));
+        Assert.Contains(socket, ex.Message);
+        Assert.Contains("httpsyslite serve", ex.Message);
+    }
+
+    [Fact]
+    public async Task ADriverThatStopsTellsItsAppsAndAnswersTheirWaitingClients()
+    {
+        var driver = await DriverProcess.StartAsync();
+        int port = FreePort();
+        await using var test = await StartTestAppAsync(driver, $"http://+:{port}/");
+        using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/") };
+        Assert.Equal("test app |/x", await client.GetStringAsync("x"));
+        await driver.DisposeAsync(); // SIGTERM: a graceful stop
+        Assert.Contains(driver.Output, line => line.Contains("Stopping: 1 app process(es) attached.", StringComparison.Ordinal));
+        await Assert.ThrowsAnyAsync<HttpRequestException>(() => client.GetStringAsync("x"));
+    }
+}

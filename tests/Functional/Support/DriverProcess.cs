@@ -1,0 +1,111 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+
+namespace HttpSysLite.Tests.Functional.Support;
+
+/// <summary>
+/// `httpsyslite serve` (tools/Driver, built beside the tests) run as its own process on a socket in a
+/// directory of its own; disposing stops it with SIGTERM, then ends it by its own handle if it lingers.
+/// </summary>
+public sealed class DriverProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly string _directory;
+
+    private DriverProcess(Process process, string directory, string socket, ConcurrentQueue<string> output)
+    {
+        _process = process;
+        _directory = directory;
+        Socket = socket;
+        Output = output;
+    }
+
+    /// <summary>The socket apps attach to.</summary>
+    public string Socket { get; }
+
+    /// <summary>The driver's process id.</summary>
+    public int Id => _process.Id;
+
+    /// <summary>What the driver logged so far.</summary>
+    public ConcurrentQueue<string> Output { get; }
+
+    /// <summary>Starts a driver and waits until it listens.</summary>
+    public static async Task<DriverProcess> StartAsync(string? socket = null)
+    {
+        string directory = Directory.CreateTempSubdirectory("httpsyslite-driver-").FullName;
+        socket ??= Path.Combine(directory, "driver.sock");
+        string dll = Path.Combine(AppContext.BaseDirectory, "HttpSysLite.Driver.dll");
+        var start = new ProcessStartInfo("dotnet", $"\"{dll}\" serve --socket \"{socket}\"")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = directory,
+        };
+        var process = Process.Start(start)!;
+        var output = new ConcurrentQueue<string>();
+        var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        void OnLine(object? sender, DataReceivedEventArgs e)
+        {
+            if (e.Data is null)
+            {
+                return;
+            }
+            output.Enqueue(e.Data);
+            if (e.Data.Contains("is listening for app processes", StringComparison.Ordinal))
+            {
+                ready.TrySetResult();
+            }
+        }
+        process.OutputDataReceived += OnLine;
+        process.ErrorDataReceived += OnLine;
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        var driver = new DriverProcess(process, directory, socket, output);
+        try
+        {
+            await ready.Task.WaitAsync(TimeSpan.FromSeconds(60));
+            return driver;
+        }
+        catch
+        {
+            await driver.DisposeAsync();
+            throw new InvalidOperationException("The driver did not start: " + string.Join("\n", output));
+        }
+    }
+
+    /// <summary>Stops the driver as systemd would (SIGTERM) and waits for it to exit.</summary>
+    public async Task StopAsync()
+    {
+        if (!_process.HasExited)
+        {
+            Signal(_process.Id, 15);
+            await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            await StopAsync();
+        }
+        catch (TimeoutException)
+        {
+            _process.Kill(entireProcessTree: true); // it did not stop: end it, by its own handle
+        }
+        _process.Dispose();
+        try
+        {
+            Directory.Delete(_directory, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int Kill(int pid, int signal);
+
+    /// <summary>Sends <paramref name="signal"/> to a process this test started.</summary>
+    public static void Signal(int pid, int signal) => Kill(pid, signal);
+}
