@@ -17,7 +17,6 @@ public sealed partial class HttpSysLiteServer
     public const string DriverSocketVariable = "HTTPSYSLITE_DRIVER";
 
     private DriverClient? _driverClient;
-    private volatile bool _draining;
 
     /// <summary>The driver's socket, from the options or the environment; null for the in-process driver.</summary>
     private string? DriverSocket =>
@@ -85,26 +84,23 @@ public sealed partial class HttpSysLiteServer
         var client = _driverClient!;
         // 1. The queue stops choosing this process; it, its prefixes and its waiting requests stay in the
         // driver for any other process attached to it.
-        _draining = true;
         try
         {
-            await client.DetachAsync().ConfigureAwait(false);
+            await client.DetachAsync(cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or ObjectDisposedException or InvalidOperationException)
+        catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or ObjectDisposedException or InvalidOperationException or OperationCanceledException)
         {
             // The driver is gone: nothing more will arrive.
         }
-        // 2. What this process holds finishes, until the host's shutdown token fires.
-        if (Volatile.Read(ref _activeRequests) > 0)
+        // 2. What this process holds (everything delivered before the driver's confirmation) finishes,
+        // until the host's shutdown token fires.
+        try
         {
-            try
-            {
-                await _drained.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                Log.StopTimedOut(_logger, Volatile.Read(ref _activeRequests));
-            }
+            await client.WhenIdleAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            Log.StopTimedOut(_logger, client.ActiveRequests);
         }
         // 3. Leave: requests still here end (answered 503 by the driver if not started, else cut off).
         _stopping = true;

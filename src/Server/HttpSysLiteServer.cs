@@ -261,7 +261,7 @@ public sealed partial class HttpSysLiteServer : IServer, Features.IHttpSysLiteCa
 
     internal void RequestFinished()
     {
-        if (Interlocked.Decrement(ref _activeRequests) == 0 && (_stopping || _draining))
+        if (Interlocked.Decrement(ref _activeRequests) == 0 && _stopping)
         {
             _drained.TrySetResult();
         }

@@ -3,6 +3,7 @@ using HttpSysLite.Tests.Functional.Support;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.HttpSys;
+using Xunit.Abstractions;
 
 namespace HttpSysLite.Tests.Functional;
 
@@ -11,7 +12,7 @@ namespace HttpSysLite.Tests.Functional;
 /// process (a TestServer whose DriverSocket names the driver) and the sample run as a process of its
 /// own. Traffic goes to the driver's port on loopback; each process answers only its own requests.
 /// </summary>
-public sealed class DriverTests
+public sealed class DriverTests(ITestOutputHelper output)
 {
     private static int FreePort() => TlsClient.FreePort();
 
@@ -168,5 +169,98 @@ public sealed class DriverTests
         await driver.DisposeAsync(); // SIGTERM: a graceful stop
         Assert.Contains(driver.Output, line => line.Contains("Stopping: 1 app process(es) attached.", StringComparison.Ordinal));
         await Assert.ThrowsAnyAsync<HttpRequestException>(() => client.GetStringAsync("x"));
+    }
+
+    [Fact]
+    public async Task AnAppReplacedOnItsNamedQueueUnderLoadLosesNoRequest()
+    {
+        await using var driver = await DriverProcess.StartAsync();
+        int port = FreePort();
+        const string queue = "--HttpSysLite:RequestQueueName=replaced --HttpSysLite:RequestQueueMode=CreateOrAttach";
+        var old = await StartSampleAsync(driver, $"http://+:{port}/", queue);
+        SampleProcess? replacement = null;
+        try
+        {
+            // Bounded load: 8 keep-alive clients for about 8 s, every answer checked whole.
+            int ok = 0, failed = 0;
+            var failures = new System.Collections.Concurrent.ConcurrentQueue<string>();
+            var stopAt = DateTime.UtcNow.AddSeconds(8);
+            var clients = Enumerable.Range(0, 8).Select(async _ =>
+            {
+                using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/"), Timeout = TimeSpan.FromSeconds(30) };
+                while (DateTime.UtcNow < stopAt)
+                {
+                    try
+                    {
+                        using var response = await client.GetAsync("plaintext");
+                        string body = await response.Content.ReadAsStringAsync();
+                        if (response.IsSuccessStatusCode && body == "Hello, World!")
+                        {
+                            Interlocked.Increment(ref ok);
+                        }
+                        else
+                        {
+                            Interlocked.Increment(ref failed);
+                            failures.Enqueue($"{(int)response.StatusCode} {body}");
+                        }
+                    }
+                    catch (HttpRequestException ex)
+                    {
+                        Interlocked.Increment(ref failed);
+                        failures.Enqueue(ex.Message);
+                    }
+                }
+            }).ToArray();
+            await Task.Delay(1500);
+            // The new version attaches to the queue, then the old one stops gracefully (SIGTERM).
+            replacement = await SampleProcess.StartAsync($"--driver \"{driver.Socket}\" --urls http://+:{port}/ {queue}", readyLine: "Attached to the HttpSysLite driver");
+            await Task.Delay(1000);
+            await old.StopGracefullyAsync(TimeSpan.FromSeconds(60));
+            await Task.WhenAll(clients);
+            output.WriteLine($"replaced under load: {ok} requests served, {failed} failed");
+            Assert.True(failed == 0, $"{failed} of {ok + failed} requests failed: {string.Join("; ", failures.Take(5))}");
+            Assert.True(ok > 100, $"only {ok} requests were served");
+            // The queue and its prefix stayed in the driver: the replacement serves alone now.
+            using var after = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/") };
+            Assert.Equal("Hello, World!", await after.GetStringAsync("plaintext"));
+        }
+        finally
+        {
+            await old.DisposeAsync();
+            if (replacement is not null)
+            {
+                await replacement.DisposeAsync();
+            }
+        }
+    }
+
+    [Fact]
+    public async Task AClientThatGoesAwayAbortsTheRequestInTheAppProcess()
+    {
+        await using var driver = await DriverProcess.StartAsync();
+        int port = FreePort();
+        var aborted = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var test = await TestServer.StartAsync(ServerKind.HttpSysLite, app => app.MapGet("/wait", async (HttpContext c) =>
+        {
+            started.TrySetResult();
+            try
+            {
+                await Task.Delay(Timeout.Infinite, c.RequestAborted);
+            }
+            catch (OperationCanceledException)
+            {
+                aborted.TrySetResult(true);
+            }
+        }), o =>
+        {
+            o.DriverSocket = driver.Socket;
+            o.UrlPrefixes.Add($"http://+:{port}/");
+        });
+        var connection = await RawConnection.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port));
+        await connection.SendAsync("GET /wait HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+        await started.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        await connection.DisposeAsync(); // the client goes away
+        Assert.True(await aborted.Task.WaitAsync(TimeSpan.FromSeconds(30)));
     }
 }

@@ -20,6 +20,9 @@ public sealed class DriverClient : IAsyncDisposable
     private readonly ConcurrentDictionary<uint, RemoteRequest> _active = new();
     private readonly ConcurrentBag<RemoteRequest> _idle = new();
     private readonly TaskCompletionSource<OpenQueueReply> _opened = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _detached = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _idleSignal = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _draining;
     private Task? _reading;
     private int _disposed;
 
@@ -77,11 +80,25 @@ public sealed class DriverClient : IAsyncDisposable
         }
     }
 
-    /// <summary>Takes no new requests from now on (the first step of a graceful stop); those in flight go on.</summary>
-    public ValueTask DetachAsync() => _sender.SendAsync(FrameType.Detach, 0, ReadOnlyMemory<byte>.Empty);
+    /// <summary>
+    /// Takes no new requests from now on (the first step of a graceful stop); those in flight go on.
+    /// Completes once the driver has confirmed it: every request it delivered before has arrived.
+    /// </summary>
+    public async Task DetachAsync(CancellationToken cancellationToken = default)
+    {
+        await _sender.SendAsync(FrameType.Detach, 0, ReadOnlyMemory<byte>.Empty, cancellationToken).ConfigureAwait(false);
+        await _detached.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
 
     /// <summary>Requests delivered and not finished.</summary>
     public int ActiveRequests => _active.Count;
+
+    /// <summary>Completes when no delivered request is left unfinished (after <see cref="DetachAsync"/>, for a graceful stop).</summary>
+    public Task WhenIdleAsync(CancellationToken cancellationToken)
+    {
+        Volatile.Write(ref _draining, 1);
+        return _active.IsEmpty ? Task.CompletedTask : _idleSignal.Task.WaitAsync(cancellationToken);
+    }
 
     internal ValueTask SendAsync(FrameType type, uint stream, ReadOnlyMemory<byte> payload) => _sender.SendAsync(type, stream, payload);
 
@@ -97,6 +114,7 @@ public sealed class DriverClient : IAsyncDisposable
             error = ex;
         }
         _opened.TrySetException(new InvalidOperationException("The driver closed the channel before it answered.", error));
+        _detached.TrySetResult(); // nothing more can arrive
         foreach (var request in _active.Values)
         {
             request.OnGone();
@@ -111,6 +129,11 @@ public sealed class DriverClient : IAsyncDisposable
     {
         if (header.Stream == 0)
         {
+            if (header.Type == FrameType.Detached)
+            {
+                _detached.TrySetResult();
+                return;
+            }
             if (header.Type != FrameType.QueueOpened)
             {
                 throw new WireFormatException($"A {header.Type} frame is not one the driver sends for a channel.");
@@ -145,6 +168,10 @@ public sealed class DriverClient : IAsyncDisposable
         {
             _active.TryRemove(stream, out _);
             _idle.Add(request);
+            if (Volatile.Read(ref _draining) == 1 && _active.IsEmpty)
+            {
+                _idleSignal.TrySetResult();
+            }
         }
     }
 

@@ -27,6 +27,9 @@ public enum FrameType : byte
     /// <summary>App to driver: the process leaves the queue (HttpShutdownRequestQueue for the last one).</summary>
     CloseQueue = 7,
 
+    /// <summary>Driver to app: after a Detach, no request follows this frame (those before it are the app's to finish).</summary>
+    Detached = 8,
+
     /// <summary>Driver to app: a request's head (HttpReceiveHttpRequest).</summary>
     Request = 16,
 

@@ -184,6 +184,8 @@ internal sealed class ServiceChannel : IRequestQueueHandler
                 break;
             case FrameType.Detach:
                 _service.Leave(this);
+                // Sent after every Request frame the queue handed this channel: the app knows what is its.
+                _ = SendAsync(FrameType.Detached, 0, ReadOnlyMemory<byte>.Empty);
                 break;
             case FrameType.CloseQueue:
                 Close();

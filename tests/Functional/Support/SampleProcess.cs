@@ -26,8 +26,9 @@ public sealed partial class SampleProcess : IAsyncDisposable
 
     /// <summary>Starts the sample; with <paramref name="openFileLimit"/>, under that RLIMIT_NOFILE (prlimit, util-linux).</summary>
     /// <remarks>With <paramref name="network"/>, inside that namespace; <paramref name="environment"/> adds to (or, with null values, removes from) its environment.</remarks>
+    /// <remarks>With <paramref name="readyLine"/>, ready once a line contains it (a server attached to another's queue listens on nothing of its own; Port is then 0).</remarks>
     public static async Task<SampleProcess> StartAsync(string arguments, string? aspnetcoreUrls = null, int? openFileLimit = null,
-        NetworkNamespace? network = null, IReadOnlyDictionary<string, string?>? environment = null)
+        NetworkNamespace? network = null, IReadOnlyDictionary<string, string?>? environment = null, string? readyLine = null)
     {
         string sampleDll = typeof(MinimalApi.SampleApp).Assembly.Location;
         var (file, args) = openFileLimit is int limit
@@ -62,7 +63,11 @@ public sealed partial class SampleProcess : IAsyncDisposable
             {
                 output.Enqueue(e.Data);
             }
-            var match = e.Data is null ? null : ListeningOn().Match(e.Data);
+            if (readyLine is not null && e.Data?.Contains(readyLine, StringComparison.Ordinal) == true)
+            {
+                ready.TrySetResult(0);
+            }
+            var match = e.Data is null || readyLine is not null ? null : ListeningOn().Match(e.Data);
             if (match is { Success: true })
             {
                 ready.TrySetResult(int.Parse(match.Groups[1].Value));
@@ -109,6 +114,13 @@ public sealed partial class SampleProcess : IAsyncDisposable
             process.Kill(entireProcessTree: true); // it kept running: end it, by its own handle
             return (null, string.Join("\n", output));
         }
+    }
+
+    /// <summary>Stops the sample as a service manager would (SIGTERM: a graceful stop) and waits for it to exit.</summary>
+    public async Task StopGracefullyAsync(TimeSpan timeout)
+    {
+        DriverProcess.Signal(_process.Id, 15);
+        await _process.WaitForExitAsync().WaitAsync(timeout);
     }
 
     public async ValueTask DisposeAsync()
