@@ -30,6 +30,8 @@ def next_port():
 SERVERS = ("HttpSysLite", "Kestrel")
 # The certificate both servers present over TLS (made by run.sh with openssl, never committed).
 TLS = {"cert": None, "key": None}
+# The driver as its own process and the YARP proxy, for the "driver" section (run.sh publishes them).
+TOOLS = {"driver": None, "yarp": None}
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 PIPELINE_LUA = """
@@ -113,7 +115,68 @@ def probe(port, tls):
         return data
 
 
+class Group:
+    """
+    The processes one side of a pair runs as: the sample alone, or the driver and the sample attached
+    to it, or YARP and the Kestrel sample behind it. CPU and RSS are the group's; pid is the one
+    that answers requests first (what a trace attaches to).
+    """
+
+    def __init__(self, processes):
+        self.processes = processes
+        self.pid = processes[0].pid
+
+
+def cpu_of(server):
+    return sum(cpu_seconds(p.pid) for p in getattr(server, "processes", [server]))
+
+
+def rss_of(server):
+    return sum(rss_kib(p.pid) for p in getattr(server, "processes", [server]))
+
+
+def wait_for_file(path, process, what):
+    deadline = time.time() + 60
+    while not os.path.exists(path):
+        if process.poll() is not None or time.time() > deadline:
+            raise RuntimeError(f"{what} did not start: {process.stderr.read().decode(errors='replace') if process.poll() is not None else 'timed out'}")
+        time.sleep(0.1)
+
+
+def start_group(sample, kind, port, extra_args):
+    """
+    "Driver": httpsyslite serve, then the sample attached with --driver; "Yarp": the Kestrel sample on
+    a port of its own, then YARP on the measured port forwarding to it. Both processes of a group are
+    on the server CPU, so the crossing's cost shows in the same core's budget.
+    """
+    if kind == "Driver":
+        socket_path = os.path.join(HERE, ".out", f"driver-{port}.sock")
+        if os.path.exists(socket_path):
+            os.remove(socket_path)
+        driver = subprocess.Popen(pin(0) + ["dotnet", TOOLS["driver"], "serve", "--socket", socket_path, "--Logging:LogLevel:Default=Warning"],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=server_environment())
+        wait_for_file(socket_path, driver, "the driver")
+        app = start_server(sample, "HttpSysLite", port, [*extra_args, "--driver", socket_path])
+        return Group([driver, app])
+    backend_port = next_port()
+    backend = start_server(sample, "Kestrel", backend_port, extra_args)
+    proxy = subprocess.Popen(pin(0) + ["dotnet", TOOLS["yarp"], "--urls", f"http://127.0.0.1:{port}", "--destination", f"http://127.0.0.1:{backend_port}/"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=server_environment())
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            if b"Hello, World!" in probe(port, False):
+                return Group([proxy, backend])
+        except OSError:
+            time.sleep(0.2)
+    proxy.kill()
+    stop_server(backend)
+    raise RuntimeError("YARP did not answer within 60 s")
+
+
 def start_server(sample, kind, port, extra_args=(), tls=False):
+    if kind in ("Driver", "Yarp"):
+        return start_group(sample, kind, port, extra_args)
     scheme = "https" if tls else "http"
     args = ["dotnet", sample, "--urls", f"{scheme}://127.0.0.1:{port}", "--Logging:LogLevel:Default=Warning", *extra_args]
     if tls:
@@ -135,7 +198,11 @@ def start_server(sample, kind, port, extra_args=(), tls=False):
 
 
 def stop_server(process):
-    # Only the process this script started, by its own handle.
+    # Only the processes this script started, by their own handles (an app before its driver).
+    if isinstance(process, Group):
+        for member in reversed(process.processes):
+            stop_server(member)
+        return
     process.terminate()
     try:
         process.wait(timeout=15)
@@ -247,13 +314,13 @@ def measure_pair(sample, sides, workload, seconds, warmup, windows):
         for window in range(windows):
             order = range(len(sides)) if window % 2 == 0 else reversed(range(len(sides)))
             for i in order:
-                cpu_before = cpu_seconds(processes[i].pid)
+                cpu_before = cpu_of(processes[i])
                 rps, p99, errors, requests = run_wrk(ports[i], connections, path, extra, script, length, tls)
-                cpu = cpu_seconds(processes[i].pid) - cpu_before
+                cpu = cpu_of(processes[i]) - cpu_before
                 results[i].append({"rps": rps, "p99": p99, "errors": errors, "requests": requests,
                                    "cpu_us": 1e6 * cpu / requests if requests else float("nan")})
         for i, side in enumerate(sides):
-            rss = rss_kib(processes[i].pid)
+            rss = rss_of(processes[i])
             for result in results[i]:
                 result["rss"] = rss
             if traces[i]:
@@ -376,9 +443,12 @@ def main():
     parser.add_argument("--only", help="run only workloads whose name contains one of these '|'-separated texts")
     parser.add_argument("--cert", help="PEM certificate for the https workloads (run.sh makes one)")
     parser.add_argument("--key", help="its PEM private key")
+    parser.add_argument("--driver", help="the published HttpSysLite.Driver.dll, for the driver section")
+    parser.add_argument("--yarp", help="the published YarpProxy.dll, for the driver section")
     args = parser.parse_args()
 
     TLS["cert"], TLS["key"] = args.cert, args.key
+    TOOLS["driver"], TOOLS["yarp"] = args.driver, args.yarp
     rounds = args.rounds or (1 if args.quick else 3)
     seconds = args.seconds or (3 if args.quick else 10)
     windows = max(1, min(args.windows or (3 if args.quick else 5), seconds))
@@ -479,6 +549,23 @@ def main():
                   f"| **{median_ratio(inline, kestrel, 'rps'):.2f}** | {median_ratio(default, kestrel, 'rps'):.2f} "
                   f"| {statistics.median(r['cpu_us'] for r in default):.1f} | {statistics.median(r['cpu_us'] for r in inline):.1f} "
                   f"| {statistics.median(r['cpu_us'] for r in kestrel):.1f} |", flush=True)
+
+    if selected("driver") and TOOLS["driver"] and TOOLS["yarp"]:
+        # The driver as its own process (issue 20): the app attached over the Unix socket, against the
+        # in-process server and against YARP in front of Kestrel. Each side's processes share the
+        # server CPU; CPU per request is the group's.
+        print()
+        print("| shared driver | in-process req/s | driver + app req/s | YARP + Kestrel req/s | driver / in-process | driver / YARP "
+              "| CPU µs/req in-process | CPU µs/req driver + app | CPU µs/req YARP + Kestrel | µs/req the crossing adds |")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for workload in (WORKLOADS[0], WORKLOADS[4]):
+            inproc, driver, yarp = measured([Side("HttpSysLite"), Side("Driver"), Side("Yarp")], workload)
+            flag = " (errors!)" if any(r["errors"] for r in inproc + driver + yarp) else ""
+            cpu_in, cpu_driver = statistics.median(r['cpu_us'] for r in inproc), statistics.median(r['cpu_us'] for r in driver)
+            print(f"| {workload[0]}{flag} | {statistics.median(r['rps'] for r in inproc):,.0f} | {statistics.median(r['rps'] for r in driver):,.0f} "
+                  f"| {statistics.median(r['rps'] for r in yarp):,.0f} | **{median_ratio(driver, inproc, 'rps'):.2f}**{spread(driver, inproc, 'rps')} "
+                  f"| **{median_ratio(driver, yarp, 'rps'):.2f}**{spread(driver, yarp, 'rps')} | {cpu_in:.1f} | {cpu_driver:.1f} "
+                  f"| {statistics.median(r['cpu_us'] for r in yarp):.1f} | {cpu_driver - cpu_in:.1f} |", flush=True)
 
     print()
     print(f"ratio = median over every pair of windows measured back to back ({rounds} round(s) x {windows}) of HttpSysLite/Kestrel req/s "

@@ -25,6 +25,9 @@ echo "Publishing the sample in Release to $out ..."
 dotnet publish samples/MinimalApi -c Release -o "$out" --nologo -v quiet >/dev/null
 # The trace viewer, for the "tracing" section (EventSource enabled vs not).
 dotnet publish tools/Trace -c Release -o bench/.out/trace --nologo -v quiet >/dev/null
+# The driver as its own process and YARP in front of Kestrel, for the "driver" section.
+dotnet publish tools/Driver -c Release -o bench/.out/driver --nologo -v quiet >/dev/null
+dotnet publish bench/YarpProxy -c Release -o bench/.out/yarp --nologo -v quiet >/dev/null
 
 # The https workloads' certificate, made here (never committed): one ECDSA P-256 key, for localhost.
 tls="bench/.out/tls"
@@ -38,4 +41,5 @@ fi
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 exec python3 bench/bench.py --sample "$out/MinimalApi.dll" --tracer bench/.out/trace/HttpSysLite.Trace.dll \
-  --cert "$(pwd)/$tls/cert.pem" --key "$(pwd)/$tls/key.pem" "$@"
+  --cert "$(pwd)/$tls/cert.pem" --key "$(pwd)/$tls/key.pem" \
+  --driver bench/.out/driver/HttpSysLite.Driver.dll --yarp bench/.out/yarp/YarpProxy.dll "$@"

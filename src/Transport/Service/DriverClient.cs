@@ -30,7 +30,7 @@ public sealed class DriverClient : IAsyncDisposable
     {
         _socket = socket;
         _handler = handler;
-        _sender = new FrameSender(PipeWriter.Create(new NetworkStream(socket, ownsSocket: false)));
+        _sender = new FrameSender(socket);
     }
 
     /// <summary>Fires once when the channel ends without <see cref="DisposeAsync"/> (the driver stopped or died).</summary>
@@ -101,6 +101,8 @@ public sealed class DriverClient : IAsyncDisposable
     }
 
     internal ValueTask SendAsync(FrameType type, uint stream, ReadOnlyMemory<byte> payload) => _sender.SendAsync(type, stream, payload);
+
+    internal ValueTask SendFramesAsync(ReadOnlyMemory<byte> frames) => _sender.SendFramesAsync(frames);
 
     private async Task ReadAsync()
     {

@@ -131,6 +131,9 @@ public sealed class DriverService : IAsyncDisposable
             queue.Timeout = request.QueueTimeout;
             queue.RejectionMode = request.RejectionMode;
             queue.MaxConcurrentRequests = request.MaxConcurrentRequests;
+            // The queue's consumers here are channels, which never block: a request goes to its app
+            // process from the thread that parsed it, with no hop to the thread pool first.
+            queue.PreferInlineScheduling = true;
             var group = new UrlGroup(_driver, queue) { Owner = request.Owner, Settings = request.Settings };
             var bound = new List<string>();
             try

@@ -34,6 +34,10 @@ internal sealed class RemoteRequest : IQueuedRequest
     private readonly ArrayBufferWriter<byte> _scratch = new(1024);
     private readonly ArrayBufferWriter<byte> _frame = new(1024);
     private readonly ArrayBufferWriter<byte> _body = new(4096);
+    // Whole frames (header and payload) waiting to go out together: a small response's head, body and
+    // end cross in one write, as in-process they reach the socket in one send.
+    private readonly ArrayBufferWriter<byte> _outgoing = new(4096);
+    private long _bodyBytes;
     private readonly SemaphoreSlim _credit = new(0);
     private Pipe _bodyPipe = NewBodyPipe();
     private CancellationTokenSource _aborted = new();
@@ -62,6 +66,8 @@ internal sealed class RemoteRequest : IQueuedRequest
         _headers = null;
         _frame.ResetWrittenCount();
         _body.ResetWrittenCount();
+        _outgoing.ResetWrittenCount();
+        _bodyBytes = 0;
         _sendCredit = RemoteRequestPlayer.InitialSendCredit;
         _bodyAskedFor = 0;
         _state = 0;
@@ -295,35 +301,47 @@ internal sealed class RemoteRequest : IQueuedRequest
         return FlushAsync(cancellationToken);
     }
 
-    public async ValueTask FlushAsync(CancellationToken cancellationToken = default)
+    public ValueTask FlushAsync(CancellationToken cancellationToken = default) => FlushCoreAsync(final: false, cancellationToken);
+
+    /// <summary>
+    /// Frames what was written (the head once, then body bytes within the driver's grant) and sends it.
+    /// A body that has reached its Content-Length waits for the response's end, so the three cross as
+    /// one write; the client cannot tell, as no byte of it is owed before then.
+    /// </summary>
+    private async ValueTask FlushCoreAsync(bool final, CancellationToken cancellationToken)
     {
         ThrowIfGone();
         if (_state == 2)
         {
-            await _client.SendAsync(FrameType.ResponseHead, _stream, _frame.WrittenMemory).ConfigureAwait(false);
+            AppendFrame(FrameType.ResponseHead, _frame.WrittenSpan);
             _state = 3;
         }
-        if (_state < 2 || _body.WrittenCount == 0)
+        if (_state < 2)
         {
             return;
         }
-        // Within the room the driver granted: a slow client holds the app here, not in a buffer.
-        int sent = 0;
         var pending = _body.WrittenMemory;
+        int sent = 0;
         while (sent < pending.Length)
         {
             long credit;
             while ((credit = Interlocked.Read(ref _sendCredit)) <= 0)
             {
+                await SendOutgoingAsync().ConfigureAwait(false); // what is framed goes first, so room comes back
                 await _credit.WaitAsync(cancellationToken).ConfigureAwait(false);
                 ThrowIfGone();
             }
             int chunk = (int)Math.Min(Math.Min(credit, MaxDataFrame), pending.Length - sent);
             Interlocked.Add(ref _sendCredit, -chunk);
-            await _client.SendAsync(FrameType.ResponseData, _stream, pending.Slice(sent, chunk)).ConfigureAwait(false);
+            AppendFrame(FrameType.ResponseData, pending.Span.Slice(sent, chunk));
             sent += chunk;
         }
+        _bodyBytes += pending.Length;
         _body.ResetWrittenCount();
+        if (!final && !(_headers?.ContentLength is long length && _bodyBytes >= length))
+        {
+            await SendOutgoingAsync().ConfigureAwait(false);
+        }
     }
 
     public async ValueTask CompleteAsync()
@@ -336,7 +354,7 @@ internal sealed class RemoteRequest : IQueuedRequest
         {
             throw new InvalidOperationException("The response must be started before it is completed.");
         }
-        await FlushAsync().ConfigureAwait(false);
+        await FlushCoreAsync(final: true, default).ConfigureAwait(false);
         _frame.ResetWrittenCount();
         if (_headers!.HasTrailers)
         {
@@ -346,8 +364,26 @@ internal sealed class RemoteRequest : IQueuedRequest
         {
             new WireWriter(_frame).WriteUInt32(0);
         }
-        await _client.SendAsync(FrameType.ResponseEnd, _stream, _frame.WrittenMemory).ConfigureAwait(false);
+        AppendFrame(FrameType.ResponseEnd, _frame.WrittenSpan);
+        await SendOutgoingAsync().ConfigureAwait(false);
         _state = 4;
+    }
+
+    private void AppendFrame(FrameType type, ReadOnlySpan<byte> payload)
+    {
+        new FrameHeader(payload.Length, type, 0, _stream).Write(_outgoing.GetSpan(FrameHeader.Size));
+        _outgoing.Advance(FrameHeader.Size);
+        _outgoing.Write(payload);
+    }
+
+    private async ValueTask SendOutgoingAsync()
+    {
+        if (_outgoing.WrittenCount == 0)
+        {
+            return;
+        }
+        await _client.SendFramesAsync(_outgoing.WrittenMemory).ConfigureAwait(false);
+        _outgoing.ResetWrittenCount();
     }
 
     public ValueTask<Stream> UpgradeAsync() =>

@@ -21,11 +21,15 @@ internal sealed class RemoteRequestPlayer
     private readonly ServiceChannel _channel;
     private readonly RequestContext _request;
     private readonly uint _stream;
-    private readonly Channel<Operation> _operations = Channel.CreateUnbounded<Operation>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+    // Synchronous continuations: the pump runs on the channel's reader as a frame arrives (an I/O loop of
+    // its own, as the epoll loop parses a head where it read it); it leaves at its first real wait.
+    private readonly Channel<Operation> _operations = Channel.CreateUnbounded<Operation>(
+        new UnboundedChannelOptions { SingleReader = true, SingleWriter = true, AllowSynchronousContinuations = true });
     private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly ReceivedResponseHead _head = new();
     private readonly SemaphoreSlim _bodyCredit = new(0);
     private long _creditBytes;
+    private long _returnedBytes;
     private int _bodyPumpStarted;
 
     public RemoteRequestPlayer(ServiceChannel channel, RequestContext request, uint stream)
@@ -140,8 +144,15 @@ internal sealed class RemoteRequestPlayer
                 {
                     ArrayPool<byte>.Shared.Return(operation.Buffer!);
                 }
-                // What went into the connection's output may be replaced by more from the app.
-                await _channel.SendCreditAsync(_stream, (uint)operation.Length).ConfigureAwait(false);
+                // What went into the connection's output may be replaced by more from the app, half a
+                // window at a time (a small response never needs more than its first grant).
+                _returnedBytes += operation.Length;
+                if (_returnedBytes >= InitialSendCredit / 2)
+                {
+                    uint grant = (uint)_returnedBytes;
+                    _returnedBytes = 0;
+                    await _channel.SendCreditAsync(_stream, grant).ConfigureAwait(false);
+                }
                 return false;
             case FrameType.ResponseEnd:
                 await _request.CompleteAsync().ConfigureAwait(false);

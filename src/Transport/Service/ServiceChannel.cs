@@ -34,7 +34,7 @@ internal sealed class ServiceChannel : IRequestQueueHandler
         _socket = socket;
         Peer = PeerCredentials.Of(socket);
         _network = new NetworkStream(socket, ownsSocket: true);
-        _sender = new FrameSender(PipeWriter.Create(_network));
+        _sender = new FrameSender(socket);
     }
 
     /// <summary>The app process, as the kernel identified it when it connected.</summary>
