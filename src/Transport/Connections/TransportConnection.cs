@@ -47,6 +47,7 @@ internal abstract class TransportConnection
     private bool _peerFinished;
     private bool _lingerBriefly;
     private volatile bool _receiveShutDown;
+    private volatile bool _outputEnded; // the send loop's: all output sent, then our FIN
 
     /// <param name="local">The local endpoint, as the app sees it.</param>
     /// <param name="remote">The peer's endpoint, as the app sees it.</param>
@@ -83,7 +84,10 @@ internal abstract class TransportConnection
     /// <summary>The response bytes, owned by the HTTP connection.</summary>
     public PipeWriter Output => _output.Writer;
 
-    /// <summary>Fires once when the peer closes or resets, or the connection is aborted.</summary>
+    /// <summary>
+    /// Fires once when the peer resets, a send fails, the connection is aborted, or both directions have
+    /// ended; not at the peer's FIN alone (see <see cref="CompleteInput"/>).
+    /// </summary>
     public CancellationToken ConnectionClosed => _closed.Token;
 
     /// <summary>Every deadline of this connection, which the driver's heartbeat checks.</summary>
@@ -144,9 +148,12 @@ internal abstract class TransportConnection
     }
 
     /// <summary>
-    /// Ends the connection at once: unsent output is dropped, and the peer sees the stream end (FIN,
-    /// as Kestrel's abort does) after what was already sent, so a cut-short body is visibly short.
-    /// Idempotent; safe from any thread.
+    /// Ends the connection at once: unsent output is dropped and, unless the output had already ended
+    /// whole (all of it sent, then our FIN), the peer sees a reset, not a FIN. A response cut short must
+    /// not read as a whole one, and after a FIN a close-delimited body does (RFC 9112 section 8: only an
+    /// error of the connection marks it incomplete). Once the output has ended there is nothing left to
+    /// cut, and a reset could only destroy what the client has not read yet (a linger that gives up on
+    /// the client's FIN). Idempotent; safe from any thread.
     /// </summary>
     public void Abort()
     {
@@ -155,7 +162,7 @@ internal abstract class TransportConnection
             return;
         }
         _output.Reader.CancelPendingRead();
-        AbortTransport();
+        AbortTransport(reset: !_outputEnded);
         SignalClosed();
         _progress.OnConnectionClosed();
     }
@@ -212,8 +219,11 @@ internal abstract class TransportConnection
     /// <summary>Ends the receive side so a pending receive completes (a lingering close the client has no part in).</summary>
     protected abstract void EndReceiveSide();
 
-    /// <summary>Ends the transport at once (abort): stops receiving and sending.</summary>
-    protected abstract void AbortTransport();
+    /// <summary>
+    /// Ends the transport at once (abort): stops receiving and sending. With <paramref name="reset"/> the
+    /// output did not end whole, and the peer must see a reset (RST), never a FIN.
+    /// </summary>
+    protected abstract void AbortTransport(bool reset);
 
     /// <summary>Releases the transport once both directions ended.</summary>
     protected abstract void ReleaseTransport();
@@ -225,6 +235,21 @@ internal abstract class TransportConnection
 
     /// <summary>Counts bytes handed to the network, and releases an unbuffered write they were holding up.</summary>
     protected void OnSent(long bytes) => _progress.OnSent(bytes);
+
+    /// <summary>
+    /// The receive side ended: completes the input, with <paramref name="error"/> when it failed. A clean
+    /// end (the client's FIN) says only that the client sends nothing more; a half-closed client still
+    /// reads (RFC 9112 section 9.6), so the HTTP connection answers what it has and then closes, and the
+    /// request in flight is not aborted. Only a failure (a reset) fires <see cref="ConnectionClosed"/>.
+    /// </summary>
+    protected void CompleteInput(Exception? error)
+    {
+        _input.Writer.Complete(error);
+        if (error is not null)
+        {
+            SignalClosed();
+        }
+    }
 
     /// <summary>Ends the receive side on purpose (a pending receive then completes with nothing).</summary>
     protected void ShutdownReceive()
@@ -267,7 +292,7 @@ internal abstract class TransportConnection
                 var buffer = result.Buffer;
                 if (result.IsCanceled)
                 {
-                    break; // aborted
+                    return; // aborted: the transport resets; a FIN from here would race that reset
                 }
                 if (!buffer.IsEmpty)
                 {
@@ -287,6 +312,7 @@ internal abstract class TransportConnection
                 _receiveShutDown = true;
             }
             EndOutput(both);
+            _outputEnded = true;
         }
         catch (Exception ex) when (SocketErrors.IsConnectionGone(ex))
         {

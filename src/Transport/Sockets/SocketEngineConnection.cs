@@ -65,8 +65,7 @@ internal sealed class SocketEngineConnection : SocketConnection
         }
         finally
         {
-            await writer.CompleteAsync(error).ConfigureAwait(false);
-            SignalClosed();
+            CompleteInput(error);
         }
     }
 
