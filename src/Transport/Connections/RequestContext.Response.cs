@@ -364,7 +364,7 @@ public sealed partial class RequestContext
         _bodyComplete = true;
         _connection.EndKeepAlive(KeepAliveEndReason.Upgraded);
         await FlushOutputAsync(default).ConfigureAwait(false);
-        return new UpgradedStream(_connection.Transport.Input, _connection.Transport.Output);
+        return new UpgradedStream(_connection.Transport);
     }
 
     private void ThrowIfCannotWrite()

@@ -90,6 +90,12 @@ internal abstract class TransportConnection
     /// </summary>
     public CancellationToken ConnectionClosed => _closed.Token;
 
+    /// <summary>
+    /// Why the input ended when the peer reset the connection (null for a FIN or while it lasts); set
+    /// before <see cref="Input"/> completes, so a reader that saw the completion sees it.
+    /// </summary>
+    public ConnectionResetException? InputReset { get; private set; }
+
     /// <summary>Every deadline of this connection, which the driver's heartbeat checks.</summary>
     public ConnectionTimeouts Timeouts { get; }
 
@@ -198,7 +204,8 @@ internal abstract class TransportConnection
         ReleaseTransport();
         SignalClosed();
         _progress.OnConnectionClosed();
-        _closed.Dispose();
+        // _closed is not disposed: it has no timer or wait handle to release, and a SignalClosed queued from
+        // the I/O loop may still run after this point (cancelling a disposed source throws).
     }
 
     /// <summary>Bytes the transport took but the peer has not acknowledged yet (0 where that cannot be known).</summary>
@@ -244,7 +251,18 @@ internal abstract class TransportConnection
     /// </summary>
     protected void CompleteInput(Exception? error)
     {
-        _input.Writer.Complete(error);
+        if (error is ConnectionResetException reset)
+        {
+            // A reset ends the input as a FIN does: a pipe completed with an error throws from every read,
+            // and a client that resets between requests is a usual end of a connection, not a failure to
+            // throw about. A read that needed more (a body cut short) asks InputReset why it ended.
+            InputReset = reset;
+            _input.Writer.Complete();
+        }
+        else
+        {
+            _input.Writer.Complete(error);
+        }
         if (error is not null)
         {
             SignalClosed();
@@ -266,14 +284,7 @@ internal abstract class TransportConnection
             ThreadPool.UnsafeQueueUserWorkItem(static c => c.SignalClosed(), this, preferLocal: false);
             return;
         }
-        try
-        {
-            _closed.Cancel();
-        }
-        catch (ObjectDisposedException)
-        {
-            // Disposed after both directions ended: nobody is listening any more.
-        }
+        _closed.Cancel();
     }
 
     /// <summary>
