@@ -64,6 +64,7 @@ public static class SampleApp
     /// <summary>Creates the app from command-line style arguments.</summary>
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
+        FirstChanceExceptionReport.StartIfAsked(); // bench/soak.sh's counter; off unless its variable is set
         var builder = WebApplication.CreateBuilder(args);
         bool kestrel = UsesKestrel(builder.Configuration);
         // The sample's own default only when the user gave no address (--urls, ASPNETCORE_URLS,

@@ -14,7 +14,7 @@ public abstract class RequestLifetimeTests
     protected abstract ServerKind Kind { get; }
 
     [Fact]
-    public async Task ClientDisconnectFiresRequestAborted()
+    public async Task AClientResetFiresRequestAborted()
     {
         var aborted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -28,7 +28,42 @@ public abstract class RequestLifetimeTests
         var connection = await server.ConnectAsync();
         await connection.SendAsync("GET /wait HTTP/1.1\r\nHost: localhost\r\n\r\n");
         await entered.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        connection.Socket.LingerState = new System.Net.Sockets.LingerOption(true, 0); // the close sends RST
         await connection.DisposeAsync();
+        await aborted.Task.WaitAsync(TimeSpan.FromSeconds(30));
+    }
+
+    /// <summary>
+    /// A client that closes its socket (a FIN) while the app waits. On the wire that is a half-close, after
+    /// which a client may still read (RFC 9112 section 9.6), so HttpSysLite goes on with the request; the
+    /// closed client's stack answers the response's first bytes with a reset, and RequestAborted fires
+    /// then. Kestrel takes the FIN itself for the client leaving. Either way an app that writes learns it.
+    /// </summary>
+    [Fact]
+    public async Task AClientCloseFiresRequestAbortedByTheAppsNextWritesAtTheLatest()
+    {
+        var aborted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var closed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var server = await TestServer.StartAsync(Kind, app => app.MapGet("/tick", async context =>
+        {
+            context.RequestAborted.Register(() => aborted.TrySetResult());
+            entered.TrySetResult();
+            await closed.Task.WaitAsync(TimeSpan.FromSeconds(30));
+            for (int i = 0; i < 200 && !context.RequestAborted.IsCancellationRequested; i++)
+            {
+                await context.Response.WriteAsync("tick\n");
+                await context.Response.Body.FlushAsync();
+                await Task.Delay(50);
+            }
+        }));
+
+        var connection = await server.ConnectAsync();
+        await connection.SendAsync("GET /tick HTTP/1.1\r\nHost: localhost\r\n\r\n");
+        await entered.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        await connection.DisposeAsync();
+        await Task.Delay(100); // the FIN reaches the server before the app writes
+        closed.TrySetResult();
         await aborted.Task.WaitAsync(TimeSpan.FromSeconds(30));
     }
 
@@ -62,4 +97,9 @@ public sealed class HttpSysLiteRequestLifetimeTests : RequestLifetimeTests
 public sealed class KestrelRequestLifetimeTests : RequestLifetimeTests
 {
     protected override ServerKind Kind => ServerKind.Kestrel;
+}
+
+public sealed class HttpSysLiteSocketEngineRequestLifetimeTests : RequestLifetimeTests
+{
+    protected override ServerKind Kind => ServerKind.HttpSysLiteSocketEngine;
 }

@@ -140,6 +140,13 @@ internal sealed class HttpConnection
         {
             ActiveGroup = null;
             StopTimer();
+            if (_context.IsResponseUnfinished)
+            {
+                // The response was delivered and cannot be finished now (the server gave it up, or the loop
+                // failed under it). Completing the output would send what it holds and then a FIN, and a
+                // close-delimited body cut short reads as whole after a FIN (RFC 9112 section 8): reset.
+                Abort();
+            }
             registration.Dispose();
             var log = HttpSysLiteEventSource.Log;
             if (log.IsEnabled())

@@ -185,8 +185,7 @@ public sealed partial class RequestContext
                     input.AdvanceTo(data.Start, data.End);
                     if (result.IsCompleted)
                     {
-                        Fail();
-                        throw new RequestRejectedException(RequestRejectionReason.UnexpectedEndOfBody);
+                        throw BodyCutShort();
                     }
                     continue;
                 }
@@ -211,8 +210,7 @@ public sealed partial class RequestContext
                 input.AdvanceTo(consumed, data.End);
                 if (result.IsCompleted)
                 {
-                    Fail();
-                    throw new RequestRejectedException(RequestRejectionReason.UnexpectedEndOfBody);
+                    throw BodyCutShort();
                 }
                 continue;
             }
@@ -283,6 +281,23 @@ public sealed partial class RequestContext
     /// <summary>True when a drain at the end of the request could keep the connection (known small remainder).</summary>
     internal bool CanDrainCheaply =>
         _bodyComplete || (!_bodyFailed && !(ExpectContinue && !_bodyReadStarted) && (IsChunked || _bodyRemaining <= MaxDrainBytes));
+
+    /// <summary>
+    /// The input ended before the body: the client sent its FIN too early (400, Unexpected end of request
+    /// content) or reset the connection (an IOException, as a socket error is). A reset aborts the
+    /// request here, before the read fails, so an app that reacts to the failure finds RequestAborted
+    /// fired: the transport's own signal may come later (on epoll it leaves the loop thread first).
+    /// </summary>
+    private Exception BodyCutShort()
+    {
+        Fail();
+        if (_connection.Transport.InputReset is not { } reset)
+        {
+            return new RequestRejectedException(RequestRejectionReason.UnexpectedEndOfBody);
+        }
+        OnConnectionClosed();
+        return new Sockets.ConnectionResetException(reset.InnerException ?? reset);
+    }
 
     private void Fail()
     {

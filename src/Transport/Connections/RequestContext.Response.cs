@@ -73,6 +73,12 @@ public sealed partial class RequestContext
     /// <summary>True once the connection was handed to the app as a raw stream (101).</summary>
     internal bool IsUpgraded => _upgraded;
 
+    /// <summary>
+    /// True while a delivered response is neither complete nor handed over as a raw stream: ending the
+    /// connection now would cut it short.
+    /// </summary>
+    internal bool IsResponseUnfinished => _responseState is > ResponseState.Idle and < ResponseState.Completed && !_upgraded;
+
     /// <summary>True once the response is complete.</summary>
     public bool IsResponseCompleted => _responseState == ResponseState.Completed;
 
@@ -358,7 +364,7 @@ public sealed partial class RequestContext
         _bodyComplete = true;
         _connection.EndKeepAlive(KeepAliveEndReason.Upgraded);
         await FlushOutputAsync(default).ConfigureAwait(false);
-        return new UpgradedStream(_connection.Transport.Input, _connection.Transport.Output);
+        return new UpgradedStream(_connection.Transport);
     }
 
     private void ThrowIfCannotWrite()

@@ -178,17 +178,7 @@ public sealed partial class RequestContext : Routing.IQueuedRequest
     /// <summary>Ends the connection at once (RST), abandoning the response. Safe from any thread.</summary>
     public void Abort() => _connection.Abort();
 
-    internal void OnConnectionClosed()
-    {
-        try
-        {
-            _aborted.Cancel();
-        }
-        catch (ObjectDisposedException)
-        {
-            // The connection is already gone.
-        }
-    }
+    internal void OnConnectionClosed() => _aborted.Cancel();
 
     /// <summary>Prepares the object for the next request on the connection.</summary>
     internal void Reset()
@@ -203,7 +193,8 @@ public sealed partial class RequestContext : Routing.IQueuedRequest
         RequestId = (ulong)Interlocked.Increment(ref s_lastRequestId);
         if (!_aborted.TryReset())
         {
-            _aborted.Dispose();
+            // Not disposed: a cancelled source holds nothing to release, and the connection's close may
+            // still be cancelling it from another thread (cancelling a disposed source throws).
             _aborted = new CancellationTokenSource();
         }
         ResetBody();

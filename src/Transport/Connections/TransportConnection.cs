@@ -47,6 +47,7 @@ internal abstract class TransportConnection
     private bool _peerFinished;
     private bool _lingerBriefly;
     private volatile bool _receiveShutDown;
+    private volatile bool _outputEnded; // the send loop's: all output sent, then our FIN
 
     /// <param name="local">The local endpoint, as the app sees it.</param>
     /// <param name="remote">The peer's endpoint, as the app sees it.</param>
@@ -83,8 +84,17 @@ internal abstract class TransportConnection
     /// <summary>The response bytes, owned by the HTTP connection.</summary>
     public PipeWriter Output => _output.Writer;
 
-    /// <summary>Fires once when the peer closes or resets, or the connection is aborted.</summary>
+    /// <summary>
+    /// Fires once when the peer resets, a send fails, the connection is aborted, or both directions have
+    /// ended; not at the peer's FIN alone (see <see cref="CompleteInput"/>).
+    /// </summary>
     public CancellationToken ConnectionClosed => _closed.Token;
+
+    /// <summary>
+    /// Why the input ended when the peer reset the connection (null for a FIN or while it lasts); set
+    /// before <see cref="Input"/> completes, so a reader that saw the completion sees it.
+    /// </summary>
+    public ConnectionResetException? InputReset { get; private set; }
 
     /// <summary>Every deadline of this connection, which the driver's heartbeat checks.</summary>
     public ConnectionTimeouts Timeouts { get; }
@@ -151,9 +161,12 @@ internal abstract class TransportConnection
     }
 
     /// <summary>
-    /// Ends the connection at once: unsent output is dropped, and the peer sees the stream end (FIN,
-    /// as Kestrel's abort does) after what was already sent, so a cut-short body is visibly short.
-    /// Idempotent; safe from any thread.
+    /// Ends the connection at once: unsent output is dropped and, unless the output had already ended
+    /// whole (all of it sent, then our FIN), the peer sees a reset, not a FIN. A response cut short must
+    /// not read as a whole one, and after a FIN a close-delimited body does (RFC 9112 section 8: only an
+    /// error of the connection marks it incomplete). Once the output has ended there is nothing left to
+    /// cut, and a reset could only destroy what the client has not read yet (a linger that gives up on
+    /// the client's FIN). Idempotent; safe from any thread.
     /// </summary>
     public void Abort()
     {
@@ -162,7 +175,7 @@ internal abstract class TransportConnection
             return;
         }
         _output.Reader.CancelPendingRead();
-        AbortTransport();
+        AbortTransport(reset: !_outputEnded);
         SignalClosed();
         _progress.OnConnectionClosed();
     }
@@ -198,7 +211,8 @@ internal abstract class TransportConnection
         ReleaseTransport();
         SignalClosed();
         _progress.OnConnectionClosed();
-        _closed.Dispose();
+        // _closed is not disposed: it has no timer or wait handle to release, and a SignalClosed queued from
+        // the I/O loop may still run after this point (cancelling a disposed source throws).
     }
 
     /// <summary>Bytes the transport took but the peer has not acknowledged yet (0 where that cannot be known).</summary>
@@ -219,8 +233,11 @@ internal abstract class TransportConnection
     /// <summary>Ends the receive side so a pending receive completes (a lingering close the client has no part in).</summary>
     protected abstract void EndReceiveSide();
 
-    /// <summary>Ends the transport at once (abort): stops receiving and sending.</summary>
-    protected abstract void AbortTransport();
+    /// <summary>
+    /// Ends the transport at once (abort): stops receiving and sending. With <paramref name="reset"/> the
+    /// output did not end whole, and the peer must see a reset (RST), never a FIN.
+    /// </summary>
+    protected abstract void AbortTransport(bool reset);
 
     /// <summary>Releases the transport once both directions ended.</summary>
     protected abstract void ReleaseTransport();
@@ -232,6 +249,32 @@ internal abstract class TransportConnection
 
     /// <summary>Counts bytes handed to the network, and releases an unbuffered write they were holding up.</summary>
     protected void OnSent(long bytes) => _progress.OnSent(bytes);
+
+    /// <summary>
+    /// The receive side ended: completes the input, with <paramref name="error"/> when it failed. A clean
+    /// end (the client's FIN) says only that the client sends nothing more; a half-closed client still
+    /// reads (RFC 9112 section 9.6), so the HTTP connection answers what it has and then closes, and the
+    /// request in flight is not aborted. Only a failure (a reset) fires <see cref="ConnectionClosed"/>.
+    /// </summary>
+    protected void CompleteInput(Exception? error)
+    {
+        if (error is ConnectionResetException reset)
+        {
+            // A reset ends the input as a FIN does: a pipe completed with an error throws from every read,
+            // and a client that resets between requests is a usual end of a connection, not a failure to
+            // throw about. A read that needed more (a body cut short) asks InputReset why it ended.
+            InputReset = reset;
+            _input.Writer.Complete();
+        }
+        else
+        {
+            _input.Writer.Complete(error);
+        }
+        if (error is not null)
+        {
+            SignalClosed();
+        }
+    }
 
     /// <summary>Ends the receive side on purpose (a pending receive then completes with nothing).</summary>
     protected void ShutdownReceive()
@@ -248,14 +291,7 @@ internal abstract class TransportConnection
             ThreadPool.UnsafeQueueUserWorkItem(static c => c.SignalClosed(), this, preferLocal: false);
             return;
         }
-        try
-        {
-            _closed.Cancel();
-        }
-        catch (ObjectDisposedException)
-        {
-            // Disposed after both directions ended: nobody is listening any more.
-        }
+        _closed.Cancel();
     }
 
     /// <summary>
@@ -274,7 +310,7 @@ internal abstract class TransportConnection
                 var buffer = result.Buffer;
                 if (result.IsCanceled)
                 {
-                    break; // aborted
+                    return; // aborted: the transport resets; a FIN from here would race that reset
                 }
                 if (!buffer.IsEmpty)
                 {
@@ -294,6 +330,7 @@ internal abstract class TransportConnection
                 _receiveShutDown = true;
             }
             EndOutput(both);
+            _outputEnded = true;
         }
         catch (Exception ex) when (SocketErrors.IsConnectionGone(ex))
         {

@@ -6,13 +6,15 @@ namespace HttpSysLite.Transport.Connections;
 /// <summary>The raw connection after a 101 response: reads and writes bytes with no HTTP framing.</summary>
 internal sealed class UpgradedStream : Stream
 {
+    private readonly TransportConnection _transport;
     private readonly PipeReader _input;
     private readonly PipeWriter _output;
 
-    public UpgradedStream(PipeReader input, PipeWriter output)
+    public UpgradedStream(TransportConnection transport)
     {
-        _input = input;
-        _output = output;
+        _transport = transport;
+        _input = transport.Input;
+        _output = transport.Output;
     }
 
     public override bool CanRead => true;
@@ -37,7 +39,8 @@ internal sealed class UpgradedStream : Stream
             _input.AdvanceTo(data.End);
             if (result.IsCompleted || result.IsCanceled)
             {
-                return 0;
+                // The end of the stream at the client's FIN; a reset is a failure, as on a socket.
+                return _transport.InputReset is { } reset ? throw new Sockets.ConnectionResetException(reset.InnerException ?? reset) : 0;
             }
         }
     }

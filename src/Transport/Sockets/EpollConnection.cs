@@ -102,9 +102,9 @@ internal sealed class EpollConnection : SocketConnection, IEpollRegistration
         return _receiveEnded.Task;
     }
 
-    protected override void AbortTransport()
+    protected override void AbortTransport(bool reset)
     {
-        base.AbortTransport();
+        base.AbortTransport(reset);
         _loop.Unregister(this);
         RequestReceiveEnd(); // closing the socket removed it from epoll: no event will end the receive side
     }
@@ -288,8 +288,7 @@ internal sealed class EpollConnection : SocketConnection, IEpollRegistration
 
     private void EndReceive(Exception? error)
     {
-        InputWriter.Complete(error);
-        SignalClosed();
+        CompleteInput(error);
         _receiveEnded.TrySetResult();
     }
 

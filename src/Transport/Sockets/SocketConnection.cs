@@ -15,6 +15,8 @@ namespace HttpSysLite.Transport.Sockets;
 /// </summary>
 internal abstract class SocketConnection : TransportConnection
 {
+    private static readonly LingerOption s_resetOnClose = new(enable: true, seconds: 0);
+
     private readonly List<ArraySegment<byte>> _sendSegments = new(4);
 
     protected SocketConnection(Socket socket, ConnectionSettings settings, MillisecondClock clock,
@@ -46,11 +48,20 @@ internal abstract class SocketConnection : TransportConnection
         }
     }
 
-    protected override void AbortTransport()
+    protected override void AbortTransport(bool reset)
     {
         try
         {
-            Socket.Shutdown(SocketShutdown.Both);
+            if (reset)
+            {
+                // SO_LINGER on with a zero timeout: the close sends RST and drops what the kernel still
+                // holds. No shutdown first, as that would send a FIN ahead of the reset.
+                Socket.LingerState = s_resetOnClose;
+            }
+            else
+            {
+                Socket.Shutdown(SocketShutdown.Both);
+            }
         }
         catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
         {

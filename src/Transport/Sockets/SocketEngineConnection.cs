@@ -20,27 +20,29 @@ internal sealed class SocketEngineConnection : SocketConnection
 
     /// <summary>
     /// The receive loop. It waits with a zero-byte read before taking a buffer, so an idle keep-alive
-    /// connection holds no buffer memory (the same trick Kestrel's socket transport uses).
+    /// connection holds no buffer memory (the same trick Kestrel's socket transport uses). Receives report
+    /// their errors as values (<see cref="SocketReceiver"/>): a client's reset ends the loop without an exception.
     /// </summary>
     private async Task ReceiveLoopAsync()
     {
         Exception? error = null;
         var writer = InputWriter;
+        using var receiver = new SocketReceiver();
         try
         {
             while (true)
             {
-                await Socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None).ConfigureAwait(false);
-                if (ReceiveShutDown)
+                int received = await receiver.ReceiveAsync(Socket, Memory<byte>.Empty).ConfigureAwait(false);
+                if (received < 0 || ReceiveShutDown)
                 {
-                    break; // we ended the receive side ourselves: nothing more is read
+                    break; // failed, or we ended the receive side ourselves: nothing more is read
                 }
 
                 var memory = writer.GetMemory(4096);
-                int received = await Socket.ReceiveAsync(memory, SocketFlags.None).ConfigureAwait(false);
-                if (received == 0)
+                received = await receiver.ReceiveAsync(Socket, memory).ConfigureAwait(false);
+                if (received <= 0)
                 {
-                    break; // FIN: the client has finished sending
+                    break; // FIN: the client has finished sending (or the receive failed)
                 }
                 writer.Advance(received);
 
@@ -50,14 +52,19 @@ internal sealed class SocketEngineConnection : SocketConnection
                     // The HTTP connection stopped reading (it is closing). Discard what still comes
                     // until the peer's FIN: closing with unread input would send RST, and an RST can
                     // destroy the response the client has not read yet (a "lingering close").
-                    await DiscardUntilClosedAsync().ConfigureAwait(false);
+                    await DiscardUntilClosedAsync(receiver).ConfigureAwait(false);
                     break;
                 }
             }
+            if (receiver.Error != SocketError.Success && !ReceiveShutDown)
+            {
+                var exception = new SocketException((int)receiver.Error);
+                error = SocketErrors.IsConnectionReset(receiver.Error) ? new ConnectionResetException(exception) : exception;
+            }
         }
-        catch (Exception ex) when (SocketErrors.IsConnectionGone(ex))
+        catch (ObjectDisposedException ex)
         {
-            error = new ConnectionResetException(ex);
+            error = new ConnectionResetException(ex); // aborted between two receives
         }
         catch (Exception ex)
         {
@@ -65,17 +72,16 @@ internal sealed class SocketEngineConnection : SocketConnection
         }
         finally
         {
-            await writer.CompleteAsync(error).ConfigureAwait(false);
-            SignalClosed();
+            CompleteInput(error);
         }
     }
 
-    private async ValueTask DiscardUntilClosedAsync()
+    private async ValueTask DiscardUntilClosedAsync(SocketReceiver receiver)
     {
         byte[] scratch = ArrayPool<byte>.Shared.Rent(4096);
         try
         {
-            while (await Socket.ReceiveAsync(scratch, SocketFlags.None).ConfigureAwait(false) > 0)
+            while (await receiver.ReceiveAsync(Socket, scratch).ConfigureAwait(false) > 0)
             {
             }
         }

@@ -187,6 +187,40 @@ public sealed class RawConnection : IAsyncDisposable
         return all.ToArray();
     }
 
+    /// <summary>
+    /// Reads everything until the server ends the connection, bounded by <paramref name="timeout"/>:
+    /// the bytes, and whether the end was a reset (RST) rather than a FIN. A response cut short must end
+    /// with a reset, so the client cannot take it for a whole one (RFC 9112 section 8).
+    /// </summary>
+    public async Task<(byte[] Bytes, bool Reset)> ReadToCloseAsync(TimeSpan? timeout = null)
+    {
+        using var cts = new CancellationTokenSource(timeout ?? DefaultTimeout);
+        var all = new List<byte>();
+        all.AddRange(_buffer.AsSpan(_start, _end - _start).ToArray());
+        _start = _end = 0;
+        while (true)
+        {
+            int read;
+            try
+            {
+                read = await ReceiveAsync(_buffer, cts.Token);
+            }
+            catch (SocketException ex) when (ex.SocketErrorCode == SocketError.ConnectionReset)
+            {
+                return (all.ToArray(), true);
+            }
+            catch (IOException ex) when (ex.InnerException is SocketException { SocketErrorCode: SocketError.ConnectionReset })
+            {
+                return (all.ToArray(), true);
+            }
+            if (read == 0)
+            {
+                return (all.ToArray(), false);
+            }
+            all.AddRange(_buffer.AsSpan(0, read).ToArray());
+        }
+    }
+
     public async Task<string?> ReadLineAsync(CancellationToken cancellationToken)
     {
         var line = new List<byte>();

@@ -63,4 +63,51 @@ public sealed class ClientCloseTests
         await client.CloseSendAsync();
         Assert.True(await aborted.Task.WaitAsync(InMemoryClient.DefaultTimeout), "the body read completed as if whole");
     }
+
+    /// <summary>
+    /// A FIN after a keep-alive request is a half-close (RFC 9112 section 9.6): the client sends nothing
+    /// more but still reads, so the response in flight is finished, awaited write by awaited write with
+    /// RequestAborted passed to each, and then the connection closes cleanly.
+    /// </summary>
+    [Fact]
+    public async Task AHalfClosedClientGetsTheWholeResponseThenAClose()
+    {
+        var chunk = new byte[4096];
+        await using var server = await InMemoryServer.StartAsync(async context =>
+        {
+            context.Response.ContentLength = 200_000;
+            for (int sent = 0; sent < 200_000; sent += chunk.Length)
+            {
+                await context.Response.Body.WriteAsync(chunk.AsMemory(0, Math.Min(chunk.Length, 200_000 - sent)), context.RequestAborted);
+            }
+        });
+        var client = server.Connect();
+        await client.SendAsync("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+        await client.CloseSendAsync();
+        Assert.Equal(200_000, (await client.ReadResponseAsync()).Body.Length);
+        Assert.True(await client.IsClosedByServerAsync(), "no close after the client's last request");
+        Assert.False(client.WasReset, "a whole response ended with a reset");
+        await InMemoryServer.WaitUntilAsync(() => server.Driver.ConnectionCount == 0, "the connection was not released");
+    }
+
+    [Fact]
+    public async Task AHalfCloseDoesNotAbortTheRequestInFlight()
+    {
+        var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var server = await InMemoryServer.StartAsync(async context =>
+        {
+            entered.TrySetResult();
+            await release.Task;
+            await context.Response.WriteAsync(context.RequestAborted.IsCancellationRequested ? "aborted" : "answered");
+        });
+        var client = server.Connect();
+        await client.SendAsync("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+        await entered.Task.WaitAsync(InMemoryClient.DefaultTimeout);
+        await client.CloseSendAsync();
+        await Task.Delay(100); // the receive side has read the FIN
+        release.TrySetResult();
+        Assert.Equal("answered", (await client.ReadResponseAsync()).BodyText);
+        Assert.True(await client.IsClosedByServerAsync());
+    }
 }

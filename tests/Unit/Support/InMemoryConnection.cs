@@ -70,8 +70,7 @@ internal sealed class InMemoryConnection : TransportConnection
         }
         finally
         {
-            await writer.CompleteAsync().ConfigureAwait(false);
-            SignalClosed();
+            CompleteInput(null);
         }
     }
 
@@ -112,9 +111,9 @@ internal sealed class InMemoryConnection : TransportConnection
 
     protected override void EndReceiveSide() => ToServer.Reader.CancelPendingRead();
 
-    protected override void AbortTransport()
+    protected override void AbortTransport(bool reset)
     {
-        _reset = true;
+        _reset = reset;
         ToServer.Reader.CancelPendingRead();
         ToClient.Writer.CancelPendingFlush();
         ToClient.Reader.CancelPendingRead();
