@@ -235,7 +235,7 @@ public sealed class DriverTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task AClientThatGoesAwayAbortsTheRequestInTheAppProcess()
+    public async Task AClientThatResetsAbortsTheRequestInTheAppProcess()
     {
         await using var driver = await DriverProcess.StartAsync();
         int port = FreePort();
@@ -260,7 +260,8 @@ public sealed class DriverTests(ITestOutputHelper output)
         var connection = await RawConnection.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port));
         await connection.SendAsync("GET /wait HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
         await started.Task.WaitAsync(TimeSpan.FromSeconds(30));
-        await connection.DisposeAsync(); // the client goes away
+        connection.Socket.LingerState = new System.Net.Sockets.LingerOption(true, 0); // the client goes away: a reset
+        await connection.DisposeAsync();
         Assert.True(await aborted.Task.WaitAsync(TimeSpan.FromSeconds(30)));
     }
 }

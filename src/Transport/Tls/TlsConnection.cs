@@ -81,8 +81,13 @@ internal sealed class TlsConnection : SocketConnection
         {
             _handshake.TrySetResult(false);
             _renegotiation?.ReceivingEnded();
-            await writer.CompleteAsync(error).ConfigureAwait(false);
-            SignalClosed();
+            // A FIN or close_notify says only that the client sends nothing more: what it asked for is
+            // still answered (RFC 9112 section 9.6); a reset or a failed read ends the connection.
+            CompleteInput(error);
+            if (error is null && !await _handshake.Task.ConfigureAwait(false))
+            {
+                SignalClosed(); // no handshake: there is nobody to answer
+            }
         }
     }
 
