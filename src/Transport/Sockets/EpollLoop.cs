@@ -17,9 +17,6 @@ internal sealed unsafe class EpollLoop
 {
     private const int MaxEvents = 256;
 
-    [ThreadStatic]
-    private static bool t_onLoopThread;
-
     private static EpollLoop[]? s_loops;
     private static int s_next;
 
@@ -42,7 +39,7 @@ internal sealed unsafe class EpollLoop
     }
 
     /// <summary>True on a loop thread: code here must not block, and the app must not run here.</summary>
-    public static bool OnLoopThread => t_onLoopThread;
+    public static bool OnLoopThread => IoLoopThread.IsCurrent;
 
     /// <summary>The loops, created on first use; round-robin per connection. Null where epoll is not available.</summary>
     public static EpollLoop? Next()
@@ -125,7 +122,7 @@ internal sealed unsafe class EpollLoop
 
     private void Run()
     {
-        t_onLoopThread = true;
+        _ = IoLoopThread.Enter();
         int size = EpollInterop.EventSize;
         int dataOffset = EpollInterop.DataOffset;
         byte* events = (byte*)NativeMemory.Alloc((nuint)(MaxEvents * size));

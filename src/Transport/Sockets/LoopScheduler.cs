@@ -3,7 +3,7 @@ using System.IO.Pipelines;
 namespace HttpSysLite.Transport.Sockets;
 
 /// <summary>
-/// A pipe scheduler that runs work inline when it is scheduled from an epoll loop thread (and inline
+/// A pipe scheduler that runs work inline when it is scheduled from an I/O loop thread (and inline
 /// work is allowed), else hands it to <paramref name="fallback"/>. For the input pipe that runs the HTTP
 /// connection's head parsing in the read that brought the bytes, while the app's own body reads still
 /// resume on the thread pool; for the output pipe it sends what the loop itself wrote (a cache hit, an
@@ -22,7 +22,7 @@ internal sealed class LoopScheduler(PipeScheduler fallback, bool allowInline) : 
 
     public override void Schedule(Action<object?> action, object? state)
     {
-        if (_allowInline && EpollLoop.OnLoopThread)
+        if (_allowInline && IoLoopThread.IsCurrent)
         {
             action(state);
         }

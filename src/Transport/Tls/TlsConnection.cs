@@ -36,13 +36,26 @@ internal sealed class TlsConnection : SocketConnection
     private readonly TaskCompletionSource<bool> _handshake = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly ClientCertificateRenegotiation? _renegotiation;
     private SslStream? _ssl;
+    private TlsSocketStream? _network;
     private CertificateSelection? _selected;
     private string? _selectedServerName;
     private TlsConnectionInfo? _info;
 
+    private readonly LoopScheduler _inputScheduler;
+
     public TlsConnection(Socket socket, PortBinding port, MillisecondClock clock)
-        : base(socket, port.Settings, clock, inputReader: PipeScheduler.ThreadPool, inputWriter: PipeScheduler.Inline, outputReader: IOQueue.Next())
+        : this(socket, port, clock, new LoopScheduler(PipeScheduler.ThreadPool, allowInline: false))
     {
+    }
+
+    // The receive loop is this connection's I/O loop: while the HTTP connection waits for a head, the
+    // head is parsed (and a cache hit answered, its records written) in the read that decrypted it, as
+    // on the epoll loop; the app and its body reads run on the thread pool.
+    private TlsConnection(Socket socket, PortBinding port, MillisecondClock clock, LoopScheduler inputScheduler)
+        : base(socket, port.Settings, clock, inputReader: inputScheduler, inputWriter: PipeScheduler.Inline,
+            outputReader: new LoopScheduler(IOQueue.Next(), allowInline: true))
+    {
+        _inputScheduler = inputScheduler;
         _port = port;
         _clock = clock;
         if (port.Settings.ClientCertificates == ClientCertificateRequest.OnRequest)
@@ -53,6 +66,19 @@ internal sealed class TlsConnection : SocketConnection
 
     /// <inheritdoc />
     public override TlsConnectionInfo? Tls => _info;
+
+    /// <inheritdoc />
+    public override bool OnLoopThread => IoLoopThread.IsCurrent;
+
+    /// <inheritdoc />
+    public override void AllowReadsOnLoopThread() => _inputScheduler.AllowInline = true;
+
+    /// <inheritdoc />
+    public override bool LeaveLoopThread()
+    {
+        _inputScheduler.AllowInline = false;
+        return IoLoopThread.IsCurrent;
+    }
 
     protected override Task StartReceiving() => RunAsync();
 
@@ -67,6 +93,11 @@ internal sealed class TlsConnection : SocketConnection
             if (established)
             {
                 await ReceiveLoopAsync(writer, _ssl!).ConfigureAwait(false);
+                if (_network!.WasReset)
+                {
+                    // The peer reset: said as a value by the stream, so the HTTP connection sees a reset.
+                    error = new ConnectionResetException(new SocketException((int)SocketError.ConnectionReset));
+                }
             }
         }
         catch (Exception ex) when (SocketErrors.IsConnectionGone(ex) || ex is IOException)
@@ -121,12 +152,10 @@ internal sealed class TlsConnection : SocketConnection
             {
                 log.SslInitiateHandshake(Id);
             }
-            // NetworkStream takes only a socket in blocking mode (the epoll listener's accepts are not);
-            // .NET's asynchronous operations, which SslStream uses, do not block either way.
-            Socket.Blocking = true;
-            Stream network = new NetworkStream(Socket, ownsSocket: false);
+            var network = new TlsSocketStream(Socket);
+            _network = network;
             var recorder = _port.Settings.CacheTlsClientHello ? new ClientHelloRecorder(network) : null;
-            var ssl = new SslStream(recorder ?? network, leaveInnerStreamOpen: true);
+            var ssl = new SslStream(recorder ?? (Stream)network, leaveInnerStreamOpen: true);
             _ssl = ssl;
             try
             {
@@ -186,7 +215,7 @@ internal sealed class TlsConnection : SocketConnection
         }
         catch (Exception ex) when (ex is AuthenticationException or IOException or SocketException or ObjectDisposedException)
         {
-            failure = ex.Message;
+            failure = timeout.IsCancellationRequested ? "HeaderWait timed out" : ex.Message;
             return false;
         }
         finally
@@ -253,7 +282,7 @@ internal sealed class TlsConnection : SocketConnection
                 return; // close_notify or FIN: the client has finished sending
             }
             writer.Advance(received);
-            var flush = await writer.FlushAsync().ConfigureAwait(false);
+            var flush = await FlushAsIoLoopAsync(writer).ConfigureAwait(false);
             if (flush.IsCompleted || flush.IsCanceled)
             {
                 // The HTTP connection stopped reading: discard until the client's end, so closing does
@@ -271,6 +300,24 @@ internal sealed class TlsConnection : SocketConnection
                 }
                 return;
             }
+        }
+    }
+
+    /// <summary>
+    /// Hands the bytes to the HTTP connection with this thread marked as an I/O loop for the flush's
+    /// synchronous part: what the HTTP connection does inline then (parse, route, answer from the
+    /// cache) runs here, and its send too.
+    /// </summary>
+    private static ValueTask<FlushResult> FlushAsIoLoopAsync(PipeWriter writer)
+    {
+        bool was = IoLoopThread.Enter();
+        try
+        {
+            return writer.FlushAsync();
+        }
+        finally
+        {
+            IoLoopThread.Restore(was);
         }
     }
 
@@ -444,6 +491,7 @@ internal sealed class TlsConnection : SocketConnection
     protected override void ReleaseTransport()
     {
         _ssl?.Dispose();
+        _network?.Dispose();
         base.ReleaseTransport();
     }
 
