@@ -71,11 +71,22 @@ internal sealed class FrameSender
     }
 
     /// <summary>Sends one frame whose payload is a u32 (a credit, a status).</summary>
-    public ValueTask SendAsync(FrameType type, uint stream, uint value, CancellationToken cancellationToken = default)
+    public async ValueTask SendAsync(FrameType type, uint stream, uint value, CancellationToken cancellationToken = default)
     {
-        var payload = new byte[4];
-        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(payload, value);
-        return SendAsync(type, stream, payload, cancellationToken);
+        // Written straight into the buffer: a credit costs no array of its own.
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var span = _pipe.Writer.GetSpan(FrameHeader.Size + 4);
+            new FrameHeader(4, type, 0, stream).Write(span);
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(span[FrameHeader.Size..], value);
+            _pipe.Writer.Advance(FrameHeader.Size + 4);
+            Check(await _pipe.Writer.FlushAsync(cancellationToken).ConfigureAwait(false));
+        }
+        finally
+        {
+            _gate.Release();
+        }
     }
 
     /// <summary>Ends the channel's sending side once what was written has gone out.</summary>
