@@ -117,3 +117,9 @@ public sealed class KestrelApplicationErrorTests : ApplicationErrorTests
 {
     protected override ServerKind Kind => ServerKind.Kestrel;
 }
+
+/// <summary>The same tests with the app behind the driver in another process (docs/design.md section 10).</summary>
+public sealed class DriverApplicationErrorTests : ApplicationErrorTests
+{
+    protected override ServerKind Kind => ServerKind.HttpSysLiteDriver;
+}

@@ -147,3 +147,9 @@ public sealed class KestrelBodyTests : BodyTests
 {
     protected override ServerKind Kind => ServerKind.Kestrel;
 }
+
+/// <summary>The same tests with the app behind the driver in another process (docs/design.md section 10).</summary>
+public sealed class DriverBodyTests : BodyTests
+{
+    protected override ServerKind Kind => ServerKind.HttpSysLiteDriver;
+}

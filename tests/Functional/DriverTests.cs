@@ -31,7 +31,17 @@ public sealed class DriverTests(ITestOutputHelper output)
                     total += read;
                 }
                 return $"received {total}";
+            }).WithMetadata(new Microsoft.AspNetCore.Mvc.RequestSizeLimitAttribute(200_000_000));
+            app.MapGet("/download/{n:long}", async (HttpContext c, long n) =>
+            {
+                var chunk = new byte[64 * 1024];
+                c.Response.ContentLength = n;
+                for (long sent = 0; sent < n; sent += chunk.Length)
+                {
+                    await c.Response.Body.WriteAsync(chunk.AsMemory(0, (int)Math.Min(chunk.Length, n - sent)), c.RequestAborted);
+                }
             });
+            app.MapGet("/abort", (HttpContext c) => c.Abort());
         }, o =>
         {
             o.DriverSocket = driver.Socket;
@@ -263,5 +273,149 @@ public sealed class DriverTests(ITestOutputHelper output)
         connection.Socket.LingerState = new System.Net.Sockets.LingerOption(true, 0); // the client goes away: a reset
         await connection.DisposeAsync();
         Assert.True(await aborted.Task.WaitAsync(TimeSpan.FromSeconds(30)));
+    }
+
+    [Fact]
+    public async Task AWebSocketEchoesThroughTheDriver()
+    {
+        await using var driver = await DriverProcess.StartAsync();
+        int port = FreePort();
+        await using var sample = await StartSampleAsync(driver, $"http://+:{port}/");
+        using var socket = new System.Net.WebSockets.ClientWebSocket();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await socket.ConnectAsync(new Uri($"ws://127.0.0.1:{port}/ws"), timeout.Token);
+        // Larger than a credit window each way, so the upgraded bytes cross under backpressure too.
+        foreach (int size in new[] { 5, 40_000, 300_000 })
+        {
+            var message = new byte[size];
+            Random.Shared.NextBytes(message);
+            await socket.SendAsync(message, System.Net.WebSockets.WebSocketMessageType.Binary, true, timeout.Token);
+            var buffer = new byte[size];
+            int total = 0;
+            while (true)
+            {
+                var received = await socket.ReceiveAsync(buffer.AsMemory(total), timeout.Token);
+                total += received.Count;
+                if (received.EndOfMessage)
+                {
+                    break;
+                }
+            }
+            Assert.Equal(message, buffer.AsSpan(0, total).ToArray());
+        }
+        await socket.CloseAsync(System.Net.WebSockets.WebSocketCloseStatus.NormalClosure, "done", timeout.Token);
+        Assert.Equal(System.Net.WebSockets.WebSocketState.Closed, socket.State);
+        Assert.Equal("bye", socket.CloseStatusDescription);
+    }
+
+    [Fact]
+    public async Task AnAbortInTheAppProcessResetsTheClientsConnection()
+    {
+        await using var driver = await DriverProcess.StartAsync();
+        int port = FreePort();
+        await using var test = await StartTestAppAsync(driver, $"http://+:{port}/");
+        await using var connection = await RawConnection.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port));
+        await connection.SendAsync("GET /abort HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+        // HttpCancelHttpRequest: the connection ends with no response, as in-process.
+        Assert.True(await connection.IsClosedByServerAsync());
+        using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/") };
+        Assert.Equal("test app |/after", await client.GetStringAsync("after"));
+    }
+
+    [Fact]
+    public async Task AHundredMegabytesCrossEachWayAndASlowReaderKeepsTheDriverBounded()
+    {
+        await using var driver = await DriverProcess.StartAsync();
+        int port = FreePort();
+        await using var test = await StartTestAppAsync(driver, $"http://+:{port}/");
+        const long size = 100_000_000;
+        using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/"), Timeout = TimeSpan.FromSeconds(120) };
+        using (var uploaded = await client.PostAsync("upload", new StreamContent(new ZeroStream(size))))
+        {
+            Assert.Equal($"received {size}", await uploaded.Content.ReadAsStringAsync());
+        }
+        long before = ResidentBytes(driver.Id);
+        // Down, with a client that takes 1 MB and then stops reading for a while: what the app keeps
+        // writing must wait in neither process beyond a window or two (and the socket buffers).
+        await using var connection = await RawConnection.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port));
+        connection.Socket.ReceiveBufferSize = 64 * 1024;
+        await connection.SendAsync($"GET /download/{size} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+        var buffer = new byte[256 * 1024];
+        var head = new List<byte>();
+        long body = 0;
+        while (body < 1_000_000)
+        {
+            int n = await connection.Socket.ReceiveAsync(buffer);
+            Assert.True(n > 0, "the connection closed before 1 MB of the body");
+            body += TakeBody(head, buffer.AsSpan(0, n));
+        }
+        long peak = 0;
+        for (int i = 0; i < 20; i++)
+        {
+            await Task.Delay(100);
+            peak = Math.Max(peak, ResidentBytes(driver.Id));
+        }
+        output.WriteLine($"driver RSS before {before / 1024} KiB, peak while the client stalled {peak / 1024} KiB");
+        Assert.True(peak - before < 32 * 1024 * 1024, $"the driver grew {(peak - before) / 1024} KiB while the client stalled");
+        while (body < size)
+        {
+            int n = await connection.Socket.ReceiveAsync(buffer);
+            Assert.True(n > 0, $"the connection closed after {body} of {size} body bytes");
+            body += n;
+        }
+        Assert.Equal(size, body);
+        Assert.StartsWith("HTTP/1.1 200 OK\r\n", System.Text.Encoding.Latin1.GetString(head.ToArray()));
+    }
+
+    /// <summary>Collects the response head into <paramref name="head"/> until its blank line; returns how many body bytes <paramref name="data"/> held.</summary>
+    private static int TakeBody(List<byte> head, ReadOnlySpan<byte> data)
+    {
+        if (head.Count >= 4 && head[^4] == '\r' && head[^3] == '\n' && head[^2] == '\r' && head[^1] == '\n')
+        {
+            return data.Length;
+        }
+        for (int i = 0; i < data.Length; i++)
+        {
+            head.Add(data[i]);
+            if (head.Count >= 4 && head[^4] == '\r' && head[^3] == '\n' && head[^2] == '\r' && head[^1] == '\n')
+            {
+                return data.Length - i - 1;
+            }
+        }
+        return 0;
+    }
+
+    private static long ResidentBytes(int pid)
+    {
+        foreach (string line in File.ReadLines($"/proc/{pid}/status"))
+        {
+            if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+            {
+                return long.Parse(line.AsSpan(6).Trim().TrimEnd("kB").Trim(), System.Globalization.CultureInfo.InvariantCulture) * 1024;
+            }
+        }
+        throw new InvalidOperationException($"no VmRSS for pid {pid}");
+    }
+
+    /// <summary>A stream of zero bytes of a given length, so a 100 MB upload needs no 100 MB array.</summary>
+    private sealed class ZeroStream(long length) : Stream
+    {
+        private long _left = length;
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => length;
+        public override long Position { get => length - _left; set => throw new NotSupportedException(); }
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            int n = (int)Math.Min(count, _left);
+            Array.Clear(buffer, offset, n);
+            _left -= n;
+            return n;
+        }
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }

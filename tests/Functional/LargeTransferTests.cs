@@ -152,3 +152,9 @@ public sealed class SocketEngineLargeTransferTests : LargeTransferTests
 {
     protected override ServerKind Kind => ServerKind.HttpSysLiteSocketEngine;
 }
+
+/// <summary>The same tests with the app behind the driver in another process (docs/design.md section 10).</summary>
+public sealed class DriverLargeTransferTests : LargeTransferTests
+{
+    protected override ServerKind Kind => ServerKind.HttpSysLiteDriver;
+}

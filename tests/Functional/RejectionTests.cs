@@ -82,3 +82,9 @@ public sealed class SocketEngineRejectionTests : RejectionTests
 {
     protected override ServerKind Kind => ServerKind.HttpSysLiteSocketEngine;
 }
+
+/// <summary>The same tests with the app behind the driver in another process (docs/design.md section 10).</summary>
+public sealed class DriverRejectionTests : RejectionTests
+{
+    protected override ServerKind Kind => ServerKind.HttpSysLiteDriver;
+}

@@ -365,3 +365,9 @@ public sealed class SocketEngineRequestCorpusTests : RequestCorpusTests
 {
     protected override ServerKind Kind => ServerKind.HttpSysLiteSocketEngine;
 }
+
+/// <summary>The same tests with the app behind the driver in another process (docs/design.md section 10).</summary>
+public sealed class DriverRequestCorpusTests : RequestCorpusTests
+{
+    protected override ServerKind Kind => ServerKind.HttpSysLiteDriver;
+}

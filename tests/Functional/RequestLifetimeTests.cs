@@ -103,3 +103,9 @@ public sealed class HttpSysLiteSocketEngineRequestLifetimeTests : RequestLifetim
 {
     protected override ServerKind Kind => ServerKind.HttpSysLiteSocketEngine;
 }
+
+/// <summary>The same tests with the app behind the driver in another process (docs/design.md section 10).</summary>
+public sealed class DriverRequestLifetimeTests : RequestLifetimeTests
+{
+    protected override ServerKind Kind => ServerKind.HttpSysLiteDriver;
+}

@@ -164,3 +164,9 @@ public sealed class KestrelRequestTrailersTests : RequestTrailersTests
 {
     protected override ServerKind Kind => ServerKind.Kestrel;
 }
+
+/// <summary>The same tests with the app behind the driver in another process (docs/design.md section 10).</summary>
+public sealed class DriverRequestTrailersTests : RequestTrailersTests
+{
+    protected override ServerKind Kind => ServerKind.HttpSysLiteDriver;
+}

@@ -196,3 +196,9 @@ public sealed class KestrelResponseBodyWriterTests : ResponseBodyWriterTests
 {
     protected override ServerKind Kind => ServerKind.Kestrel;
 }
+
+/// <summary>The same tests with the app behind the driver in another process (docs/design.md section 10).</summary>
+public sealed class DriverResponseBodyWriterTests : ResponseBodyWriterTests
+{
+    protected override ServerKind Kind => ServerKind.HttpSysLiteDriver;
+}

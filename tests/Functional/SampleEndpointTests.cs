@@ -259,3 +259,9 @@ public sealed class SocketEngineSampleEndpointTests : SampleEndpointTests
 {
     protected override ServerKind Kind => ServerKind.HttpSysLiteSocketEngine;
 }
+
+/// <summary>The same tests with the app behind the driver in another process (docs/design.md section 10).</summary>
+public sealed class DriverSampleEndpointTests : SampleEndpointTests
+{
+    protected override ServerKind Kind => ServerKind.HttpSysLiteDriver;
+}

@@ -62,4 +62,11 @@ public enum FrameType : byte
 
     /// <summary>Driver to app: the client is gone or the driver aborted the request (HttpWaitForDisconnect).</summary>
     Aborted = 37,
+
+    /// <summary>
+    /// App to driver, after a 101 response head: the connection is the app's bytes from now on. Both ways
+    /// they cross as body frames under the same credits (ReadBody/BodyData in, ResponseData/SendCredit
+    /// out), and BodyEnd is the client's FIN.
+    /// </summary>
+    Upgrade = 38,
 }

@@ -51,6 +51,7 @@ internal sealed class RemoteRequest : IQueuedRequest
     private bool _bodyComplete;
     private RequestRejectionReason? _bodyFailed;
     private bool _discardBody;
+    private bool _upgraded;
     private int _gone;
 
     public RemoteRequest(DriverClient client) => _client = client;
@@ -75,6 +76,7 @@ internal sealed class RemoteRequest : IQueuedRequest
         _bodyComplete = !HasRequestBody;
         _bodyFailed = null;
         _discardBody = false;
+        _upgraded = false;
         _gone = 0;
         StatusCode = 200;
         ReasonPhrase = null;
@@ -195,14 +197,15 @@ internal sealed class RemoteRequest : IQueuedRequest
 
     public async ValueTask<int> ReadBodyAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        if (!HasRequestBody || buffer.IsEmpty)
+        if (!HasRequestBody && !_upgraded || buffer.IsEmpty)
         {
             return 0;
         }
         if (!_bodyStarted)
         {
             _bodyStarted = true;
-            await AskForBodyAsync(first: true).ConfigureAwait(false);
+            // An upgraded connection's bytes are not a body: no limit or rate applies to them, as in-process.
+            await AskForBodyAsync(first: !_upgraded).ConfigureAwait(false);
         }
         var reader = _bodyPipe.Reader;
         var result = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
@@ -386,8 +389,31 @@ internal sealed class RemoteRequest : IQueuedRequest
         _outgoing.ResetWrittenCount();
     }
 
-    public ValueTask<Stream> UpgradeAsync() =>
-        throw new NotSupportedException("Upgrading a request (WebSockets) across a driver channel is not built yet; run the app with the in-process driver for now.");
+    /// <summary>
+    /// Sends the 101 head and the Upgrade frame; from then on the stream's bytes cross as body frames, under
+    /// the same credits as a body, so an upgraded connection has the same backpressure both ways.
+    /// </summary>
+    public async ValueTask<Stream> UpgradeAsync()
+    {
+        if (!IsUpgradableRequest)
+        {
+            throw new InvalidOperationException("This request cannot be upgraded.");
+        }
+        if (_state != 2 || StatusCode != 101)
+        {
+            throw new InvalidOperationException("Start a 101 response before upgrading.");
+        }
+        ThrowIfGone();
+        AppendFrame(FrameType.ResponseHead, _frame.WrittenSpan);
+        AppendFrame(FrameType.Upgrade, ReadOnlySpan<byte>.Empty);
+        _state = 3;
+        _upgraded = true;
+        _bodyStarted = false;
+        _bodyComplete = false;
+        _bodyAskedFor = 0;
+        await SendOutgoingAsync().ConfigureAwait(false);
+        return new RemoteUpgradedStream(this);
+    }
 
     public void Abort()
     {

@@ -28,6 +28,10 @@ internal sealed class RemoteRequestPlayer
     private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly ReceivedResponseHead _head = new();
     private readonly SemaphoreSlim _bodyCredit = new(0);
+    // Set by the Upgrade frame (which the channel reads before any ReadBody of the upgraded stream), once
+    // the 101 is out: the connection's bytes then cross both ways in place of a body.
+    private TaskCompletionSource<Stream>? _upgrade;
+    private Stream? _upgraded;
     private long _creditBytes;
     private long _returnedBytes;
     private int _bodyPumpStarted;
@@ -87,6 +91,10 @@ internal sealed class RemoteRequestPlayer
                 HeaderBlock.Read(ref reader, _head.TrailerList);
                 _operations.Writer.TryWrite(new Operation(type, null, 0));
                 break;
+            case FrameType.Upgrade:
+                _upgrade = new TaskCompletionSource<Stream>(TaskCreationOptions.RunContinuationsAsynchronously);
+                _operations.Writer.TryWrite(new Operation(type, null, 0));
+                break;
             case FrameType.Abort:
                 _request.Abort();
                 _operations.Writer.TryWrite(new Operation(type, null, 0));
@@ -138,7 +146,15 @@ internal sealed class RemoteRequestPlayer
             case FrameType.ResponseData:
                 try
                 {
-                    await _request.WriteAsync(operation.Buffer.AsMemory(0, operation.Length)).ConfigureAwait(false);
+                    var data = operation.Buffer.AsMemory(0, operation.Length);
+                    if (_upgraded is { } upgraded)
+                    {
+                        await upgraded.WriteAsync(data).ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        await _request.WriteAsync(data).ConfigureAwait(false);
+                    }
                 }
                 finally
                 {
@@ -153,6 +169,18 @@ internal sealed class RemoteRequestPlayer
                     _returnedBytes = 0;
                     await _channel.SendCreditAsync(_stream, grant).ConfigureAwait(false);
                 }
+                return false;
+            case FrameType.Upgrade:
+                try
+                {
+                    _upgraded = await _request.UpgradeAsync().ConfigureAwait(false);
+                }
+                catch (Exception ex)
+                {
+                    _upgrade!.TrySetException(ex);
+                    throw;
+                }
+                _upgrade!.TrySetResult(_upgraded);
                 return false;
             case FrameType.ResponseEnd:
                 await _request.CompleteAsync().ConfigureAwait(false);
@@ -181,6 +209,8 @@ internal sealed class RemoteRequestPlayer
         byte[] buffer = ArrayPool<byte>.Shared.Rent(BodyChunk);
         try
         {
+            // An upgraded connection's bytes are read as they come, until the client's FIN.
+            var upgraded = _upgrade is { } upgrade ? await upgrade.Task.ConfigureAwait(false) : null;
             while (true)
             {
                 while (Interlocked.Read(ref _creditBytes) <= 0)
@@ -191,7 +221,9 @@ internal sealed class RemoteRequestPlayer
                 int read;
                 try
                 {
-                    read = await _request.ReadBodyAsync(buffer.AsMemory(0, want)).ConfigureAwait(false);
+                    read = upgraded is null
+                        ? await _request.ReadBodyAsync(buffer.AsMemory(0, want)).ConfigureAwait(false)
+                        : await upgraded.ReadAsync(buffer.AsMemory(0, want)).ConfigureAwait(false);
                 }
                 catch (RequestRejectedException ex)
                 {
@@ -207,9 +239,9 @@ internal sealed class RemoteRequestPlayer
                 await _channel.SendAsync(FrameType.BodyData, _stream, buffer.AsMemory(0, read)).ConfigureAwait(false);
             }
         }
-        catch (Exception ex) when (ex is IOException or OperationCanceledException or ObjectDisposedException)
+        catch (Exception ex) when (ex is IOException or OperationCanceledException or ObjectDisposedException or InvalidOperationException)
         {
-            // The client or the app went away; RequestAborted tells the app.
+            // The client or the app went away (or the upgrade failed); RequestAborted tells the app.
         }
         finally
         {

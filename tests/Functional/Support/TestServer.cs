@@ -67,7 +67,15 @@ public sealed class TestServer : IAsyncDisposable
                 builder.Services.AddSingleton(new Transport.HttpDriver(Transport.Sockets.SocketEngineTransportFactory.Instance));
                 builder.Services.AddSingleton<OwnDriver>();
             }
-            builder.WebHost.UseHttpSysLite(o => options?.Invoke(o));
+            string? driverSocket = kind == ServerKind.HttpSysLiteDriver ? await SharedDriver.GetSocketAsync() : null;
+            builder.WebHost.UseHttpSysLite(o =>
+            {
+                options?.Invoke(o);
+                if (driverSocket is not null)
+                {
+                    o.DriverSocket = driverSocket;
+                }
+            });
         }
         builder.Services.AddRouting();
         services?.Invoke(builder.Services);
