@@ -21,7 +21,8 @@ namespace HttpSysLite;
 /// runs the app for each request the group's queue delivers. Start and stop are idempotent; stop is
 /// graceful (drain until the token fires, then abort what is left).
 /// </summary>
-public sealed partial class HttpSysLiteServer : IServer, Features.IHttpSysLiteCacheFeature, Features.IHttpSysLiteCertificateBindingsFeature
+public sealed partial class HttpSysLiteServer : IServer, Features.IHttpSysLiteCacheFeature, Features.IHttpSysLiteCertificateBindingsFeature,
+    Microsoft.AspNetCore.Server.HttpSys.IServerDelegationFeature
 {
     private readonly HttpDriver _driver;
     private readonly ILogger _logger;
@@ -71,6 +72,35 @@ public sealed partial class HttpSysLiteServer : IServer, Features.IHttpSysLiteCa
         Features.Set<IServerAddressesFeature>(_addresses);
         Features.Set<Features.IHttpSysLiteCacheFeature>(this);
         Features.Set<Features.IHttpSysLiteCertificateBindingsFeature>(this);
+        Features.Set<Microsoft.AspNetCore.Server.HttpSys.IServerDelegationFeature>(this);
+    }
+
+    /// <summary>
+    /// A rule that delegates requests to the queue <paramref name="queueName"/>, served under its prefix
+    /// <paramref name="urlPrefix"/> (HttpSys's IServerDelegationFeature). The destination is the prefix as
+    /// that queue's server registered it. With the in-process driver it is checked now; through a driver in
+    /// another process it is checked at each delegation (a missing one is answered 503 and logged there).
+    /// </summary>
+    /// <exception cref="ArgumentException">The prefix does not parse.</exception>
+    /// <exception cref="InvalidOperationException">No such queue holds that prefix (in-process driver).</exception>
+    public Microsoft.AspNetCore.Server.HttpSys.DelegationRule CreateDelegationRule(string queueName, string urlPrefix)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(queueName);
+        ArgumentException.ThrowIfNullOrEmpty(urlPrefix);
+        UrlPrefix prefix;
+        try
+        {
+            prefix = UrlPrefix.Create(urlPrefix);
+        }
+        catch (FormatException ex)
+        {
+            throw new ArgumentException(ex.Message, nameof(urlPrefix), ex);
+        }
+        if (DriverSocket is null && _driver.FindRegistration(queueName, prefix, out string? missing) is null)
+        {
+            throw new InvalidOperationException(missing);
+        }
+        return DelegationRuleFactory.Create(queueName, prefix.FullPrefix);
     }
 
     /// <summary>The options in force.</summary>

@@ -160,6 +160,33 @@ public sealed class HttpDriver : IDisposable
         }
     }
 
+    /// <summary>
+    /// Where a request delegated to <paramref name="queueName"/> under <paramref name="prefix"/> goes: that
+    /// queue's registration of the prefix. Null, with <paramref name="missing"/> saying which is absent, if
+    /// the queue does not exist or holds no such prefix.
+    /// </summary>
+    internal PrefixRegistration? FindRegistration(string queueName, UrlPrefix prefix, out string? missing)
+    {
+        lock (_sync)
+        {
+            if (!_namedQueues.TryGetValue(queueName, out var queue))
+            {
+                missing = $"No request queue named '{queueName}' exists to delegate to (HTTP.sys: ERROR_FILE_NOT_FOUND). Start the server that creates it first.";
+                return null;
+            }
+            foreach (var registration in _registrations)
+            {
+                if (ReferenceEquals(registration.Group.Queue, queue) && registration.Prefix.IsSameAs(prefix))
+                {
+                    missing = null;
+                    return registration;
+                }
+            }
+            missing = $"The request queue '{queueName}' has no URL prefix '{prefix}' to take a delegated request (HTTP.sys: ERROR_NOT_FOUND). Register that prefix in the queue's server.";
+            return null;
+        }
+    }
+
     /// <summary>The connection settings in force on <paramref name="port"/>, or null when it is not bound.</summary>
     public ConnectionSettings? SettingsOf(int port)
     {
@@ -177,10 +204,7 @@ public sealed class HttpDriver : IDisposable
             {
                 foreach (var existing in _registrations)
                 {
-                    var other = existing.Prefix;
-                    if (other.Port == prefix.Port && other.HostKind == prefix.HostKind
-                        && string.Equals(other.Host, prefix.Host, StringComparison.OrdinalIgnoreCase)
-                        && string.Equals(other.Path, prefix.Path, StringComparison.OrdinalIgnoreCase))
+                    if (existing.Prefix.IsSameAs(prefix))
                     {
                         throw new InvalidOperationException(
                             $"The URL prefix '{prefix}' is already registered by {existing.Group.Owner}; {group.Owner} cannot register it too.");

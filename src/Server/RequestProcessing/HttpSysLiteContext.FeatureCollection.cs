@@ -35,7 +35,8 @@ internal partial class HttpSysLiteContext :
     IHttpSysLiteResponseFeature,
     IHttpMinRequestBodyDataRateFeature,
     Microsoft.AspNetCore.Server.HttpSys.IHttpSysRequestTimingFeature,
-    Microsoft.AspNetCore.Server.HttpSys.IHttpSysRequestInfoFeature
+    Microsoft.AspNetCore.Server.HttpSys.IHttpSysRequestInfoFeature,
+    Microsoft.AspNetCore.Server.HttpSys.IHttpSysRequestDelegationFeature
 {
 
     // IHttpRequestFeature and friends let the app replace values (URL rewriting, body wrappers).
@@ -273,6 +274,7 @@ internal partial class HttpSysLiteContext :
     private bool IsOwnUnslotted(Type key) =>
         key == typeof(Microsoft.AspNetCore.Server.HttpSys.IHttpSysRequestTimingFeature)
         || key == typeof(Microsoft.AspNetCore.Server.HttpSys.IHttpSysRequestInfoFeature)
+        || key == typeof(Microsoft.AspNetCore.Server.HttpSys.IHttpSysRequestDelegationFeature)
         || (_request.Tls is not null
             && (key == typeof(ITlsConnectionFeature) || key == typeof(ITlsHandshakeFeature) || key == typeof(ITlsApplicationProtocolFeature)
                 || key == typeof(Microsoft.AspNetCore.Server.HttpSys.IHttpSysRequestPropertyFeature)));
@@ -324,6 +326,7 @@ internal partial class HttpSysLiteContext :
     [
         typeof(Microsoft.AspNetCore.Server.HttpSys.IHttpSysRequestTimingFeature),
         typeof(Microsoft.AspNetCore.Server.HttpSys.IHttpSysRequestInfoFeature),
+        typeof(Microsoft.AspNetCore.Server.HttpSys.IHttpSysRequestDelegationFeature),
         typeof(ITlsConnectionFeature), typeof(ITlsHandshakeFeature), typeof(ITlsApplicationProtocolFeature),
         typeof(Microsoft.AspNetCore.Server.HttpSys.IHttpSysRequestPropertyFeature),
     ];
@@ -507,6 +510,17 @@ internal partial class HttpSysLiteContext :
     bool IHttpBodyControlFeature.AllowSynchronousIO { get => _allowSynchronousIO; set => _allowSynchronousIO = value; }
 
     internal bool AllowSynchronousIO => _allowSynchronousIO;
+
+    // ---- IHttpSysRequestDelegationFeature: HttpDelegateRequestEx ----
+
+    bool Microsoft.AspNetCore.Server.HttpSys.IHttpSysRequestDelegationFeature.CanDelegate => _request.CanDelegate;
+
+    void Microsoft.AspNetCore.Server.HttpSys.IHttpSysRequestDelegationFeature.DelegateRequest(Microsoft.AspNetCore.Server.HttpSys.DelegationRule destination)
+    {
+        ArgumentNullException.ThrowIfNull(destination);
+        // The driver takes the request whole once the app returns; nothing more of a response is written here.
+        _request.Delegate(destination.QueueName, destination.UrlPrefix);
+    }
 
     // ---- IHttpUpgradeFeature ----
 

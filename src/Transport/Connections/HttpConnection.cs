@@ -336,55 +336,33 @@ internal sealed class HttpConnection
             }
 
             // 4. Deliver: inline while the queue's apps have capacity, else wait in the queue (bounded).
+            // A consumer that delegated the request (HttpDelegateRequestEx) hands it to another queue's
+            // prefix: it is delivered again there, as if routed to it, before the response is looked at.
             var registration = _context.Registration!;
-            var queue = registration.Group.Queue;
-            if (!queue.TryEnter())
+            while (true)
             {
-                var outcome = await queue.WaitAsync(ConnectionClosed).ConfigureAwait(false);
-                if (outcome != QueueOutcome.Granted)
+                if (!await DeliverAsync(registration).ConfigureAwait(false))
                 {
-                    await RejectFromQueueAsync(queue, outcome).ConfigureAwait(false);
                     return;
                 }
-            }
-            var consumer = queue.NextConsumer();
-            if (consumer is null)
-            {
-                queue.Exit();
-                await RejectFromQueueAsync(queue, QueueOutcome.NoConsumer).ConfigureAwait(false);
-                return;
-            }
-            ActiveGroup = registration.Group;
-            _context.BeginBody();
-            if (log.IsEnabled())
-            {
-                log.Deliver(_context.RequestId, queue.Name ?? string.Empty, _context.RawTarget);
-            }
-            // The app may block: it runs on the thread pool, never on the epoll loop thread, unless its
-            // queue chose UnsafePreferInlineScheduling (then its body reads resume on the loop too).
-            if (!queue.PreferInlineScheduling && Transport.LeaveLoopThread())
-            {
-                await Task.Yield();
-            }
-            bool counted = HttpSysLiteMeter.ActiveRequests.Enabled;
-            if (counted)
-            {
-                HttpSysLiteMeter.ActiveRequests.Add(1, HttpSysLiteMeter.RequestTags(_context.Method, _context.Version, Binding.PortTag));
-            }
-            try
-            {
-                _context._timestamps.DeliveredForIO = Stopwatch.GetTimestamp();
-                await consumer.ProcessRequestAsync(_context).ConfigureAwait(false);
-            }
-            finally
-            {
-                ActiveGroup = null;
-                queue.Exit();
-                if (counted)
+                if (_context.TakeDelegation() is not { } delegated)
                 {
-                    HttpSysLiteMeter.ActiveRequests.Add(-1, HttpSysLiteMeter.RequestTags(_context.Method, _context.Version, Binding.PortTag));
+                    break;
                 }
-                RecordDuration(_context.StatusCode);
+                registration = delegated;
+                _context.Registration = registration;
+                if (PrefixTable.PathMatches(registration.Prefix.Path, _context.CanonicalPath))
+                {
+                    registration.Prefix.SplitPath(_context.CanonicalPath, out string pathBase, out string subPath);
+                    _context.PathBase = pathBase;
+                    _context.Path = subPath;
+                }
+                else
+                {
+                    // Delegated outside the destination prefix's path (as HttpSys allows): no PathBase.
+                    _context.PathBase = string.Empty;
+                    _context.Path = _context.CanonicalPath;
+                }
             }
             if (!_context.IsResponseCompleted || IsAborted)
             {
@@ -398,6 +376,70 @@ internal sealed class HttpConnection
                 return;
             }
         }
+    }
+
+    /// <summary>
+    /// Hands the request to a consumer of <paramref name="registration"/>'s queue and waits for it: inline
+    /// while the queue's apps have capacity, else in the queue (bounded). False when the queue refused it
+    /// (the refusal is sent) or had no consumer.
+    /// </summary>
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<bool> DeliverAsync(PrefixRegistration registration)
+    {
+        var log = HttpSysLiteEventSource.Log;
+        var queue = registration.Group.Queue;
+        if (!queue.TryEnter())
+        {
+            var outcome = await queue.WaitAsync(ConnectionClosed).ConfigureAwait(false);
+            if (outcome != QueueOutcome.Granted)
+            {
+                await RejectFromQueueAsync(queue, outcome).ConfigureAwait(false);
+                return false;
+            }
+        }
+        var consumer = queue.NextConsumer();
+        if (consumer is null)
+        {
+            queue.Exit();
+            await RejectFromQueueAsync(queue, QueueOutcome.NoConsumer).ConfigureAwait(false);
+            return false;
+        }
+        ActiveGroup = registration.Group;
+        _context.BeginBody(); // again for a delegated request: its body is still unread
+        if (log.IsEnabled())
+        {
+            log.Deliver(_context.RequestId, queue.Name ?? string.Empty, _context.RawTarget);
+        }
+        // The app may block: it runs on the thread pool, never on the epoll loop thread, unless its
+        // queue chose UnsafePreferInlineScheduling (then its body reads resume on the loop too).
+        if (!queue.PreferInlineScheduling && Transport.LeaveLoopThread())
+        {
+            await Task.Yield();
+        }
+        bool counted = HttpSysLiteMeter.ActiveRequests.Enabled;
+        if (counted)
+        {
+            HttpSysLiteMeter.ActiveRequests.Add(1, HttpSysLiteMeter.RequestTags(_context.Method, _context.Version, Binding.PortTag));
+        }
+        try
+        {
+            _context._timestamps.DeliveredForIO = Stopwatch.GetTimestamp();
+            await consumer.ProcessRequestAsync(_context).ConfigureAwait(false);
+        }
+        finally
+        {
+            ActiveGroup = null;
+            queue.Exit();
+            if (counted)
+            {
+                HttpSysLiteMeter.ActiveRequests.Add(-1, HttpSysLiteMeter.RequestTags(_context.Method, _context.Version, Binding.PortTag));
+            }
+            if (!_context.IsDelegated)
+            {
+                RecordDuration(_context.StatusCode); // a delegated request's duration is the last queue's
+            }
+        }
+        return true;
     }
 
     /// <summary>

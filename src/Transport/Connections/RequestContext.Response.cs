@@ -3,6 +3,7 @@ using System.Buffers.Text;
 using System.Numerics;
 using HttpSysLite.Transport.Http;
 using HttpSysLite.Transport.Output;
+using HttpSysLite.Transport.Routing;
 using HttpSysLite.Transport.Sockets;
 
 namespace HttpSysLite.Transport.Connections;
@@ -37,6 +38,7 @@ public sealed partial class RequestContext
     private bool _upgrading;
     private bool _upgraded;
     private Memory<byte> _directMemory;
+    private PrefixRegistration? _delegatedTo;
 
     private enum ResponseFraming
     {
@@ -110,10 +112,60 @@ public sealed partial class RequestContext
         _upgrading = false;
         _upgraded = false;
         _directMemory = default;
+        _delegatedTo = null;
         _capture.Reset();
         BufferResponseData = false;
         StatusCode = 200;
         ReasonPhrase = null;
+    }
+
+    /// <summary>
+    /// True while the request may be delegated (HttpSys's CanDelegate): delivered, its response not
+    /// started and its body not read, so another queue's app can take it whole.
+    /// </summary>
+    public bool CanDelegate => _responseState == ResponseState.Created && !HasStartedReadingBody && _delegatedTo is null;
+
+    /// <summary>True once the consumer delegated the request and before it is delivered to the destination.</summary>
+    internal bool IsDelegated => _delegatedTo is not null;
+
+    /// <summary>
+    /// Hands the request to the request queue <paramref name="queueName"/>, to be served under its prefix
+    /// <paramref name="urlPrefix"/> (HttpDelegateRequestEx). This response ends here: nothing more may be
+    /// written to it, and once the consumer returns, the connection delivers the request to that queue as
+    /// if it had been routed there, body unread and response not started.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The response started, the body was read, or no such queue holds that prefix.</exception>
+    public void Delegate(string queueName, string urlPrefix)
+    {
+        ThrowIfIdle();
+        if (!CanDelegate)
+        {
+            throw new InvalidOperationException("This request cannot be delegated: its response has started or its body has been read (CanDelegate is false).");
+        }
+        UrlPrefix prefix;
+        try
+        {
+            prefix = UrlPrefix.Create(urlPrefix);
+        }
+        catch (FormatException ex)
+        {
+            throw new InvalidOperationException($"'{urlPrefix}' is not a URL prefix a request can be delegated to: {ex.Message}", ex);
+        }
+        _delegatedTo = _connection.Driver.FindRegistration(queueName, prefix, out string? missing)
+            ?? throw new InvalidOperationException(missing);
+        _responseState = ResponseState.Completed; // from the consumer's side the request is over
+    }
+
+    /// <summary>The destination of a delegation, with the response back at its start for the destination's app; null if none.</summary>
+    internal PrefixRegistration? TakeDelegation()
+    {
+        var destination = _delegatedTo;
+        if (destination is not null)
+        {
+            ResetResponse();
+            _responseState = ResponseState.Created;
+        }
+        return destination;
     }
 
     /// <summary>Drops what the app wrote before the response started (the server is replacing the response).</summary>
@@ -369,6 +421,10 @@ public sealed partial class RequestContext
 
     private void ThrowIfCannotWrite()
     {
+        if (_delegatedTo is not null)
+        {
+            throw new InvalidOperationException("The request was delegated to another request queue; its response is written there.");
+        }
         if (_responseState is ResponseState.Completed or ResponseState.Idle)
         {
             // Disposed, as Kestrel says it: the body this object wrote is over. An app that kept the stream

@@ -151,6 +151,15 @@ public interface IQueuedRequest
     /// <summary>Sends 101 and hands the connection over as a stream.</summary>
     ValueTask<Stream> UpgradeAsync();
 
+    /// <summary>True while the request may be delegated: its response not started, its body not read.</summary>
+    bool CanDelegate { get; }
+
+    /// <summary>
+    /// Hands the request to the request queue <paramref name="queueName"/>, served under its prefix
+    /// <paramref name="urlPrefix"/> (HttpDelegateRequestEx); nothing more of a response may be written here.
+    /// </summary>
+    void Delegate(string queueName, string urlPrefix);
+
     /// <summary>Aborts the request and its connection (HttpCancelHttpRequest).</summary>
     void Abort();
 }

@@ -206,6 +206,12 @@ public sealed class UrlPrefix
         return true;
     }
 
+    /// <summary>True when both name the same URL namespace: port, host kind, host and path, case-insensitively (HTTP.sys compares prefixes so).</summary>
+    public bool IsSameAs(UrlPrefix other) =>
+        Port == other.Port && HostKind == other.HostKind
+        && string.Equals(Host, other.Host, StringComparison.OrdinalIgnoreCase)
+        && string.Equals(Path, other.Path, StringComparison.OrdinalIgnoreCase);
+
     /// <inheritdoc />
     public override string ToString() => FullPrefix;
 }

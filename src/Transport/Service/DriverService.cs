@@ -179,6 +179,8 @@ public sealed class DriverService : IAsyncDisposable
         }
     }
 
+    internal void Report(string message) => Message?.Invoke(message);
+
     internal void OnChannelError(ServiceChannel channel, Exception exception) =>
         Message?.Invoke($"The channel of {channel.Peer?.ToString() ?? "an app process"} ended with an error: {exception.Message}");
 

@@ -69,4 +69,7 @@ public enum FrameType : byte
     /// out), and BodyEnd is the client's FIN.
     /// </summary>
     Upgrade = 38,
+
+    /// <summary>App to driver: hand the request to another queue's prefix (HttpDelegateRequestEx): queue name, then prefix.</summary>
+    Delegate = 39,
 }

@@ -52,6 +52,7 @@ internal sealed class RemoteRequest : IQueuedRequest
     private RequestRejectionReason? _bodyFailed;
     private bool _discardBody;
     private bool _upgraded;
+    private bool _delegated;
     private int _gone;
 
     public RemoteRequest(DriverClient client) => _client = client;
@@ -77,6 +78,7 @@ internal sealed class RemoteRequest : IQueuedRequest
         _bodyFailed = null;
         _discardBody = false;
         _upgraded = false;
+        _delegated = false;
         _gone = 0;
         StatusCode = 200;
         ReasonPhrase = null;
@@ -314,6 +316,10 @@ internal sealed class RemoteRequest : IQueuedRequest
     private async ValueTask FlushCoreAsync(bool final, CancellationToken cancellationToken)
     {
         ThrowIfGone();
+        if (_delegated)
+        {
+            throw new InvalidOperationException("The request was delegated to another request queue; its response is written there.");
+        }
         if (_state == 2)
         {
             AppendFrame(FrameType.ResponseHead, _frame.WrittenSpan);
@@ -413,6 +419,28 @@ internal sealed class RemoteRequest : IQueuedRequest
         _bodyAskedFor = 0;
         await SendOutgoingAsync().ConfigureAwait(false);
         return new RemoteUpgradedStream(this);
+    }
+
+    public bool CanDelegate => _state == 0 && !_bodyStarted && Volatile.Read(ref _gone) == 0;
+
+    /// <summary>
+    /// Sends the Delegate frame; the driver checks the destination and delivers the request there (a
+    /// destination that is missing is answered 503 and logged by the driver, since this call cannot wait
+    /// for its answer). The response ends here.
+    /// </summary>
+    public void Delegate(string queueName, string urlPrefix)
+    {
+        if (!CanDelegate)
+        {
+            throw new InvalidOperationException("This request cannot be delegated: its response has started or its body has been read (CanDelegate is false).");
+        }
+        var payload = new ArrayBufferWriter<byte>(64 + queueName.Length + urlPrefix.Length);
+        var writer = new WireWriter(payload);
+        writer.WriteUtf8(queueName);
+        writer.WriteUtf8(urlPrefix);
+        _state = 4;
+        _delegated = true;
+        _ = _client.SendAsync(FrameType.Delegate, _stream, payload.WrittenMemory).AsTask();
     }
 
     public void Abort()

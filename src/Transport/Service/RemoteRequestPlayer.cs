@@ -95,6 +95,12 @@ internal sealed class RemoteRequestPlayer
                 _upgrade = new TaskCompletionSource<Stream>(TaskCreationOptions.RunContinuationsAsynchronously);
                 _operations.Writer.TryWrite(new Operation(type, null, 0));
                 break;
+            case FrameType.Delegate:
+                var names = new WireReader(payload);
+                string queueName = names.ReadUtf8();
+                string urlPrefix = names.ReadUtf8();
+                _operations.Writer.TryWrite(new Operation(type, null, 0, queueName, urlPrefix));
+                break;
             case FrameType.Abort:
                 _request.Abort();
                 _operations.Writer.TryWrite(new Operation(type, null, 0));
@@ -185,23 +191,47 @@ internal sealed class RemoteRequestPlayer
             case FrameType.ResponseEnd:
                 await _request.CompleteAsync().ConfigureAwait(false);
                 return true;
-            case FrameType.CloseQueue when !_request.HasStarted && _request.TryBeginStarting():
+            case FrameType.Delegate:
+                try
+                {
+                    // The connection delivers it to the destination once this consumer returns.
+                    _request.Delegate(operation.QueueName!, operation.UrlPrefix!);
+                    return true;
+                }
+                catch (InvalidOperationException ex)
+                {
+                    // The app could not be told (its call returned at once): the driver logs it, the client gets 503.
+                    _channel.Report($"A request delegated by {_channel.Peer?.ToString() ?? "an app process"} to '{operation.QueueName}' at {operation.UrlPrefix} was answered 503: {ex.Message}");
+                    return await AnswerServiceUnavailableAsync().ConfigureAwait(false);
+                }
+            case FrameType.CloseQueue when !_request.HasStarted:
                 // The app's process is gone before its response started: 503, and the connection closes.
-                _head.Reset();
-                _head.StatusCode = 503;
-                _head.ContentLength = 0;
-                _head.HeaderList.Add(new("Connection", "close"));
-                _request.StatusCode = 503;
-                _request.ReasonPhrase = null;
-                _request.StartResponse(_head);
-                await _request.CompleteAsync().ConfigureAwait(false);
-                return true;
+                return await AnswerServiceUnavailableAsync().ConfigureAwait(false);
             case FrameType.CloseQueue:
                 _request.Abort();
                 return true;
             default:
                 return true; // aborted
         }
+    }
+
+    /// <summary>A 503 with Connection: close, for a response the app can no longer give; true (the response has ended).</summary>
+    private async ValueTask<bool> AnswerServiceUnavailableAsync()
+    {
+        if (!_request.TryBeginStarting())
+        {
+            _request.Abort();
+            return true;
+        }
+        _head.Reset();
+        _head.StatusCode = 503;
+        _head.ContentLength = 0;
+        _head.HeaderList.Add(new("Connection", "close"));
+        _request.StatusCode = 503;
+        _request.ReasonPhrase = null;
+        _request.StartResponse(_head);
+        await _request.CompleteAsync().ConfigureAwait(false);
+        return true;
     }
 
     private async Task PumpBodyAsync()
@@ -255,5 +285,5 @@ internal sealed class RemoteRequestPlayer
         _operations.Writer.TryComplete();
     }
 
-    private readonly record struct Operation(FrameType Type, byte[]? Buffer, int Length);
+    private readonly record struct Operation(FrameType Type, byte[]? Buffer, int Length, string? QueueName = null, string? UrlPrefix = null);
 }

@@ -142,6 +142,9 @@ internal sealed class ServiceChannel : IRequestQueueHandler
         }
     }
 
+    /// <summary>Tells the host's log something about this channel's app (through the service).</summary>
+    public void Report(string message) => _service.Report(message);
+
     /// <summary>Grants the app <paramref name="bytes"/> more response bytes.</summary>
     public ValueTask<bool> SendCreditAsync(uint stream, uint bytes) => SendAsync(FrameType.SendCredit, stream, bytes);
 
