@@ -341,9 +341,57 @@ internal sealed class HttpConnection
             var registration = _context.Registration!;
             while (true)
             {
-                if (!await DeliverAsync(registration).ConfigureAwait(false))
+                var queue = registration.Group.Queue;
+                if (!queue.TryEnter())
                 {
+                    var outcome = await queue.WaitAsync(ConnectionClosed).ConfigureAwait(false);
+                    if (outcome != QueueOutcome.Granted)
+                    {
+                        await RejectFromQueueAsync(queue, outcome).ConfigureAwait(false);
+                        return;
+                    }
+                }
+                var consumer = queue.NextConsumer();
+                if (consumer is null)
+                {
+                    queue.Exit();
+                    await RejectFromQueueAsync(queue, QueueOutcome.NoConsumer).ConfigureAwait(false);
                     return;
+                }
+                ActiveGroup = registration.Group;
+                _context.BeginBody(); // again for a delegated request: its body is still unread
+                if (log.IsEnabled())
+                {
+                    log.Deliver(_context.RequestId, queue.Name ?? string.Empty, _context.RawTarget);
+                }
+                // The app may block: it runs on the thread pool, never on the epoll loop thread, unless its
+                // queue chose UnsafePreferInlineScheduling (then its body reads resume on the loop too).
+                if (!queue.PreferInlineScheduling && Transport.LeaveLoopThread())
+                {
+                    await Task.Yield();
+                }
+                bool counted = HttpSysLiteMeter.ActiveRequests.Enabled;
+                if (counted)
+                {
+                    HttpSysLiteMeter.ActiveRequests.Add(1, HttpSysLiteMeter.RequestTags(_context.Method, _context.Version, Binding.PortTag));
+                }
+                try
+                {
+                    _context._timestamps.DeliveredForIO = Stopwatch.GetTimestamp();
+                    await consumer.ProcessRequestAsync(_context).ConfigureAwait(false);
+                }
+                finally
+                {
+                    ActiveGroup = null;
+                    queue.Exit();
+                    if (counted)
+                    {
+                        HttpSysLiteMeter.ActiveRequests.Add(-1, HttpSysLiteMeter.RequestTags(_context.Method, _context.Version, Binding.PortTag));
+                    }
+                    if (!_context.IsDelegated)
+                    {
+                        RecordDuration(_context.StatusCode); // a delegated request's duration is the last queue's
+                    }
                 }
                 if (_context.TakeDelegation() is not { } delegated)
                 {
@@ -376,70 +424,6 @@ internal sealed class HttpConnection
                 return;
             }
         }
-    }
-
-    /// <summary>
-    /// Hands the request to a consumer of <paramref name="registration"/>'s queue and waits for it: inline
-    /// while the queue's apps have capacity, else in the queue (bounded). False when the queue refused it
-    /// (the refusal is sent) or had no consumer.
-    /// </summary>
-    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<bool> DeliverAsync(PrefixRegistration registration)
-    {
-        var log = HttpSysLiteEventSource.Log;
-        var queue = registration.Group.Queue;
-        if (!queue.TryEnter())
-        {
-            var outcome = await queue.WaitAsync(ConnectionClosed).ConfigureAwait(false);
-            if (outcome != QueueOutcome.Granted)
-            {
-                await RejectFromQueueAsync(queue, outcome).ConfigureAwait(false);
-                return false;
-            }
-        }
-        var consumer = queue.NextConsumer();
-        if (consumer is null)
-        {
-            queue.Exit();
-            await RejectFromQueueAsync(queue, QueueOutcome.NoConsumer).ConfigureAwait(false);
-            return false;
-        }
-        ActiveGroup = registration.Group;
-        _context.BeginBody(); // again for a delegated request: its body is still unread
-        if (log.IsEnabled())
-        {
-            log.Deliver(_context.RequestId, queue.Name ?? string.Empty, _context.RawTarget);
-        }
-        // The app may block: it runs on the thread pool, never on the epoll loop thread, unless its
-        // queue chose UnsafePreferInlineScheduling (then its body reads resume on the loop too).
-        if (!queue.PreferInlineScheduling && Transport.LeaveLoopThread())
-        {
-            await Task.Yield();
-        }
-        bool counted = HttpSysLiteMeter.ActiveRequests.Enabled;
-        if (counted)
-        {
-            HttpSysLiteMeter.ActiveRequests.Add(1, HttpSysLiteMeter.RequestTags(_context.Method, _context.Version, Binding.PortTag));
-        }
-        try
-        {
-            _context._timestamps.DeliveredForIO = Stopwatch.GetTimestamp();
-            await consumer.ProcessRequestAsync(_context).ConfigureAwait(false);
-        }
-        finally
-        {
-            ActiveGroup = null;
-            queue.Exit();
-            if (counted)
-            {
-                HttpSysLiteMeter.ActiveRequests.Add(-1, HttpSysLiteMeter.RequestTags(_context.Method, _context.Version, Binding.PortTag));
-            }
-            if (!_context.IsDelegated)
-            {
-                RecordDuration(_context.StatusCode); // a delegated request's duration is the last queue's
-            }
-        }
-        return true;
     }
 
     /// <summary>
