@@ -16,7 +16,13 @@ public sealed partial class HttpSysLiteServer
     /// <summary>The environment variable that names the driver's socket when the options do not.</summary>
     public const string DriverSocketVariable = "HTTPSYSLITE_DRIVER";
 
+    /// <summary>How long a server whose driver went away waits between attempts to reattach.</summary>
+    private static readonly TimeSpan ReattachPeriod = TimeSpan.FromMilliseconds(500);
+
     private DriverClient? _driverClient;
+    private Func<CancellationToken, Task<DriverClient>>? _attach;
+    private readonly CancellationTokenSource _reattachStop = new();
+    private Task? _reattaching;
 
     /// <summary>The driver's socket, from the options or the environment; null for the in-process driver.</summary>
     private string? DriverSocket =>
@@ -63,8 +69,15 @@ public sealed partial class HttpSysLiteServer
             MaxConcurrentRequests = Options.MaxConcurrentRequests,
         };
         var dispatcher = new ApplicationDispatcher<TContext>(this, application);
-        var client = await DriverClient.ConnectAsync(socket, request, dispatcher.ProcessRequestAsync, cancellationToken).ConfigureAwait(false);
-        client.Disconnected += error => Log.DriverDisconnected(_logger, socket, error);
+        _attach = token => DriverClient.ConnectAsync(socket, request, dispatcher.ProcessRequestAsync, token);
+        Attached(await _attach(cancellationToken).ConfigureAwait(false), socket);
+        Log.AttachedToDriver(_logger, socket);
+    }
+
+    /// <summary>Takes <paramref name="client"/> as this server's channel: its addresses, and a watch for the driver going away.</summary>
+    private void Attached(DriverClient client, string socket)
+    {
+        client.Disconnected += error => OnDriverLost(client, socket, error);
         _driverClient = client;
         _addresses.Addresses.Clear();
         if (!client.Reply.Created)
@@ -76,11 +89,75 @@ public sealed partial class HttpSysLiteServer
             _addresses.Addresses.Add(address);
             Log.ListeningOn(_logger, address);
         }
-        Log.AttachedToDriver(_logger, socket);
+    }
+
+    /// <summary>
+    /// The driver stopped or died: its requests here have ended (RequestAborted fired). The server keeps
+    /// running and opens its queue again, with the same prefixes and settings, once a driver listens at
+    /// the socket again, so a driver restart needs no app restart.
+    /// </summary>
+    private void OnDriverLost(DriverClient client, string socket, Exception? error)
+    {
+        Log.DriverDisconnected(_logger, socket, ReattachPeriod.TotalSeconds, error);
+        _reattaching = ReattachAsync(client, socket, _reattachStop.Token);
+    }
+
+    private async Task ReattachAsync(DriverClient lost, string socket, CancellationToken stop)
+    {
+        await Task.Yield(); // off the lost channel's reader, which called this
+        await lost.DisposeAsync().ConfigureAwait(false);
+        string? lastRefusal = null;
+        for (int attempt = 1; ; attempt++)
+        {
+            DriverClient? client = null;
+            try
+            {
+                await Task.Delay(ReattachPeriod, stop).ConfigureAwait(false);
+                client = await _attach!(stop).ConfigureAwait(false);
+                await _lifecycle.WaitAsync(stop).ConfigureAwait(false);
+                try
+                {
+                    Attached(client, socket);
+                }
+                finally
+                {
+                    _lifecycle.Release();
+                }
+                Log.ReattachedToDriver(_logger, socket, attempt);
+                return;
+            }
+            catch (OperationCanceledException)
+            {
+                if (client is not null)
+                {
+                    await client.DisposeAsync().ConfigureAwait(false); // attached just as the server stopped
+                }
+                return;
+            }
+            catch (InvalidOperationException ex) when (ex.InnerException is System.Net.Sockets.SocketException)
+            {
+                // Nobody listens yet.
+            }
+            catch (InvalidOperationException ex)
+            {
+                // A driver is back but refused the queue (say another process recreated it first): said once.
+                if (ex.Message != lastRefusal)
+                {
+                    lastRefusal = ex.Message;
+                    Log.ReattachRefused(_logger, socket, ex.Message);
+                }
+            }
+        }
     }
 
     private async Task StopOnDriverAsync(CancellationToken cancellationToken)
     {
+        // A reattach in progress ends first: the server is leaving whatever driver there is.
+        _reattachStop.Cancel();
+        if (_reattaching is { } reattaching)
+        {
+            await reattaching.ConfigureAwait(false);
+        }
         var client = _driverClient!;
         // 1. The queue stops choosing this process; it, its prefixes and its waiting requests stay in the
         // driver for any other process attached to it.

@@ -45,8 +45,14 @@ public sealed partial class HttpSysLiteServer
         [LoggerMessage(14, LogLevel.Information, "Attached to the HttpSysLite driver at {Socket}: it owns the ports, parses, routes and caches; this process runs the app.", EventName = "AttachedToDriver")]
         public static partial void AttachedToDriver(ILogger logger, string socket);
 
-        [LoggerMessage(15, LogLevel.Error, "The HttpSysLite driver at {Socket} went away: this server takes no more requests. Restart the driver (httpsyslite serve), then this app.", EventName = "DriverDisconnected")]
-        public static partial void DriverDisconnected(ILogger logger, string socket, Exception? exception);
+        [LoggerMessage(15, LogLevel.Error, "The HttpSysLite driver at {Socket} went away: this server takes no requests until it returns, and reattaches then (it tries every {RetrySeconds} s). Restart the driver with `httpsyslite serve --socket {Socket}`.", EventName = "DriverDisconnected")]
+        public static partial void DriverDisconnected(ILogger logger, string socket, double retrySeconds, Exception? exception);
+
+        [LoggerMessage(16, LogLevel.Information, "Reattached to the HttpSysLite driver at {Socket} after {Attempts} attempt(s): this server takes requests again.", EventName = "ReattachedToDriver")]
+        public static partial void ReattachedToDriver(ILogger logger, string socket, int attempts);
+
+        [LoggerMessage(17, LogLevel.Warning, "The HttpSysLite driver at {Socket} is back but refused this server's request queue ({Reason}); trying again.", EventName = "ReattachRefused")]
+        public static partial void ReattachRefused(ILogger logger, string socket, string reason);
 
         [LoggerMessage(7, LogLevel.Error, "An OnStarting or OnCompleted callback threw.", EventName = "CallbackError")]
         public static partial void CallbackError(ILogger logger, Exception exception);

@@ -182,6 +182,43 @@ public sealed class DriverTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task AnAppReattachesWhenItsDriverRestarts()
+    {
+        string directory = Directory.CreateTempSubdirectory("httpsyslite-restart-").FullName;
+        try
+        {
+            string socket = Path.Combine(directory, "driver.sock");
+            var first = await DriverProcess.StartAsync(socket);
+            int port = FreePort();
+            await using var test = await StartTestAppAsync(first, $"http://+:{port}/");
+            using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/") };
+            Assert.Equal("test app |/before", await client.GetStringAsync("before"));
+            await first.DisposeAsync(); // SIGTERM
+            await Assert.ThrowsAnyAsync<HttpRequestException>(() => client.GetStringAsync("between"));
+            // A new driver on the same socket: the app opens its queue there again, prefix and all.
+            await using var second = await DriverProcess.StartAsync(socket);
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (true)
+            {
+                try
+                {
+                    Assert.Equal("test app |/after", await client.GetStringAsync("after"));
+                    break;
+                }
+                catch (HttpRequestException) when (DateTime.UtcNow < deadline)
+                {
+                    await Task.Delay(100);
+                }
+            }
+            Assert.Contains(second.Output, line => line.Contains("created request queue", StringComparison.Ordinal));
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task AnAppReplacedOnItsNamedQueueUnderLoadLosesNoRequest()
     {
         await using var driver = await DriverProcess.StartAsync();
