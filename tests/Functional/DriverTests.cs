@@ -313,6 +313,101 @@ public sealed class DriverTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task AnAppKilledUnderLoadCostsTheOtherAppNothingAndItsOwnRequestsGet503OrTheirRoute()
+    {
+        await using var driver = await DriverProcess.StartAsync();
+        int port = FreePort();
+        await using var test = await StartTestAppAsync(driver, $"http://+:{port}/");
+        var sample = await StartSampleAsync(driver, $"http://+:{port}/two/");
+        var outcomes = new System.Collections.Concurrent.ConcurrentDictionary<string, int>();
+        void Count(string outcome) => outcomes.AddOrUpdate(outcome, 1, (_, n) => n + 1);
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        // Bounded load (8 clients each way, about 5 s), and the sample is killed 2 s in.
+        async Task LoadAsync(string path, string name)
+        {
+            using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/"), Timeout = TimeSpan.FromSeconds(30) };
+            while (!stop.IsCancellationRequested)
+            {
+                try
+                {
+                    using var response = await client.GetAsync(path);
+                    string body = await response.Content.ReadAsStringAsync();
+                    Count($"{name}: {(int)response.StatusCode} {(body.StartsWith("test app", StringComparison.Ordinal) ? "test app" : body)}");
+                }
+                catch (HttpRequestException ex)
+                {
+                    Count($"{name}: failed ({ex.HttpRequestError})");
+                }
+            }
+        }
+        var load = Enumerable.Range(0, 16).Select(i => i % 2 == 0 ? LoadAsync("other", "other") : LoadAsync("two/plaintext", "killed")).ToArray();
+        await Task.Delay(2000);
+        DriverProcess.Signal(sample.Id, 9); // SIGKILL
+        await Task.WhenAll(load);
+        await sample.DisposeAsync();
+        foreach (var (outcome, count) in outcomes.OrderBy(o => o.Key))
+        {
+            output.WriteLine($"{count,7}  {outcome}");
+        }
+        // The other app lost nothing.
+        Assert.Equal(["other: 200 test app"], outcomes.Keys.Where(k => k.StartsWith("other", StringComparison.Ordinal)));
+        // The killed app's clients got its answers, then 503 for what it held when it died, then the root
+        // prefix's app once its prefix was released: never a broken connection or a hang.
+        var killed = outcomes.Keys.Where(k => k.StartsWith("killed", StringComparison.Ordinal)).ToHashSet();
+        Assert.Contains("killed: 200 Hello, World!", killed);
+        Assert.Contains("killed: 200 test app", killed);
+        killed.ExceptWith(["killed: 200 Hello, World!", "killed: 200 test app", "killed: 503 "]);
+        Assert.Empty(killed);
+    }
+
+    [Fact]
+    public async Task TheAppsTimeoutsApplyInTheDriver()
+    {
+        await using var driver = await DriverProcess.StartAsync();
+        int port = FreePort();
+        var bodyStatus = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var test = await TestServer.StartAsync(ServerKind.HttpSysLite, app => app.MapPost("/upload", async (HttpContext c) =>
+        {
+            try
+            {
+                await c.Request.Body.CopyToAsync(Stream.Null);
+                bodyStatus.TrySetResult(0);
+            }
+            catch (BadHttpRequestException ex)
+            {
+                bodyStatus.TrySetResult(ex.StatusCode);
+                throw;
+            }
+        }), o =>
+        {
+            o.DriverSocket = driver.Socket;
+            o.UrlPrefixes.Add($"http://+:{port}/");
+            o.Timeouts.HeaderWait = TimeSpan.FromSeconds(1);
+            o.Timeouts.EntityBody = TimeSpan.FromSeconds(1);
+            o.MinRequestBodyBytesPerSecond = 0;
+        });
+        var endPoint = new IPEndPoint(IPAddress.Loopback, port);
+        // HeaderWait, set by the app, cuts off a head that does not complete (on the driver's clock).
+        await using (var slowHead = await RawConnection.ConnectAsync(endPoint))
+        {
+            var started = DateTime.UtcNow;
+            await slowHead.SendAsync("GET / HTTP/1.1\r\nHost: a\r\n");
+            var response = await slowHead.ReadResponseAsync(timeout: TimeSpan.FromSeconds(30));
+            Assert.Equal("HTTP/1.1 408 Request Timeout", response.StatusLine);
+            Assert.True(DateTime.UtcNow - started > TimeSpan.FromMilliseconds(500), "408 before HeaderWait");
+        }
+        // EntityBody: a stalled body fails the app's read in its own process with the 408 the driver sends.
+        await using (var slowBody = await RawConnection.ConnectAsync(endPoint))
+        {
+            await slowBody.SendAsync("POST /upload HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc");
+            Assert.Equal(408, await bodyStatus.Task.WaitAsync(TimeSpan.FromSeconds(30)));
+            var response = await slowBody.ReadResponseAsync(timeout: TimeSpan.FromSeconds(30));
+            Assert.Equal("HTTP/1.1 408 Request Timeout", response.StatusLine);
+            Assert.True(await slowBody.IsClosedByServerAsync(TimeSpan.FromSeconds(30)));
+        }
+    }
+
+    [Fact]
     public async Task AWebSocketEchoesThroughTheDriver()
     {
         await using var driver = await DriverProcess.StartAsync();
