@@ -384,9 +384,12 @@ def measure_rounds_stime(sample, rounds, seconds, windows, reuse):
 
 
 def descriptor_room():
-    """Connections one process can hold: its descriptor limit, less what the runtime itself keeps open."""
+    """
+    Connections one server can hold: HttpSysLite's default MaxConnections keeps a tenth of the
+    descriptor limit for the runtime (DescriptorLimit), and a margin more for what it has open already.
+    """
     import resource
-    return resource.getrlimit(resource.RLIMIT_NOFILE)[0] - 300
+    return int(resource.getrlimit(resource.RLIMIT_NOFILE)[0] * 0.9) - 200
 
 
 def open_idle(port, count, hold, tls=False, websocket=False):
@@ -550,8 +553,9 @@ def main():
     def idle_row(label, count, tls=False, websocket=False, probe=False):
         room = descriptor_room()
         if count > room:
-            print(f"| {count:,} {label}: not measured, the descriptor limit is {room + 300:,} (ulimit -Hn; raising it needs "
-                  f"CAP_SYS_RESOURCE); measured at {room:,} below | | | | | | | | | | |", flush=True)
+            import resource
+            print(f"| {count:,} {label}: not measured, the descriptor limit is {resource.getrlimit(resource.RLIMIT_NOFILE)[0]:,} "
+                  f"(ulimit -Hn; raising it needs CAP_SYS_RESOURCE); measured at {room:,} below | | | | | | | | | | |", flush=True)
             count = room
         runs = {kind: [] for kind in SERVERS}
         for _ in range(rounds):
