@@ -383,25 +383,99 @@ def measure_rounds_stime(sample, rounds, seconds, windows, reuse):
     return runs
 
 
-def measure_idle(sample, kind, count, hold, tls=False):
+def descriptor_room():
+    """
+    Connections one server can hold: HttpSysLite's default MaxConnections keeps a tenth of the
+    descriptor limit for the runtime (DescriptorLimit), and a margin more for what it has open already.
+    """
+    import resource
+    return int(resource.getrlimit(resource.RLIMIT_NOFILE)[0] * 0.9) - 200
+
+
+def open_idle(port, count, hold, tls=False, websocket=False):
+    """Starts bench/idle_connections.py (on the load generator's CPU) and waits until its connections are
+    idle; returns the client (close its stdin to end it early) and how many it holds."""
+    client = subprocess.Popen(pin(1) + [sys.executable, os.path.join(HERE, "idle_connections.py"), "--port", str(port),
+                                        "--count", str(count), "--hold", str(hold)]
+                              + (["--tls"] if tls else []) + (["--websocket"] if websocket else []),
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    line = client.stdout.readline()
+    ready = re.match(r"ready (\d+) failed (\d+)", line or "")
+    if not ready or int(ready.group(2)):
+        print(f"(idle client: {line.strip() or 'no report'})", file=sys.stderr)
+    return client, int(ready.group(1)) if ready else 0
+
+
+def close_idle(client, hold):
+    client.stdin.close()
+    try:
+        client.wait(timeout=hold + 120)
+    except subprocess.TimeoutExpired:
+        client.kill()  # the client this script started
+        client.wait()
+
+
+def normal_client_p99(port, seconds=5):
+    """A normal client's /plaintext latency while the idle connections are held: wrk, 4 connections."""
+    command = pin(1) + ["wrk", "-t1", "-c4", f"-d{seconds}s", "--latency", "--timeout", "5s", f"http://127.0.0.1:{port}/plaintext"]
+    output = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60).stdout
+    p99 = re.search(r"99%\s+([\d.]+\w+)", output)
+    return to_ms(p99.group(1)) if p99 else float("nan")
+
+
+def measure_idle(sample, kind, count, hold, tls=False, websocket=False, probe_seconds=0):
+    """
+    RSS growth per idle connection (each served one request, or upgraded to a WebSocket that echoed one
+    message, then silent). With probe_seconds, also the server's CPU while only the idle connections
+    are open (the heartbeat's cost) over that many seconds, and a normal client's p99 meanwhile.
+    """
     port = next_port()
     process = start_server(sample, kind, port, tls=tls)
     try:
         time.sleep(1)
         before = rss_kib(process.pid)
-        client = subprocess.Popen(pin(1) + [sys.executable, os.path.join(HERE, "idle_connections.py"), "--port", str(port),
-                                            "--count", str(count), "--hold", str(hold)] + (["--tls"] if tls else []),
-                                  stdout=subprocess.PIPE, text=True)
-        line = client.stdout.readline()
-        ready = re.match(r"ready (\d+) failed (\d+)", line or "")
-        time.sleep(min(2.0, hold / 2))
+        client, opened = open_idle(port, count, hold, tls, websocket)
+        time.sleep(2)
         after = rss_kib(process.pid)
-        client.wait(timeout=hold + 60)
-        opened = int(ready.group(1)) if ready else 0
-        return {"before": before, "after": after, "opened": opened,
-                "per_conn": (after - before) / opened if opened else float("nan")}
+        result = {"before": before, "after": after, "opened": opened,
+                  "per_conn": (after - before) / opened if opened else float("nan")}
+        if probe_seconds and opened:
+            cpu_before = cpu_seconds(process.pid)
+            time.sleep(probe_seconds)
+            result["idle_cpu"] = 100 * (cpu_seconds(process.pid) - cpu_before) / probe_seconds
+            result["p99"] = normal_client_p99(port)
+        close_idle(client, hold)
+        return result
     finally:
         stop_server(process)
+
+
+def measure_release(sample, count, minutes):
+    """
+    Does memory go back? Both servers up at once, each on its own port: RSS before, with count idle
+    connections open, at their close, and `minutes` later (nothing else runs on the servers).
+    """
+    ports = [next_port() for _ in SERVERS]
+    processes = []
+    try:
+        for kind, port in zip(SERVERS, ports):
+            processes.append(start_server(sample, kind, port))
+        time.sleep(2)
+        before = [rss_kib(p.pid) for p in processes]
+        clients = [open_idle(port, count, 600) for port in ports]
+        time.sleep(2)
+        held = [rss_kib(p.pid) for p in processes]
+        for client, _ in clients:
+            close_idle(client, 600)
+        time.sleep(2)
+        closed = [rss_kib(p.pid) for p in processes]
+        time.sleep(60 * minutes)
+        later = [rss_kib(p.pid) for p in processes]
+        return [{"before": before[i], "held": held[i], "closed": closed[i], "later": later[i], "opened": clients[i][1]}
+                for i in range(len(SERVERS))]
+    finally:
+        for process in processes:
+            stop_server(process)
 
 
 def median_of(runs, key):
@@ -476,23 +550,50 @@ def main():
               f"| {statistics.median(r['cpu_us'] for r in a):.1f} | {statistics.median(r['cpu_us'] for r in b):.1f} | {median_ratio(a, b, 'cpu_us'):.2f} "
               f"| {statistics.median(r['rss'] for r in a) / 1024:.0f} MiB | {statistics.median(r['rss'] for r in b) / 1024:.0f} MiB |", flush=True)
 
-    def idle_row(label, count, tls):
+    def idle_row(label, count, tls=False, websocket=False, probe=False):
+        room = descriptor_room()
+        if count > room:
+            import resource
+            print(f"| {count:,} {label}: not measured, the descriptor limit is {resource.getrlimit(resource.RLIMIT_NOFILE)[0]:,} "
+                  f"(ulimit -Hn; raising it needs CAP_SYS_RESOURCE); measured at {room:,} below | | | | | | | | | | |", flush=True)
+            count = room
         runs = {kind: [] for kind in SERVERS}
         for _ in range(rounds):
             for kind in SERVERS:
-                runs[kind].append(measure_idle(args.sample, kind, count, hold=4 if args.quick else 6, tls=tls))
+                runs[kind].append(measure_idle(args.sample, kind, count, hold=600, tls=tls, websocket=websocket,
+                                               probe_seconds=(5 if args.quick else 20) if probe else 0))
         a, b = runs["HttpSysLite"], runs["Kestrel"]
         per_a = statistics.median(r["per_conn"] for r in a)
         per_b = statistics.median(r["per_conn"] for r in b)
-        print(f"| {count:,} {label}: RSS per conn (opened {min(r['opened'] for r in a + b):,}) "
-              f"| {per_a:.1f} KiB | {per_b:.1f} KiB | **{per_a / per_b:.2f}** | | | | | "
-              f"| {statistics.median(r['after'] for r in a) / 1024:.0f} MiB | {statistics.median(r['after'] for r in b) / 1024:.0f} MiB |", flush=True)
+        extra = ""
+        if probe:
+            extra = (f" (server CPU while idle: {statistics.median(r['idle_cpu'] for r in a):.2f}% / {statistics.median(r['idle_cpu'] for r in b):.2f}% of a core)")
+        print(f"| {count:,} {label}: RSS per conn (opened {min(r['opened'] for r in a + b):,}){extra} "
+              f"| {per_a:.2f} KiB | {per_b:.2f} KiB | **{per_a / per_b:.2f}** "
+              + (f"| {statistics.median(r['p99'] for r in a):.2f} ms | {statistics.median(r['p99'] for r in b):.2f} ms " if probe else "| | ")
+              + f"| | | | {statistics.median(r['after'] for r in a) / 1024:.0f} MiB | {statistics.median(r['after'] for r in b) / 1024:.0f} MiB |", flush=True)
 
     if selected("idle"):
-        idle_row("idle keep-alive conns", idle_count, tls=False)
+        # p99 here: a normal client's (wrk, 4 connections, 5 s) while the idle connections are held.
+        idle_row("idle keep-alive conns", idle_count, probe=True)
+        if not args.quick:
+            idle_row("idle keep-alive conns", 100_000, probe=True)
+        idle_row("idle WebSocket conns", idle_count, websocket=True)
         if TLS["cert"]:
             # A TLS handshake each: fewer, so the client's setup stays bounded.
             idle_row("idle TLS keep-alive conns", idle_count // 2, tls=True)
+
+    if selected("release"):
+        # Issue 22: ten minutes after the connections close, RSS near where it started.
+        count = min(100_000, descriptor_room())
+        minutes = 1 if args.quick else 10
+        runs = measure_release(args.sample, count, minutes)
+        print()
+        print(f"| memory given back ({count:,} idle connections, then closed) | RSS before | with them open | at their close | {minutes} min later | later / before |")
+        print("|---|---:|---:|---:|---:|---:|")
+        for kind, r in zip(SERVERS, runs):
+            print(f"| {kind} (opened {r['opened']:,}) | {r['before'] / 1024:.1f} MiB | {r['held'] / 1024:.1f} MiB | {r['closed'] / 1024:.1f} MiB "
+                  f"| {r['later'] / 1024:.1f} MiB | **{r['later'] / r['before']:.2f}** |", flush=True)
 
 
     if selected("resumption") and TLS["cert"]:

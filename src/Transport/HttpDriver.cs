@@ -25,6 +25,7 @@ public sealed class HttpDriver : IDisposable
     private readonly Heartbeat _heartbeat;
     private readonly TransportFactory _transport;
     private ConnectionListener.AcceptedHandler? _onAccepted;
+    private long _nextTrim;
 
     /// <summary>
     /// Creates a driver with no ports, on the platform's transport, whose deadlines read
@@ -83,6 +84,15 @@ public sealed class HttpDriver : IDisposable
 
     /// <summary>Open connections (for tests and diagnostics).</summary>
     public int ConnectionCount => _connections.Count;
+
+    /// <summary>
+    /// How often the spare pools drop what went unused (issue 22: memory goes back after a burst of
+    /// connections closes). Long enough that a steady load keeps what it uses between trims.
+    /// </summary>
+    internal static readonly TimeSpan TrimPeriod = TimeSpan.FromSeconds(10);
+
+    /// <summary>The spare request contexts: a connection holds one only while a request is in flight.</summary>
+    internal RequestContextPool Contexts { get; } = new();
 
     /// <summary>The open connections (tests wait on their timers).</summary>
     internal ICollection<HttpConnection> Connections => _connections.Values;
@@ -493,6 +503,12 @@ public sealed class HttpDriver : IDisposable
         foreach (var pair in _connections)
         {
             pair.Value.OnHeartbeat(now);
+        }
+        if (now >= _nextTrim)
+        {
+            _nextTrim = now + (long)TrimPeriod.TotalMilliseconds;
+            Contexts.Trim();
+            Buffers.BlockMemoryPool.Default.Trim();
         }
     }
 

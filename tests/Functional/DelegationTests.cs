@@ -36,7 +36,7 @@ public sealed class DelegationTests
                 rule ??= context.RequestServices.GetRequiredService<IServer>().Features.Get<IServerDelegationFeature>()!.CreateDelegationRule(queue, destination);
                 if (context.Request.Query.ContainsKey("read-first"))
                 {
-                    await context.Request.Body.ReadAsync(new byte[1]);
+                    await context.Request.Body.ReadExactlyAsync(new byte[1]);
                 }
                 if (!delegation.CanDelegate)
                 {

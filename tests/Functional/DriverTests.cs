@@ -532,12 +532,13 @@ public sealed class DriverTests(ITestOutputHelper output)
     /// <summary>A stream of zero bytes of a given length, so a 100 MB upload needs no 100 MB array.</summary>
     private sealed class ZeroStream(long length) : Stream
     {
+        private readonly long _length = length;
         private long _left = length;
         public override bool CanRead => true;
         public override bool CanSeek => false;
         public override bool CanWrite => false;
-        public override long Length => length;
-        public override long Position { get => length - _left; set => throw new NotSupportedException(); }
+        public override long Length => _length;
+        public override long Position { get => _length - _left; set => throw new NotSupportedException(); }
         public override int Read(byte[] buffer, int offset, int count)
         {
             int n = (int)Math.Min(count, _left);

@@ -54,6 +54,7 @@ internal partial class HttpSysLiteContext :
     private CancellationToken? _requestAbortedOverride;
     private string? _traceIdentifier;
     private string? _connectionId;
+    private ulong _connectionIdOf;
     private IPAddress? _remoteIpAddress;
     private IPAddress? _localIpAddress;
     private int _remotePort;
@@ -63,27 +64,33 @@ internal partial class HttpSysLiteContext :
     private void InitializeFeatures()
     {
         ResetFeatures();
-        _protocol = ProtocolOf(_request.Version);
-        _scheme = _request.Scheme;
-        _method = _request.Method;
-        _pathBase = _request.PathBase;
-        _path = _request.Path;
-        _queryString = _request.QueryString;
-        _rawTarget = _request.RawTarget;
+        _protocol = ProtocolOf(Request.Version);
+        _scheme = Request.Scheme;
+        _method = Request.Method;
+        _pathBase = Request.PathBase;
+        _path = Request.Path;
+        _queryString = Request.QueryString;
+        _rawTarget = Request.RawTarget;
         _requestHeadersValue = _requestHeaders;
         _requestBodyValue = _requestBody;
         _responseBodyValue = _responseBody;
         _responseHeadersValue = _responseHeaders;
         _requestAbortedOverride = null;
         _traceIdentifier = null;
-        var remote = _request.RemoteEndPoint;
-        var local = _request.LocalEndPoint;
+        var remote = Request.RemoteEndPoint;
+        var local = Request.LocalEndPoint;
         _remoteIpAddress = remote.Address;
         _remotePort = remote.Port;
         _localIpAddress = local.Address;
         _localPort = local.Port;
         _allowSynchronousIO = Server.Options.AllowSynchronousIO;
-        _request.BufferResponseData = Server.Options.EnableKernelResponseBuffering;
+        Request.BufferResponseData = Server.Options.EnableKernelResponseBuffering;
+    }
+
+    private string FormatConnectionId()
+    {
+        _connectionIdOf = Request.ConnectionId;
+        return _connectionId = HexIdentifier.Format(_connectionIdOf);
     }
 
     // ---- IFeatureCollection ----
@@ -209,7 +216,7 @@ internal partial class HttpSysLiteContext :
         object? value = _slots[slot];
         if (value is null)
         {
-            if (slot < OwnSlots || slot == RequestTrailersSlot || (slot == TrailersSlot && (_request.CanHaveTrailers || _responseTrailers is not null)))
+            if (slot < OwnSlots || slot == RequestTrailersSlot || (slot == TrailersSlot && (Request.CanHaveTrailers || _responseTrailers is not null)))
             {
                 value = this; // one of ours, not replaced: this context implements TFeature
             }
@@ -252,7 +259,7 @@ internal partial class HttpSysLiteContext :
         {
             return this;
         }
-        return slot == TrailersSlot && (_request.CanHaveTrailers || _responseTrailers is not null) ? this : null;
+        return slot == TrailersSlot && (Request.CanHaveTrailers || _responseTrailers is not null) ? this : null;
     }
 
     private object? GetOther(Type key)
@@ -275,7 +282,7 @@ internal partial class HttpSysLiteContext :
         key == typeof(Microsoft.AspNetCore.Server.HttpSys.IHttpSysRequestTimingFeature)
         || key == typeof(Microsoft.AspNetCore.Server.HttpSys.IHttpSysRequestInfoFeature)
         || key == typeof(Microsoft.AspNetCore.Server.HttpSys.IHttpSysRequestDelegationFeature)
-        || (_request.Tls is not null
+        || (Request.Tls is not null
             && (key == typeof(ITlsConnectionFeature) || key == typeof(ITlsHandshakeFeature) || key == typeof(ITlsApplicationProtocolFeature)
                 || key == typeof(Microsoft.AspNetCore.Server.HttpSys.IHttpSysRequestPropertyFeature)));
 
@@ -364,21 +371,21 @@ internal partial class HttpSysLiteContext :
 
     int IHttpResponseFeature.StatusCode
     {
-        get => _request.StatusCode;
+        get => Request.StatusCode;
         set
         {
             ThrowIfStarted(nameof(IHttpResponseFeature.StatusCode));
-            _request.StatusCode = value;
+            Request.StatusCode = value;
         }
     }
 
     string? IHttpResponseFeature.ReasonPhrase
     {
-        get => _request.ReasonPhrase;
+        get => Request.ReasonPhrase;
         set
         {
             ThrowIfStarted(nameof(IHttpResponseFeature.ReasonPhrase));
-            _request.ReasonPhrase = value;
+            Request.ReasonPhrase = value;
         }
     }
 
@@ -387,11 +394,11 @@ internal partial class HttpSysLiteContext :
     [Obsolete("Use IHttpResponseBodyFeature.Stream instead.")]
     Stream IHttpResponseFeature.Body { get => _responseBodyValue; set => _responseBodyValue = value; }
 
-    bool IHttpResponseFeature.HasStarted => _request.HasStarted;
+    bool IHttpResponseFeature.HasStarted => Request.HasStarted;
 
     void IHttpResponseFeature.OnStarting(Func<object, Task> callback, object state)
     {
-        if (_request.HasStarted)
+        if (Request.HasStarted)
         {
             throw new InvalidOperationException("OnStarting cannot be registered after the response has started.");
         }
@@ -403,7 +410,7 @@ internal partial class HttpSysLiteContext :
 
     private void ThrowIfStarted(string property)
     {
-        if (_request.HasStarted)
+        if (Request.HasStarted)
         {
             throw new InvalidOperationException($"{property} cannot be set because the response has already started.");
         }
@@ -416,20 +423,20 @@ internal partial class HttpSysLiteContext :
     PipeWriter IHttpResponseBodyFeature.Writer => _responseWriter;
 
     void IHttpResponseBodyFeature.DisableBuffering() =>
-        _request.BufferResponseData = false; // HttpSys's meaning: send without BUFFER_DATA from now on
+        Request.BufferResponseData = false; // HttpSys's meaning: send without BUFFER_DATA from now on
 
     // ---- IHttpSysLiteResponseFeature ----
 
     bool IHttpSysLiteResponseFeature.EnableKernelResponseBuffering
     {
-        get => _request.BufferResponseData;
-        set => _request.BufferResponseData = value;
+        get => Request.BufferResponseData;
+        set => Request.BufferResponseData = value;
     }
 
     async Task IHttpResponseBodyFeature.StartAsync(CancellationToken cancellationToken)
     {
         await EnsureStartedAsync().ConfigureAwait(false);
-        await _request.FlushAsync(cancellationToken).ConfigureAwait(false);
+        await Request.FlushAsync(cancellationToken).ConfigureAwait(false);
     }
 
     Task IHttpResponseBodyFeature.SendFileAsync(string path, long offset, long? count, CancellationToken cancellationToken) =>
@@ -441,8 +448,13 @@ internal partial class HttpSysLiteContext :
 
     string IHttpConnectionFeature.ConnectionId
     {
-        get => _connectionId ??= HexIdentifier.Format(_request.ConnectionId);
-        set => _connectionId = value;
+        // Kept while the connection is the same: a context serves many connections in turn (pooled).
+        get => _connectionId is not null && _connectionIdOf == Request.ConnectionId ? _connectionId : FormatConnectionId();
+        set
+        {
+            _connectionId = value;
+            _connectionIdOf = Request.ConnectionId;
+        }
     }
 
     IPAddress? IHttpConnectionFeature.RemoteIpAddress { get => _remoteIpAddress; set => _remoteIpAddress = value; }
@@ -454,30 +466,30 @@ internal partial class HttpSysLiteContext :
 
     CancellationToken IHttpRequestLifetimeFeature.RequestAborted
     {
-        get => _requestAbortedOverride ?? _request.RequestAborted;
+        get => _requestAbortedOverride ?? Request.RequestAborted;
         set => _requestAbortedOverride = value;
     }
 
-    void IHttpRequestLifetimeFeature.Abort() => _request.Abort();
+    void IHttpRequestLifetimeFeature.Abort() => Request.Abort();
 
     // ---- IHttpRequestIdentifierFeature ----
 
     string IHttpRequestIdentifierFeature.TraceIdentifier
     {
-        get => _traceIdentifier ??= HexIdentifier.Format(_request.RequestId);
+        get => _traceIdentifier ??= HexIdentifier.Format(Request.RequestId);
         set => _traceIdentifier = value;
     }
 
     // ---- IHttpMaxRequestBodySizeFeature ----
 
-    bool IHttpMaxRequestBodySizeFeature.IsReadOnly => _request.HasStartedReadingBody || _request.IsUpgradableRequest && _request.HasStarted;
+    bool IHttpMaxRequestBodySizeFeature.IsReadOnly => Request.HasStartedReadingBody || Request.IsUpgradableRequest && Request.HasStarted;
 
     long? IHttpMaxRequestBodySizeFeature.MaxRequestBodySize
     {
-        get => _request.MaxRequestBodySize;
+        get => Request.MaxRequestBodySize;
         set
         {
-            if (_request.HasStartedReadingBody)
+            if (Request.HasStartedReadingBody)
             {
                 throw new InvalidOperationException("The maximum request body size cannot be modified after the app has already started reading from the request body.");
             }
@@ -485,7 +497,7 @@ internal partial class HttpSysLiteContext :
             {
                 throw new ArgumentOutOfRangeException(nameof(value), "The value must be null or at least 0.");
             }
-            _request.MaxRequestBodySize = value;
+            Request.MaxRequestBodySize = value;
         }
     }
 
@@ -493,17 +505,17 @@ internal partial class HttpSysLiteContext :
 
     MinDataRate? IHttpMinRequestBodyDataRateFeature.MinDataRate
     {
-        get => _request.MinBodyBytesPerSecond > 0 ? new MinDataRate(_request.MinBodyBytesPerSecond, _request.MinBodyGracePeriod) : null;
+        get => Request.MinBodyBytesPerSecond > 0 ? new MinDataRate(Request.MinBodyBytesPerSecond, Request.MinBodyGracePeriod) : null;
         set
         {
-            _request.MinBodyBytesPerSecond = value?.BytesPerSecond ?? 0; // null: no minimum for this request
-            _request.MinBodyGracePeriod = value?.GracePeriod ?? TimeSpan.Zero;
+            Request.MinBodyBytesPerSecond = value?.BytesPerSecond ?? 0; // null: no minimum for this request
+            Request.MinBodyGracePeriod = value?.GracePeriod ?? TimeSpan.Zero;
         }
     }
 
     // ---- IHttpRequestBodyDetectionFeature ----
 
-    bool IHttpRequestBodyDetectionFeature.CanHaveBody => _request.HasRequestBody;
+    bool IHttpRequestBodyDetectionFeature.CanHaveBody => Request.HasRequestBody;
 
     // ---- IHttpBodyControlFeature ----
 
@@ -513,40 +525,40 @@ internal partial class HttpSysLiteContext :
 
     // ---- IHttpSysRequestDelegationFeature: HttpDelegateRequestEx ----
 
-    bool Microsoft.AspNetCore.Server.HttpSys.IHttpSysRequestDelegationFeature.CanDelegate => _request.CanDelegate;
+    bool Microsoft.AspNetCore.Server.HttpSys.IHttpSysRequestDelegationFeature.CanDelegate => Request.CanDelegate;
 
     void Microsoft.AspNetCore.Server.HttpSys.IHttpSysRequestDelegationFeature.DelegateRequest(Microsoft.AspNetCore.Server.HttpSys.DelegationRule destination)
     {
         ArgumentNullException.ThrowIfNull(destination);
         // The driver takes the request whole once the app returns; nothing more of a response is written here.
-        _request.Delegate(destination.QueueName, destination.UrlPrefix);
+        Request.Delegate(destination.QueueName, destination.UrlPrefix);
     }
 
     // ---- IHttpUpgradeFeature ----
 
-    bool IHttpUpgradeFeature.IsUpgradableRequest => _request.IsUpgradableRequest;
+    bool IHttpUpgradeFeature.IsUpgradableRequest => Request.IsUpgradableRequest;
 
     async Task<Stream> IHttpUpgradeFeature.UpgradeAsync()
     {
-        if (!_request.IsUpgradableRequest)
+        if (!Request.IsUpgradableRequest)
         {
             throw new InvalidOperationException("Cannot upgrade a non-upgradable request. Check IHttpUpgradeFeature.IsUpgradableRequest first.");
         }
-        if (_request.HasStarted)
+        if (Request.HasStarted)
         {
             throw new InvalidOperationException("Cannot upgrade: the response has already started.");
         }
-        _request.StatusCode = StatusCodes.Status101SwitchingProtocols;
-        _request.ReasonPhrase = null;
+        Request.StatusCode = StatusCodes.Status101SwitchingProtocols;
+        Request.ReasonPhrase = null;
         await EnsureStartedAsync().ConfigureAwait(false);
-        return await _request.UpgradeAsync().ConfigureAwait(false);
+        return await Request.UpgradeAsync().ConfigureAwait(false);
     }
 
     // ---- IHttpRequestTrailersFeature: the trailer section of a chunked body, as Kestrel offers it ----
 
-    bool IHttpRequestTrailersFeature.Available => _request.IsRequestBodyComplete;
+    bool IHttpRequestTrailersFeature.Available => Request.IsRequestBodyComplete;
 
-    IHeaderDictionary IHttpRequestTrailersFeature.Trailers => _request.IsRequestBodyComplete
+    IHeaderDictionary IHttpRequestTrailersFeature.Trailers => Request.IsRequestBodyComplete
         ? TakeRequestTrailers()
         : throw new InvalidOperationException("The request trailers are not available yet. They may not be available until the full request body is read.");
 

@@ -18,7 +18,7 @@ internal partial class HttpSysLiteContext
 
     private long TimestampOf(HttpSysRequestTimingType type)
     {
-        ref readonly var stamps = ref _request.Timestamps;
+        ref readonly var stamps = ref Request.Timestamps;
         return type switch
         {
             HttpSysRequestTimingType.ConnectionStart => stamps.ConnectionStart,
@@ -27,8 +27,8 @@ internal partial class HttpSysLiteContext
             HttpSysRequestTimingType.RequestRoutingEnd or HttpSysRequestTimingType.RequestQueuedForIO => stamps.RoutingEnd,
             HttpSysRequestTimingType.RequestDeliveredForIO => stamps.DeliveredForIO,
             // The handshake, as one leg: from the ClientHello's first byte to the handshake's end.
-            HttpSysRequestTimingType.TlsHandshakeLeg1Start => _request.Tls?.HandshakeStart ?? 0,
-            HttpSysRequestTimingType.TlsHandshakeLeg1End => _request.Tls?.HandshakeEnd ?? 0,
+            HttpSysRequestTimingType.TlsHandshakeLeg1Start => Request.Tls?.HandshakeStart ?? 0,
+            HttpSysRequestTimingType.TlsHandshakeLeg1End => Request.Tls?.HandshakeEnd ?? 0,
             _ => 0,
         };
     }

@@ -34,7 +34,7 @@ internal partial class HttpSysLiteContext : ITlsConnectionFeature, ITlsHandshake
     private bool _clientCertificateSet;
     private Task<X509Certificate2?>? _clientCertificateTask;
 
-    private Transport.Tls.TlsConnectionInfo TlsInfo => _request.Tls!;
+    private Transport.Tls.TlsConnectionInfo TlsInfo => Request.Tls!;
 
     X509Certificate2? ITlsConnectionFeature.ClientCertificate
     {
@@ -58,7 +58,7 @@ internal partial class HttpSysLiteContext : ITlsConnectionFeature, ITlsHandshake
         {
             return _clientCertificateTask = Task.FromResult(_clientCertificateOverride);
         }
-        var receiving = _request.ReceiveClientCertificateAsync(cancellationToken);
+        var receiving = Request.ReceiveClientCertificateAsync(cancellationToken);
         return _clientCertificateTask = receiving.IsCompletedSuccessfully ? Task.FromResult(receiving.Result) : receiving.AsTask();
     }
 

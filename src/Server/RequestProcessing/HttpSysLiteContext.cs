@@ -11,9 +11,10 @@ namespace HttpSysLite.RequestProcessing;
 /// The ASP.NET Core view of one driver request: the feature collection the app's HttpContext is built
 /// on. One per connection and server, reset for each keep-alive request. Owned by the request's loop.
 /// </summary>
-internal partial class HttpSysLiteContext : IResponseHeaderSource
+internal partial class HttpSysLiteContext : IResponseHeaderSource, IDisposable
 {
-    private readonly IQueuedRequest _request;
+    // The driver's request; null once disposed (its driver context went back to the pool).
+    private IQueuedRequest? _request;
     private readonly HeaderCollection _requestHeaders = new();
     private readonly HeaderCollection _responseHeaders = new();
     private readonly RequestBodyStream _requestBody;
@@ -36,18 +37,36 @@ internal partial class HttpSysLiteContext : IResponseHeaderSource
 
     public HttpSysLiteServer Server { get; }
 
-    public IQueuedRequest Request => _request;
+    /// <summary>The driver's request this context serves.</summary>
+    /// <exception cref="ObjectDisposedException">The context was ended: a reference kept past its request.</exception>
+    public IQueuedRequest Request => _request ?? throw new ObjectDisposedException(nameof(HttpSysLiteContext), "The request this object belonged to has ended.");
+
+    /// <summary>
+    /// Ends the context for good, when the driver recycles the request it served: whatever the app kept
+    /// of it (a stream, a feature, the HttpContext) then throws ObjectDisposedException instead of
+    /// reaching a later request on another connection.
+    /// </summary>
+    public void Dispose()
+    {
+        _request = null;
+        HostContextEnded();
+    }
+
+    /// <summary>Lets the derived type drop hosting's context with the rest.</summary>
+    protected virtual void HostContextEnded()
+    {
+    }
 
     public bool ThrowWriteExceptions => Server.Options.ThrowWriteExceptions;
 
     /// <summary>Resets every per-request field for the request the driver just delivered.</summary>
     public void Initialize()
     {
-        _request.MaxRequestBodySize = Server.Options.MaxRequestBodySize;
-        _request.MinBodyBytesPerSecond = Server.Options.MinRequestBodyBytesPerSecond;
-        _request.MinBodyGracePeriod = Server.Options.MinRequestBodyGracePeriod;
+        Request.MaxRequestBodySize = Server.Options.MaxRequestBodySize;
+        Request.MinBodyBytesPerSecond = Server.Options.MinRequestBodyBytesPerSecond;
+        Request.MinBodyGracePeriod = Server.Options.MinRequestBodyGracePeriod;
 
-        _requestHeaders.CopyFrom(_request.Headers, Server.Options.UseLatin1RequestHeaders);
+        _requestHeaders.CopyFrom(Request.Headers, Server.Options.UseLatin1RequestHeaders);
         _requestTrailersTaken = false;
         _clientCertificateOverride = null;
         _clientCertificateSet = false;
@@ -76,7 +95,7 @@ internal partial class HttpSysLiteContext : IResponseHeaderSource
         if (!_requestTrailersTaken)
         {
             trailers.IsReadOnly = false;
-            trailers.CopyFrom(_request.Trailers, Server.Options.UseLatin1RequestHeaders);
+            trailers.CopyFrom(Request.Trailers, Server.Options.UseLatin1RequestHeaders);
             trailers.IsReadOnly = true;
             _requestTrailersTaken = true;
         }
@@ -88,7 +107,7 @@ internal partial class HttpSysLiteContext : IResponseHeaderSource
     {
         // The driver's response state decides: past Created it has started, its OnStarting callbacks run
         // (a callback's write must not start it again), or the request has ended (the write is refused).
-        if (!_request.TryBeginStarting())
+        if (!Request.TryBeginStarting())
         {
             return ValueTask.CompletedTask;
         }
@@ -112,7 +131,7 @@ internal partial class HttpSysLiteContext : IResponseHeaderSource
         }
         catch
         {
-            _request.EndStarting(); // not started: the error policy can still answer 500
+            Request.EndStarting(); // not started: the error policy can still answer 500
             throw;
         }
         Start();
@@ -124,22 +143,22 @@ internal partial class HttpSysLiteContext : IResponseHeaderSource
         {
             // The policy first: the driver decides at start whether to copy the body aside. Then the driver
             // takes the headers, checking each field (ResponseHeaderWriter is the one place that validates).
-            _request.CachePolicy = _request.IsCacheableRequest && Server.Options.EnableResponseCaching && ResponseHeaders.CacheControl.Count > 0
+            Request.CachePolicy = Request.IsCacheableRequest && Server.Options.EnableResponseCaching && ResponseHeaders.CacheControl.Count > 0
                 ? ResponseCachePolicy.Compute(ResponseHeaders)
                 : null;
-            _request.StartResponse(this);
+            Request.StartResponse(this);
             _responseHeaders.IsReadOnly = true;
         }
         finally
         {
-            _request.EndStarting(); // a no-op once started; after a bad header, back to Created for the 500
+            Request.EndStarting(); // a no-op once started; after a bad header, back to Created for the 500
         }
     }
 
     /// <summary>Ends the response after the app returned.</summary>
     public async ValueTask CompleteAsync()
     {
-        if (_request.IsResponseCompleted)
+        if (Request.IsResponseCompleted)
         {
             return;
         }
@@ -150,40 +169,40 @@ internal partial class HttpSysLiteContext : IResponseHeaderSource
         }
         try
         {
-            await _request.CompleteAsync().ConfigureAwait(false);
+            await Request.CompleteAsync().ConfigureAwait(false);
         }
         catch (ConnectionResetException ex)
         {
             HttpSysLiteServer.Log.WriteFailed(Server.Logger, ex);
-            _request.Abort();
+            Request.Abort();
         }
     }
 
     /// <summary>The policy for an app exception (see <see cref="ApplicationDispatcher{TContext}"/>).</summary>
     public async ValueTask OnApplicationErrorAsync(Exception exception)
     {
-        if (exception is ConnectionResetException || (exception is OperationCanceledException && _request.RequestAborted.IsCancellationRequested))
+        if (exception is ConnectionResetException || (exception is OperationCanceledException && Request.RequestAborted.IsCancellationRequested))
         {
             HttpSysLiteServer.Log.WriteFailed(Server.Logger, exception);
-            _request.Abort();
+            Request.Abort();
             return;
         }
         HttpSysLiteServer.Log.ApplicationError(Server.Logger, exception);
-        if (_request.IsResponseCompleted)
+        if (Request.IsResponseCompleted)
         {
             return; // already whole (BodyWriter.Complete(ex) sent the 500, then the app rethrew): nothing to cut short
         }
-        if (_request.HasStarted)
+        if (Request.HasStarted)
         {
-            _request.Abort(); // part of a response is out; ending it cleanly would pass a truncated body off as whole
+            Request.Abort(); // part of a response is out; ending it cleanly would pass a truncated body off as whole
             return;
         }
 
-        _request.DiscardResponseBody();
+        Request.DiscardResponseBody();
         _responseHeadersValue = _responseHeaders;
         _responseHeaders.Clear();
-        _request.StatusCode = exception is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError;
-        _request.ReasonPhrase = null;
+        Request.StatusCode = exception is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError;
+        Request.ReasonPhrase = null;
         _onStarting?.Clear(); // the app's callbacks belong to the response it failed to produce
         await CompleteAsync().ConfigureAwait(false);
     }
@@ -191,7 +210,7 @@ internal partial class HttpSysLiteContext : IResponseHeaderSource
     /// <summary>Answers 503 while the server stops, and closes the connection.</summary>
     public async ValueTask SendServiceUnavailableAsync()
     {
-        _request.StatusCode = StatusCodes.Status503ServiceUnavailable;
+        Request.StatusCode = StatusCodes.Status503ServiceUnavailable;
         _responseHeaders["Connection"] = "close";
         await CompleteAsync().ConfigureAwait(false);
     }

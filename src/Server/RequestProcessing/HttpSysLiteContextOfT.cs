@@ -18,4 +18,8 @@ internal sealed class HttpSysLiteContext<TContext> : HttpSysLiteContext, IHostCo
     }
 
     public TContext? HostContext { get; set; }
+
+    // Hosting uninitialised its HttpContext when the last request ended; dropped here, it is never bound
+    // to another request, so a kept reference keeps throwing ObjectDisposedException.
+    protected override void HostContextEnded() => HostContext = default;
 }

@@ -8,7 +8,9 @@ namespace HttpSysLite.Transport.Buffers;
 /// back without allocating. The shared ArrayPool keeps only a few arrays per core, so with more
 /// connections in flight than that it allocated and dropped a 4 KiB array for about every other
 /// request (measured: 1.7 KB of byte[] per plaintext request at 64 connections). A block is held only
-/// while bytes are in a pipe (receives wait with a zero-byte read), so idle connections hold none.
+/// while bytes are in a pipe, so idle connections hold none (bench/README.md, "Idle connections"), and
+/// the spare blocks follow the load down: each trim (the driver's heartbeat, every
+/// <see cref="HttpDriver.TrimPeriod"/>) drops those no rent needed since the last one.
 /// </summary>
 internal sealed class BlockMemoryPool : MemoryPool<byte>
 {
@@ -22,6 +24,7 @@ internal sealed class BlockMemoryPool : MemoryPool<byte>
     public const int MaxRetainedBlocks = 4096;
 
     private readonly ConcurrentQueue<MemoryBlock> _blocks = new();
+    private readonly SpareTrimmer _trimmer = new();
     private int _retained;
     private bool _disposed;
 
@@ -38,7 +41,7 @@ internal sealed class BlockMemoryPool : MemoryPool<byte>
         }
         if (_blocks.TryDequeue(out var block))
         {
-            Interlocked.Decrement(ref _retained);
+            _trimmer.OnTaken(Interlocked.Decrement(ref _retained));
             return block;
         }
         return new MemoryBlock(this, GC.AllocateUninitializedArray<byte>(BlockSize, pinned: true));
@@ -53,6 +56,19 @@ internal sealed class BlockMemoryPool : MemoryPool<byte>
             return; // dropped: the GC frees its array
         }
         _blocks.Enqueue(block);
+    }
+
+    /// <summary>Spare blocks now.</summary>
+    public int SpareCount => Volatile.Read(ref _retained);
+
+    /// <summary>Drops the spare blocks no rent needed since the last trim (their arrays go back to the GC).</summary>
+    public void Trim()
+    {
+        int surplus = _trimmer.TakeSurplus(Volatile.Read(ref _retained));
+        for (int i = 0; i < surplus && _blocks.TryDequeue(out _); i++)
+        {
+            Interlocked.Decrement(ref _retained);
+        }
     }
 
     protected override void Dispose(bool disposing)

@@ -19,7 +19,19 @@ internal sealed class HttpConnection
     /// <summary>Longer URLs are never cached: the key is built on the stack.</summary>
     public const int MaxCacheKeyLength = 2048;
 
-    private readonly RequestContext _context;
+    /// <summary>
+    /// How long an idle connection keeps its last request's context before the heartbeat gives it back
+    /// to the driver's pool. A client that sends its next request sooner (any busy keep-alive client)
+    /// reuses it, allocating nothing; one that stays silent holds none of it after this.
+    /// </summary>
+    public static readonly TimeSpan IdleContextRelease = TimeSpan.FromSeconds(1);
+
+    // The context of the request in flight, the connection loop's (null while idle). When the loop goes
+    // idle it parks the context in _parked (from _idleSince); its next request takes it back, unless the
+    // heartbeat took it first (whoever exchanges _parked to null owns it).
+    private RequestContext? _context;
+    private RequestContext? _parked;
+    private long _idleSince;
     private readonly bool _admitted;
     private int _aborted;
     private volatile bool _closing;
@@ -28,15 +40,6 @@ internal sealed class HttpConnection
     private bool _moreBuffered;
     private bool _peerFinished;
     private bool _clientClosing;
-
-    // The last routing decision: a client that repeats its Host and target (the parser then reuses
-    // their strings) is routed by three reference comparisons while the prefix table is unchanged.
-    private PrefixTable? _routedTable;
-    private string? _routedHost;
-    private string? _routedPath;
-    private PrefixRegistration? _routedRegistration;
-    private string _routedPathBase = string.Empty;
-    private string _routedSubPath = "/";
 
     private volatile TimerKind _timedOut;
 
@@ -47,9 +50,11 @@ internal sealed class HttpConnection
         Id = id;
         Binding = binding;
         _admitted = admitted;
-        _context = new RequestContext(this);
-        _context._timestamps.ConnectionStart = Stopwatch.GetTimestamp();
+        StartTimestamp = Stopwatch.GetTimestamp();
     }
+
+    /// <summary>When the connection was accepted (Stopwatch ticks): every request's ConnectionStart.</summary>
+    public long StartTimestamp { get; }
 
     public ulong Id { get; }
 
@@ -84,8 +89,6 @@ internal sealed class HttpConnection
         }
     }
 
-    public ResponseHeaderWriter HeaderWriter { get; } = new();
-
     public CancellationToken ConnectionClosed => Transport.ConnectionClosed;
 
     public bool IsAborted => Volatile.Read(ref _aborted) != 0;
@@ -114,9 +117,42 @@ internal sealed class HttpConnection
         Transport.Abort();
     }
 
+    /// <summary>The context of the request in flight; only the connection loop's code for that request uses it.</summary>
+    private RequestContext Context => _context!;
+
+    /// <summary>The connection closed (reset, abort, or both directions ended): the request in flight, if any, is aborted.</summary>
+    private void OnConnectionClosed() => Volatile.Read(ref _context)?.OnConnectionClosed();
+
+    /// <summary>The last request is over and its response flushed: its context waits for the next request, or the heartbeat.</summary>
+    private void ParkContext()
+    {
+        if (_context is { } context)
+        {
+            _context = null;
+            _idleSince = Transport.Timeouts.Now;
+            Volatile.Write(ref _parked, context); // after _idleSince: the heartbeat reads them in the other order
+        }
+    }
+
+    /// <summary>The context for a request whose first bytes arrived: the parked one if the heartbeat left it, else one from the pool.</summary>
+    private RequestContext TakeContext() => Interlocked.Exchange(ref _parked, null) ?? Driver.Contexts.Rent(this);
+
+    /// <summary>
+    /// Gives a context back to the pool. Not after the connection closed or was aborted: the close
+    /// callback may still be cancelling its token on another thread, and a context reused by another
+    /// connection must never see that (it is dropped instead, for the GC).
+    /// </summary>
+    private void ReturnContext(RequestContext? context)
+    {
+        if (context is not null && !Transport.ConnectionClosed.IsCancellationRequested && !IsAborted)
+        {
+            Driver.Contexts.Return(context);
+        }
+    }
+
     public async Task RunAsync()
     {
-        var registration = Transport.ConnectionClosed.UnsafeRegister(static state => ((RequestContext)state!).OnConnectionClosed(), _context);
+        var registration = Transport.ConnectionClosed.UnsafeRegister(static state => ((HttpConnection)state!).OnConnectionClosed(), this);
         try
         {
             if (_admitted)
@@ -140,14 +176,16 @@ internal sealed class HttpConnection
         {
             ActiveGroup = null;
             StopTimer();
-            if (_context.IsResponseUnfinished)
+            if (_context is { IsResponseUnfinished: true })
             {
                 // The response was delivered and cannot be finished now (the server gave it up, or the loop
                 // failed under it). Completing the output would send what it holds and then a FIN, and a
                 // close-delimited body cut short reads as whole after a FIN (RFC 9112 section 8): reset.
                 Abort();
             }
-            registration.Dispose();
+            registration.Dispose(); // waits for a close callback that is running: none touches the context after this
+            ReturnContext(Interlocked.Exchange(ref _parked, null));
+            ReturnContext(Interlocked.Exchange(ref _context, null));
             var log = HttpSysLiteEventSource.Log;
             if (log.IsEnabled())
             {
@@ -191,8 +229,7 @@ internal sealed class HttpConnection
             // 1. Read and parse a head: on Linux a head that has to wait for the network is parsed on
             // the epoll loop thread that read it, so a cache hit or a rejection never changes threads.
             Transport.AllowReadsOnLoopThread();
-            _context.Reset();
-            var head = new RequestHeadHandler(_context);
+            RequestHeadHandler head = default;
             var rejection = RequestRejectionReason.None;
             bool headStarted = false;
             while (true)
@@ -209,9 +246,15 @@ internal sealed class HttpConnection
                             StartTimer(TimerKind.HeaderWait, settings.HeaderWait);
                         }
                     }
-                    else if (Transport.Timeouts.RequestTimer != TimerKind.IdleConnection)
+                    else
                     {
-                        StartTimer(TimerKind.IdleConnection, settings.IdleConnection);
+                        // Idle: the last request is over and its response flushed. Its context is parked;
+                        // the heartbeat gives it back to the pool if the connection stays silent.
+                        ParkContext();
+                        if (Transport.Timeouts.RequestTimer != TimerKind.IdleConnection)
+                        {
+                            StartTimer(TimerKind.IdleConnection, settings.IdleConnection);
+                        }
                     }
                     result = await input.ReadAsync().ConfigureAwait(false);
                 }
@@ -220,19 +263,23 @@ internal sealed class HttpConnection
                 {
                     if (!headStarted)
                     {
+                        // The request's first bytes: its context (kept from the last request when these
+                        // bytes were already buffered behind it, pipelined).
+                        _context ??= TakeContext();
+                        _context.Reset();
                         // A request is routed by the prefixes in force when its first byte came: one that
                         // completes while its server stops still finds that server (and its 503), never
                         // "no prefix" (400) because the prefixes left in between.
                         _requestTable = Driver.Table;
-                        _context._timestamps.DataStart = Stopwatch.GetTimestamp();
+                        Context._timestamps.DataStart = Stopwatch.GetTimestamp();
                         if (log.IsEnabled())
                         {
-                            log.RecvReq(_context.RequestId, Id);
+                            log.RecvReq(Context.RequestId, Id);
                         }
                     }
-                    _context.Headers.Clear();
-                    _context.ContentLength = null;
-                    head = new RequestHeadHandler(_context);
+                    Context.Headers.Clear();
+                    Context.ContentLength = null;
+                    head = new RequestHeadHandler(Context);
                     var status = HttpParser.ParseHead(buffer, ref head, settings.Limits, out long consumed, out rejection);
                     if (status == ParseResult.Done)
                     {
@@ -291,11 +338,11 @@ internal sealed class HttpConnection
                 if (rejection == RequestRejectionReason.None)
                 {
                     long parsed = Stopwatch.GetTimestamp();
-                    _context._timestamps.HeaderParseEnd = parsed;
-                    _context.StartTimestamp = HttpSysLiteMeter.RequestDuration.Enabled ? parsed : 0;
+                    Context._timestamps.HeaderParseEnd = parsed;
+                    Context.StartTimestamp = HttpSysLiteMeter.RequestDuration.Enabled ? parsed : 0;
                     if (log.IsEnabled())
                     {
-                        log.Parse(_context.RequestId, _context.Method, _context.RawTarget);
+                        log.Parse(Context.RequestId, Context.Method, Context.RawTarget);
                     }
                 }
             }
@@ -306,11 +353,11 @@ internal sealed class HttpConnection
                 {
                     if (notModified)
                     {
-                        log.CachedNotModified(_context.RequestId, Id, _context.RawTarget);
+                        log.CachedNotModified(Context.RequestId, Id, Context.RawTarget);
                     }
                     else
                     {
-                        log.SrvdFrmCache(_context.RequestId, Id, _context.RawTarget, cached.Head.Length + (_context.IsHeadRequest ? 0 : cached.Body.Length));
+                        log.SrvdFrmCache(Context.RequestId, Id, Context.RawTarget, cached.Head.Length + (Context.IsHeadRequest ? 0 : cached.Body.Length));
                     }
                 }
                 await ServeFromCacheAsync(cached, notModified).ConfigureAwait(false);
@@ -327,7 +374,7 @@ internal sealed class HttpConnection
             if (rejection == RequestRejectionReason.None)
             {
                 rejection = Route();
-                _context._timestamps.RoutingEnd = Stopwatch.GetTimestamp();
+                Context._timestamps.RoutingEnd = Stopwatch.GetTimestamp();
             }
             if (rejection != RequestRejectionReason.None)
             {
@@ -338,7 +385,7 @@ internal sealed class HttpConnection
             // 4. Deliver: inline while the queue's apps have capacity, else wait in the queue (bounded).
             // A consumer that delegated the request (HttpDelegateRequestEx) hands it to another queue's
             // prefix: it is delivered again there, as if routed to it, before the response is looked at.
-            var registration = _context.Registration!;
+            var registration = Context.Registration!;
             while (true)
             {
                 var queue = registration.Group.Queue;
@@ -359,10 +406,10 @@ internal sealed class HttpConnection
                     return;
                 }
                 ActiveGroup = registration.Group;
-                _context.BeginBody(); // again for a delegated request: its body is still unread
+                Context.BeginBody(); // again for a delegated request: its body is still unread
                 if (log.IsEnabled())
                 {
-                    log.Deliver(_context.RequestId, queue.Name ?? string.Empty, _context.RawTarget);
+                    log.Deliver(Context.RequestId, queue.Name ?? string.Empty, Context.RawTarget);
                 }
                 // The app may block: it runs on the thread pool, never on the epoll loop thread, unless its
                 // queue chose UnsafePreferInlineScheduling (then its body reads resume on the loop too).
@@ -373,12 +420,12 @@ internal sealed class HttpConnection
                 bool counted = HttpSysLiteMeter.ActiveRequests.Enabled;
                 if (counted)
                 {
-                    HttpSysLiteMeter.ActiveRequests.Add(1, HttpSysLiteMeter.RequestTags(_context.Method, _context.Version, Binding.PortTag));
+                    HttpSysLiteMeter.ActiveRequests.Add(1, HttpSysLiteMeter.RequestTags(Context.Method, Context.Version, Binding.PortTag));
                 }
                 try
                 {
-                    _context._timestamps.DeliveredForIO = Stopwatch.GetTimestamp();
-                    await consumer.ProcessRequestAsync(_context).ConfigureAwait(false);
+                    Context._timestamps.DeliveredForIO = Stopwatch.GetTimestamp();
+                    await consumer.ProcessRequestAsync(Context).ConfigureAwait(false);
                 }
                 finally
                 {
@@ -386,39 +433,39 @@ internal sealed class HttpConnection
                     queue.Exit();
                     if (counted)
                     {
-                        HttpSysLiteMeter.ActiveRequests.Add(-1, HttpSysLiteMeter.RequestTags(_context.Method, _context.Version, Binding.PortTag));
+                        HttpSysLiteMeter.ActiveRequests.Add(-1, HttpSysLiteMeter.RequestTags(Context.Method, Context.Version, Binding.PortTag));
                     }
-                    if (!_context.IsDelegated)
+                    if (!Context.IsDelegated)
                     {
-                        RecordDuration(_context.StatusCode); // a delegated request's duration is the last queue's
+                        RecordDuration(Context.StatusCode); // a delegated request's duration is the last queue's
                     }
                 }
-                if (_context.TakeDelegation() is not { } delegated)
+                if (Context.TakeDelegation() is not { } delegated)
                 {
                     break;
                 }
                 registration = delegated;
-                _context.Registration = registration;
-                if (PrefixTable.PathMatches(registration.Prefix.Path, _context.CanonicalPath))
+                Context.Registration = registration;
+                if (PrefixTable.PathMatches(registration.Prefix.Path, Context.CanonicalPath))
                 {
-                    registration.Prefix.SplitPath(_context.CanonicalPath, out string pathBase, out string subPath);
-                    _context.PathBase = pathBase;
-                    _context.Path = subPath;
+                    registration.Prefix.SplitPath(Context.CanonicalPath, out string pathBase, out string subPath);
+                    Context.PathBase = pathBase;
+                    Context.Path = subPath;
                 }
                 else
                 {
                     // Delegated outside the destination prefix's path (as HttpSys allows): no PathBase.
-                    _context.PathBase = string.Empty;
-                    _context.Path = _context.CanonicalPath;
+                    Context.PathBase = string.Empty;
+                    Context.Path = Context.CanonicalPath;
                 }
             }
-            if (!_context.IsResponseCompleted || IsAborted)
+            if (!Context.IsResponseCompleted || IsAborted)
             {
                 return; // the server abandoned the response: the connection cannot be trusted
             }
 
             // 5. Persist.
-            if (!KeepAlive || _closing || !await _context.DrainBodyAsync().ConfigureAwait(false))
+            if (!KeepAlive || _closing || !await Context.DrainBodyAsync().ConfigureAwait(false))
             {
                 _peerFinished = ClientHasFinished();
                 return;
@@ -430,7 +477,7 @@ internal sealed class HttpConnection
     /// True when the client asked to close (so it sends nothing more, RFC 9112 section 9.6) and all it
     /// sent was read: the connection may then close without lingering for its FIN.
     /// </summary>
-    private bool ClientHasFinished() => _clientClosing && _context.IsRequestBodyComplete && !HasBufferedInput();
+    private bool ClientHasFinished() => _clientClosing && Context.IsRequestBodyComplete && !HasBufferedInput();
 
     /// <summary>True when request bytes are already buffered behind the current request (pipelining); reads nothing.</summary>
     public bool HasBufferedInput()
@@ -439,7 +486,7 @@ internal sealed class HttpConnection
         {
             return false; // the usual case, decided without touching the pipe
         }
-        if (!_context.HasRequestBody && !_context.IsUpgraded)
+        if (!Context.HasRequestBody && !Context.IsUpgraded)
         {
             return true; // nothing reads a bodiless request's input: the bytes behind its head are still there
         }
@@ -467,6 +514,10 @@ internal sealed class HttpConnection
     /// </summary>
     internal void OnHeartbeat(long now)
     {
+        if (Volatile.Read(ref _parked) is not null && now - Volatile.Read(ref _idleSince) >= (long)IdleContextRelease.TotalMilliseconds)
+        {
+            ReturnContext(Interlocked.Exchange(ref _parked, null)); // null if the loop took it back first
+        }
         var timeouts = Transport.Timeouts;
         var expired = timeouts.TakeExpiredRequestTimer(now);
         if (expired != TimerKind.None)
@@ -507,11 +558,11 @@ internal sealed class HttpConnection
     /// <summary>http.server.request.duration for the request just answered, when a listener measures it.</summary>
     private void RecordDuration(int statusCode)
     {
-        long start = _context.StartTimestamp;
+        long start = Context.StartTimestamp;
         if (start != 0 && HttpSysLiteMeter.RequestDuration.Enabled)
         {
             HttpSysLiteMeter.RequestDuration.Record(Stopwatch.GetElapsedTime(start).TotalSeconds,
-                HttpSysLiteMeter.RequestTags(_context.Method, _context.Version, Binding.PortTag, statusCode));
+                HttpSysLiteMeter.RequestTags(Context.Method, Context.Version, Binding.PortTag, statusCode));
         }
     }
 
@@ -537,26 +588,24 @@ internal sealed class HttpConnection
 
     private RequestRejectionReason Route()
     {
-        string host = _context.Host;
-        string canonicalPath = _context.CanonicalPath;
+        var context = Context;
+        string host = context.Host;
+        string canonicalPath = context.CanonicalPath;
         var table = _requestTable;
-        if (!ReferenceEquals(table, _routedTable) || !ReferenceEquals(host, _routedHost) || !ReferenceEquals(canonicalPath, _routedPath))
+        var local = Transport.LocalEndPoint;
+        if (!context.Routed.Matches(table, host, canonicalPath, local))
         {
-            var local = Transport.LocalEndPoint;
             var found = table.Find(local.Port, HostWithoutPort(host), local.Address, canonicalPath);
             if (found is null)
             {
                 return RequestRejectionReason.NoMatchingPrefix;
             }
-            found.Prefix.SplitPath(canonicalPath, out _routedPathBase, out _routedSubPath);
-            _routedRegistration = found;
-            _routedTable = table;
-            _routedHost = host;
-            _routedPath = canonicalPath;
+            found.Prefix.SplitPath(canonicalPath, out string pathBase, out string subPath);
+            context.Routed.Remember(table, host, canonicalPath, local, found, pathBase, subPath);
         }
-        _context.Registration = _routedRegistration;
-        _context.PathBase = _routedPathBase;
-        _context.Path = _routedSubPath;
+        context.Registration = context.Routed.Registration;
+        context.PathBase = context.Routed.PathBase;
+        context.Path = context.Routed.SubPath;
         return RequestRejectionReason.None;
     }
 
@@ -567,7 +616,7 @@ internal sealed class HttpConnection
     private CacheEntry? LookupCache(ref RequestHeadHandler head, out bool notModified)
     {
         notModified = false;
-        string method = _context.Method;
+        string method = Context.Method;
         bool get = ReferenceEquals(method, KnownMethods.Get);
         if (!get && !ReferenceEquals(method, KnownMethods.Head))
         {
@@ -575,7 +624,7 @@ internal sealed class HttpConnection
                 || ReferenceEquals(method, KnownMethods.Patch) || ReferenceEquals(method, KnownMethods.Delete))
             {
                 Span<char> unsafeKey = stackalloc char[MaxCacheKeyLength];
-                int unsafeLength = ResponseCache.WriteKey(unsafeKey, _context.Host, Transport.LocalEndPoint.Port, _context.CanonicalPath, _context.QueryString, _context.IsHttps);
+                int unsafeLength = ResponseCache.WriteKey(unsafeKey, Context.Host, Transport.LocalEndPoint.Port, Context.CanonicalPath, Context.QueryString, Context.IsHttps);
                 if (unsafeLength > 0)
                 {
                     Driver.Cache.Invalidate(unsafeKey[..unsafeLength]);
@@ -583,12 +632,12 @@ internal sealed class HttpConnection
             }
             return null;
         }
-        if (head.HasAuthorization || head.HasRange || _context.HasRequestBody)
+        if (head.HasAuthorization || head.HasRange || Context.HasRequestBody)
         {
             return null;
         }
         Span<char> key = stackalloc char[MaxCacheKeyLength];
-        int length = ResponseCache.WriteKey(key, _context.Host, Transport.LocalEndPoint.Port, _context.CanonicalPath, _context.QueryString, _context.IsHttps);
+        int length = ResponseCache.WriteKey(key, Context.Host, Transport.LocalEndPoint.Port, Context.CanonicalPath, Context.QueryString, Context.IsHttps);
         var entry = length > 0 ? Driver.Cache.Lookup(key[..length]) : null;
         if (entry is not null)
         {
@@ -620,12 +669,12 @@ internal sealed class HttpConnection
         {
             output.Write("Connection: close\r\n"u8);
         }
-        else if (_context.Version == HttpVersion.Http10)
+        else if (Context.Version == HttpVersion.Http10)
         {
             output.Write("Connection: keep-alive\r\n"u8);
         }
         output.Write("\r\n"u8);
-        if (!notModified && !_context.IsHeadRequest)
+        if (!notModified && !Context.IsHeadRequest)
         {
             output.Write(entry.Body);
         }
@@ -656,7 +705,7 @@ internal sealed class HttpConnection
         var log = HttpSysLiteEventSource.Log;
         if (log.IsEnabled())
         {
-            log.ParseRequestFailed(_context.RequestId, Id, reason.ToString(), status);
+            log.ParseRequestFailed(Context.RequestId, Id, reason.ToString(), status);
         }
         return WriteErrorAsync(ReasonPhrases.StatusLine(status), reason == RequestRejectionReason.NoMatchingPrefix ? NoPrefixBody() : null);
     }
@@ -671,7 +720,7 @@ internal sealed class HttpConnection
     private byte[] NoPrefixBody()
     {
         var local = Transport.LocalEndPoint;
-        return _requestTable.MatchesHost(local.Port, HostWithoutPort(_context.Host), local.Address) ? s_invalidUrlBody : s_invalidHostnameBody;
+        return _requestTable.MatchesHost(local.Port, HostWithoutPort(Context.Host), local.Address) ? s_invalidUrlBody : s_invalidHostnameBody;
     }
 
     /// <summary>Turns a request away for its queue (HTTP.sys's 503 verbosity): a reset, a 503, or a 503 that says why.</summary>
@@ -680,7 +729,7 @@ internal sealed class HttpConnection
         var log = HttpSysLiteEventSource.Log;
         if (log.IsEnabled())
         {
-            log.RequestRejected(_context.RequestId, Id, outcome.ToString(), queue.Name ?? string.Empty,
+            log.RequestRejected(Context.RequestId, Id, outcome.ToString(), queue.Name ?? string.Empty,
                 queue.RejectionMode == ServiceUnavailableMode.Reset && outcome != QueueOutcome.NoConsumer ? 0 : 503);
         }
         if (HttpSysLiteMeter.RejectedRequests.Enabled)
@@ -729,7 +778,7 @@ internal sealed class HttpConnection
         }
         output.Write(HttpDate.HeaderLine);
         output.Write("Server: HttpSysLite\r\n\r\n"u8);
-        if (body is not null && !_context.IsHeadRequest)
+        if (body is not null && _context is not { IsHeadRequest: true })
         {
             output.Write(body); // a HEAD response carries the length, not the body (RFC 9110 section 9.3.2)
         }

@@ -223,7 +223,7 @@ public sealed partial class RequestContext
                 ? "The response must be starting (TryBeginStarting) before it starts."
                 : "The response has already started.");
         }
-        _connection.HeaderWriter.Check(headers, trailers: false);
+        HeaderWriter.Check(headers, trailers: false);
         if (_responseBytes > headers.ContentLength && !IsHeadRequest)
         {
             throw new InvalidOperationException($"Response Content-Length mismatch: too many bytes written ({_responseBytes} of {headers.ContentLength}).");
@@ -349,7 +349,7 @@ public sealed partial class RequestContext
         {
             // Before the head or the last chunk goes out: a trailer with a line break would forge a field
             // after the last chunk (commit 6b9eaf7); refused here, the response is cut short instead.
-            _connection.HeaderWriter.Check(_headerSource, trailers: true);
+            HeaderWriter.Check(_headerSource, trailers: true);
         }
         if (_responseState == ResponseState.Started)
         {
@@ -365,7 +365,7 @@ public sealed partial class RequestContext
         {
             // last-chunk trailer-section CRLF (RFC 9112 section 7.1).
             output.Write("0\r\n"u8);
-            var writer = _connection.HeaderWriter;
+            var writer = HeaderWriter;
             writer.Reset(output);
             _headerSource.WriteTrailers(writer);
             output.Write("\r\n"u8);
@@ -578,7 +578,7 @@ public sealed partial class RequestContext
 
         output.Write(ReasonPhrase is null ? ReasonPhrases.StatusLine(StatusCode) : ReasonPhrases.Build(StatusCode, ReasonPhrase));
 
-        var writer = _connection.HeaderWriter;
+        var writer = HeaderWriter;
         writer.Reset(output);
         source.WriteHeaders(writer);
         if (writer.HasTransferEncoding && framing is ResponseFraming.Chunked or ResponseFraming.ContentLength)

@@ -7,24 +7,48 @@ namespace HttpSysLite.Transport.Connections;
 
 /// <summary>
 /// One request and its response as the driver delivers them through a request queue: the managed
-/// counterpart of HTTP_REQUEST plus the send and receive calls of the HTTP Server API. One instance
-/// per connection, reset and reused for each keep-alive request. Used by one request at a time; not
-/// thread-safe, except <see cref="Abort"/>.
+/// counterpart of HTTP_REQUEST plus the send and receive calls of the HTTP Server API. Taken from the
+/// driver's <see cref="RequestContextPool"/> when a request's first bytes arrive and given back when
+/// its connection goes idle, so it may serve many connections in turn, one request at a time: nothing
+/// may keep it past its request (as an app must not keep its HttpContext). Not thread-safe, except
+/// <see cref="Abort"/>.
 /// </summary>
 public sealed partial class RequestContext : Routing.IQueuedRequest
 {
     private static long s_lastRequestId;
 
-    private readonly HttpConnection _connection;
-    private readonly HttpParserLimits _limits;
+    // The connection served now: set by Attach, cleared by Detach (null only while pooled).
+    private HttpConnection _connection = null!;
+    private HttpParserLimits _limits = HttpParserLimits.Default;
     private readonly Caching.ResponseCapture _capture;
     private CancellationTokenSource _aborted = new();
 
-    internal RequestContext(HttpConnection connection)
+    internal RequestContext()
+    {
+        _capture = new Caching.ResponseCapture(this);
+    }
+
+    /// <summary>Binds a spare context to the connection whose request it will carry (the pool's Rent).</summary>
+    internal void Attach(HttpConnection connection)
     {
         _connection = connection;
         _limits = connection.Settings.Limits;
-        _capture = new Caching.ResponseCapture(this);
+        _timestamps = default;
+        _timestamps.ConnectionStart = connection.StartTimestamp;
+    }
+
+    /// <summary>Unbinds the context from its connection (the pool's Return): it keeps only what any request may reuse.</summary>
+    internal void Detach()
+    {
+        Volatile.Write(ref _connection, null!);
+        Registration = null;
+        CachePolicy = null;
+        // The server's per-request objects were handed to one connection's app, which might still hold
+        // some of them (a stream, a feature) against the rules: they must never reach the next
+        // connection's request, so the server ends them and the next request gets its own.
+        var serverState = ServerState;
+        ServerState = null;
+        (serverState as IDisposable)?.Dispose();
     }
 
     /// <summary>
@@ -101,6 +125,17 @@ public sealed partial class RequestContext : Routing.IQueuedRequest
     /// <summary>The request's header fields.</summary>
     public RequestHeaders Headers { get; } = new();
 
+    /// <summary>
+    /// Writes and checks the response's fields. It lives with the context, not the connection: it
+    /// remembers the last head it wrote, which saves encoding and validating the same strings again
+    /// (bench/README.md, "Header fields"), and a pooled context keeps that for whichever connection
+    /// takes it next, while an idle connection holds none of it.
+    /// </summary>
+    internal Output.ResponseHeaderWriter HeaderWriter { get; } = new();
+
+    /// <summary>The last routing decision this context carried (see <see cref="RouteMemo"/>).</summary>
+    internal RouteMemo Routed;
+
     /// <summary>The declared Content-Length, or null.</summary>
     public long? ContentLength { get; internal set; }
 
@@ -151,7 +186,11 @@ public sealed partial class RequestContext : Routing.IQueuedRequest
     /// <summary>The host the request was routed by (absolute-form authority, else Host), as received.</summary>
     internal string Host { get; set; } = string.Empty;
 
-    /// <summary>A slot for the server's own per-request object, kept across the requests of the connection.</summary>
+    /// <summary>
+    /// A slot for the server's own per-request object, kept across the requests of the connection while
+    /// it keeps this context; disposed (if it is <see cref="IDisposable"/>) when the context goes back
+    /// to the pool.
+    /// </summary>
     public object? ServerState { get; set; }
 
     /// <summary>The head and URL limits in force on the connection's port.</summary>
@@ -176,7 +215,7 @@ public sealed partial class RequestContext : Routing.IQueuedRequest
     }
 
     /// <summary>Ends the connection at once (RST), abandoning the response. Safe from any thread.</summary>
-    public void Abort() => _connection.Abort();
+    public void Abort() => Volatile.Read(ref _connection)?.Abort(); // null once pooled: its request is over
 
     internal void OnConnectionClosed() => _aborted.Cancel();
 

@@ -35,6 +35,7 @@ internal sealed class RemoteRequestPlayer
     private long _creditBytes;
     private long _returnedBytes;
     private int _bodyPumpStarted;
+    private bool _finished;
 
     public RemoteRequestPlayer(ServiceChannel channel, RequestContext request, uint stream)
     {
@@ -68,6 +69,10 @@ internal sealed class RemoteRequestPlayer
         }
         finally
         {
+            // The body pump may wait for a credit that will never come (the app stopped reading): it ends
+            // now, before the request's context serves another request.
+            Volatile.Write(ref _finished, true);
+            _bodyCredit.Release();
             _done.TrySetResult();
         }
     }
@@ -243,9 +248,13 @@ internal sealed class RemoteRequestPlayer
             var upgraded = _upgrade is { } upgrade ? await upgrade.Task.ConfigureAwait(false) : null;
             while (true)
             {
-                while (Interlocked.Read(ref _creditBytes) <= 0)
+                while (Interlocked.Read(ref _creditBytes) <= 0 && !Volatile.Read(ref _finished))
                 {
                     await _bodyCredit.WaitAsync(_request.RequestAborted).ConfigureAwait(false);
+                }
+                if (Volatile.Read(ref _finished))
+                {
+                    return; // the response ended: what is left of the body is the connection's to drain
                 }
                 int want = (int)Math.Min(BodyChunk, Interlocked.Read(ref _creditBytes));
                 int read;
