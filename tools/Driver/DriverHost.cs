@@ -29,11 +29,13 @@ internal sealed class DriverHost(IConfiguration configuration, ILogger<DriverHos
         var driver = HttpDriver.Shared;
         driver.ConnectionError += error => logger.LogError(error, "Unexpected error in a connection loop.");
         driver.TlsFailure += message => logger.LogWarning("{Message}", message);
-        var service = new DriverService(driver, socket);
+        string? config = configuration["config"] is { Length: > 0 } path ? Path.GetFullPath(path) : null;
+        var service = new DriverService(driver, socket, config);
         service.Message += message => logger.LogInformation("{Message}", message);
         service.Start();
         _service = service;
-        logger.LogInformation("The HttpSysLite driver is listening for app processes at {Socket} (pid {Pid}).", socket, Environment.ProcessId);
+        logger.LogInformation("The HttpSysLite driver is listening for app processes at {Socket} (pid {Pid}); {Count} URL reservation(s) from {Config}.",
+            socket, Environment.ProcessId, service.Reservations.List().Count, config ?? "nowhere (state in memory)");
         return Task.CompletedTask;
     }
 

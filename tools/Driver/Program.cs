@@ -1,29 +1,36 @@
 using HttpSysLite.Driver;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
-// httpsyslite serve --socket PATH [--config PATH]: the driver as its own process. Apps attach with
-// HttpSysLiteOptions.DriverSocket (or HTTPSYSLITE_DRIVER) set to the same path.
-if (args.Length == 0 || args[0] != "serve")
+// httpsyslite: the driver as its own process (serve), and netsh http's verbs for the running driver.
+if (args.Length > 0 && args[0] == "serve")
 {
-    Console.Error.WriteLine("""
-        usage: httpsyslite serve [--socket PATH] [--config PATH]
-
-          serve     run the HttpSysLite driver as a service: it owns the ports, parses, routes and caches,
-                    and app processes attach to it with HttpSysLiteOptions.DriverSocket = PATH
-                    (configuration HttpSysLite:DriverSocket, environment HTTPSYSLITE_DRIVER).
-          --socket  the Unix socket apps attach to (default /run/httpsyslite/driver.sock)
-          --config  a JSON file of driver settings (without it: defaults, state in memory)
-        """);
-    return 2;
+    var builder = Host.CreateApplicationBuilder(args[1..]);
+    builder.Services.AddHostedService<DriverHost>();
+    await builder.Build().RunAsync();
+    return 0;
 }
-
-var builder = Host.CreateApplicationBuilder(args[1..]);
-if (builder.Configuration["config"] is { } config)
+if (args.Length >= 2 && (args[0], args[1]) is ("urlacl", "add") or ("urlacl", "delete") or ("show", "urlacl") or ("show", "servicestate"))
 {
-    builder.Configuration.AddJsonFile(Path.GetFullPath(config), optional: false);
+    return await AdminCommand.RunAsync($"{args[0]} {args[1]}", args[2..]);
 }
-builder.Services.AddHostedService<DriverHost>();
-await builder.Build().RunAsync();
-return 0;
+Console.Error.WriteLine("""
+    usage:
+      httpsyslite serve [--socket PATH] [--config PATH]
+      httpsyslite urlacl add url=URL (user=NAME | group=NAME)
+      httpsyslite urlacl delete url=URL
+      httpsyslite show urlacl [url=URL] [--format json]
+      httpsyslite show servicestate [--format json]
+
+      serve     run the HttpSysLite driver as a service: it owns the ports, parses, routes and caches,
+                and app processes attach to it with HttpSysLiteOptions.DriverSocket = PATH
+                (configuration HttpSysLite:DriverSocket, environment HTTPSYSLITE_DRIVER).
+      urlacl    who may register a URL prefix (HTTP.sys's URL reservations): root may register anything,
+                other users what a reservation for them or one of their groups covers.
+      show      the running driver's reservations, or its queues, processes, requests and connections.
+
+      --socket  the driver's Unix socket (default: $HTTPSYSLITE_DRIVER, else /run/httpsyslite/driver.sock)
+      --config  serve: the JSON file the driver keeps its reservations in (without it: in memory only)
+      --format  show: json for data instead of a table
+    """);
+return 2;

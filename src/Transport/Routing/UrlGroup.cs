@@ -33,6 +33,23 @@ public sealed class UrlGroup : IDisposable
     /// </summary>
     public ConnectionSettings Settings { get; init; } = ConnectionSettings.Default;
 
+    /// <summary>The prefixes registered now (for `show servicestate`).</summary>
+    public UrlPrefix[] Prefixes
+    {
+        get
+        {
+            lock (_registrations)
+            {
+                var prefixes = new UrlPrefix[_registrations.Count];
+                for (int i = 0; i < prefixes.Length; i++)
+                {
+                    prefixes[i] = _registrations[i].Prefix;
+                }
+                return prefixes;
+            }
+        }
+    }
+
     /// <summary>Registers a prefix (binding its port if needed) and returns it with its real port.</summary>
     /// <exception cref="InvalidOperationException">Another group holds the same prefix, or the port cannot be bound.</exception>
     public UrlPrefix AddPrefix(UrlPrefix prefix)

@@ -9,7 +9,7 @@ namespace HttpSysLite.Transport.Service;
 /// URL group lives as long as some process has the queue open, so the process that created it can
 /// leave while another that attached goes on serving (an app replaced with no request lost).
 /// </summary>
-public sealed class DriverService : IAsyncDisposable
+public sealed partial class DriverService : IAsyncDisposable
 {
     private readonly HttpDriver _driver;
     private readonly string _socketPath;
@@ -19,12 +19,21 @@ public sealed class DriverService : IAsyncDisposable
     private Socket? _listener;
     private Task? _accepting;
 
-    /// <summary>A service for <paramref name="driver"/>'s queues, listening at <paramref name="socketPath"/> once started.</summary>
-    public DriverService(HttpDriver driver, string socketPath)
+    private readonly string? _configPath;
+
+    /// <summary>
+    /// A service for <paramref name="driver"/>'s queues, listening at <paramref name="socketPath"/> once
+    /// started, with its reservations kept in <paramref name="configPath"/> (in memory only when null).
+    /// </summary>
+    public DriverService(HttpDriver driver, string socketPath, string? configPath = null)
     {
         _driver = driver;
         _socketPath = socketPath;
+        _configPath = configPath;
     }
+
+    /// <summary>Who may register which prefixes (urlacl); root may register anything.</summary>
+    public UrlReservations Reservations { get; } = new();
 
     /// <summary>What the service does, for the host's log: channels accepted and ended, queues opened, errors.</summary>
     public event Action<string>? Message;
@@ -48,6 +57,20 @@ public sealed class DriverService : IAsyncDisposable
     /// <exception cref="InvalidOperationException">Another driver is listening there.</exception>
     public void Start()
     {
+        if (_configPath is not null)
+        {
+            // Read before anything listens: a config that does not parse stops the start, unchanged.
+            var config = DriverConfig.Load(_configPath);
+            try
+            {
+                Reservations.Load(config.UrlReservations);
+            }
+            catch (ArgumentException ex)
+            {
+                throw new InvalidOperationException($"The driver's config {_configPath} holds an invalid URL reservation: {ex.Message} Fix the file; it was not changed.", ex);
+            }
+            Reservations.Changed += reservations => new DriverConfig { UrlReservations = [.. reservations] }.Save(_configPath);
+        }
         if (File.Exists(_socketPath))
         {
             using var probe = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
@@ -63,6 +86,13 @@ public sealed class DriverService : IAsyncDisposable
         }
         var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         listener.Bind(new UnixDomainSocketEndPoint(_socketPath));
+        if (!OperatingSystem.IsWindows())
+        {
+            // Any user's app may attach: what it may register is decided by the URL reservations, with
+            // the kernel's word for who it is (SO_PEERCRED), not by who can open the socket.
+            File.SetUnixFileMode(_socketPath, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.GroupWrite
+                | UnixFileMode.OtherRead | UnixFileMode.OtherWrite);
+        }
         listener.Listen(512);
         _listener = listener;
         _accepting = AcceptLoopAsync(listener);
@@ -138,15 +168,28 @@ public sealed class DriverService : IAsyncDisposable
             var bound = new List<string>();
             try
             {
+                if (channel.Peer is { } peer)
+                {
+                    // HTTP.sys checks the namespace before it registers anything: one prefix refused, none kept.
+                    var groups = UnixAccounts.GroupsOf(peer.ProcessId, peer.GroupId);
+                    foreach (string prefix in request.Prefixes)
+                    {
+                        if (Reservations.Check(UrlPrefix.Create(prefix), peer.UserId, groups) is { } denied)
+                        {
+                            throw new UnauthorizedAccessException(denied);
+                        }
+                    }
+                }
                 foreach (string prefix in request.Prefixes)
                 {
                     bound.Add(group.AddPrefix(UrlPrefix.Create(prefix)).FullPrefix);
                 }
             }
-            catch (Exception ex) when (ex is InvalidOperationException or ArgumentException or FormatException or SocketException)
+            catch (Exception ex) when (ex is InvalidOperationException or ArgumentException or FormatException or SocketException or UnauthorizedAccessException)
             {
                 group.Dispose();
                 _driver.CloseRequestQueue(queue, channel);
+                Message?.Invoke($"Process {channel.Peer?.ProcessId} could not open request queue '{queue.Name ?? "(anonymous)"}': {ex.Message}");
                 return new OpenQueueReply { Error = ex.Message };
             }
             _queues[queue] = (group, 1);

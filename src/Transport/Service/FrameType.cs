@@ -30,6 +30,12 @@ public enum FrameType : byte
     /// <summary>Driver to app: after a Detach, no request follows this frame (those before it are the app's to finish).</summary>
     Detached = 8,
 
+    /// <summary>Administration client to driver: one verb (`httpsyslite urlacl add ...`), as JSON (<see cref="ControlRequest"/>).</summary>
+    Control = 9,
+
+    /// <summary>Driver to administration client: the verb's outcome (<see cref="ControlReply"/>).</summary>
+    ControlReply = 10,
+
     /// <summary>Driver to app: a request's head (HttpReceiveHttpRequest).</summary>
     Request = 16,
 

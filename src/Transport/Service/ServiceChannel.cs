@@ -185,6 +185,11 @@ internal sealed class ServiceChannel : IRequestQueueHandler
                 var reply = _service.OpenQueue(this, request);
                 _ = SendAsync(FrameType.QueueOpened, 0, JsonSerializer.SerializeToUtf8Bytes(reply));
                 break;
+            case FrameType.Control:
+                var verb = JsonSerializer.Deserialize<ControlRequest>(payload)
+                    ?? throw new WireFormatException("A Control frame holds no verb.");
+                _ = SendAsync(FrameType.ControlReply, 0, JsonSerializer.SerializeToUtf8Bytes(_service.Control(this, verb)));
+                break;
             case FrameType.Detach:
                 _service.Leave(this);
                 // Sent after every Request frame the queue handed this channel: the app knows what is its.

@@ -30,12 +30,20 @@ public sealed class DriverProcess : IAsyncDisposable
     public ConcurrentQueue<string> Output { get; }
 
     /// <summary>Starts a driver and waits until it listens.</summary>
-    public static async Task<DriverProcess> StartAsync(string? socket = null)
+    /// <remarks>With <paramref name="config"/>, the driver keeps its reservations in that file (--config).</remarks>
+    public static async Task<DriverProcess> StartAsync(string? socket = null, string? config = null)
     {
         string directory = Directory.CreateTempSubdirectory("httpsyslite-driver-").FullName;
+        // Other users' apps must reach the socket (its own mode lets them connect), as under /run/httpsyslite.
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
+                | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
+        }
         socket ??= Path.Combine(directory, "driver.sock");
         string dll = Path.Combine(AppContext.BaseDirectory, "HttpSysLite.Driver.dll");
-        var start = new ProcessStartInfo("dotnet", $"\"{dll}\" serve --socket \"{socket}\"")
+        string arguments = $"\"{dll}\" serve --socket \"{socket}\"" + (config is null ? "" : $" --config \"{config}\"");
+        var start = new ProcessStartInfo("dotnet", arguments)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -71,6 +79,29 @@ public sealed class DriverProcess : IAsyncDisposable
             await driver.DisposeAsync();
             throw new InvalidOperationException("The driver did not start: " + string.Join("\n", output));
         }
+    }
+
+    /// <summary>
+    /// Runs `httpsyslite VERB ARGS --socket ...` against this driver, as <paramref name="user"/> when given
+    /// (else as the test, root); its exit code and output.
+    /// </summary>
+    public async Task<(int ExitCode, string Output)> RunVerbAsync(string verbAndArguments, UnixUser? user = null) =>
+        await RunToolAsync($"{verbAndArguments} --socket \"{Socket}\"", user);
+
+    /// <summary>Runs `httpsyslite ARGS` (tools/Driver) to its exit, as <paramref name="user"/> when given.</summary>
+    public static async Task<(int ExitCode, string Output)> RunToolAsync(string arguments, UnixUser? user = null)
+    {
+        string dll = Path.Combine(user is null ? AppContext.BaseDirectory : ReadableBuild.Directory, "HttpSysLite.Driver.dll");
+        var (file, args) = ("dotnet", $"\"{dll}\" {arguments}");
+        if (user is not null)
+        {
+            (file, args) = user.Wrap(file, args);
+        }
+        using var process = Process.Start(new ProcessStartInfo(file, args) { RedirectStandardOutput = true, RedirectStandardError = true })!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+        return (process.ExitCode, await stdout + await stderr);
     }
 
     /// <summary>Stops the driver as systemd would (SIGTERM) and waits for it to exit.</summary>

@@ -27,13 +27,18 @@ public sealed partial class SampleProcess : IAsyncDisposable
     /// <summary>Starts the sample; with <paramref name="openFileLimit"/>, under that RLIMIT_NOFILE (prlimit, util-linux).</summary>
     /// <remarks>With <paramref name="network"/>, inside that namespace; <paramref name="environment"/> adds to (or, with null values, removes from) its environment.</remarks>
     /// <remarks>With <paramref name="readyLine"/>, ready once a line contains it (a server attached to another's queue listens on nothing of its own; Port is then 0).</remarks>
+    /// <remarks>With <paramref name="user"/>, as that Unix user (setpriv, util-linux), with its groups.</remarks>
     public static async Task<SampleProcess> StartAsync(string arguments, string? aspnetcoreUrls = null, int? openFileLimit = null,
-        NetworkNamespace? network = null, IReadOnlyDictionary<string, string?>? environment = null, string? readyLine = null)
+        NetworkNamespace? network = null, IReadOnlyDictionary<string, string?>? environment = null, string? readyLine = null, UnixUser? user = null)
     {
-        string sampleDll = typeof(MinimalApi.SampleApp).Assembly.Location;
+        string sampleDll = user is null ? typeof(MinimalApi.SampleApp).Assembly.Location : Path.Combine(ReadableBuild.Directory, "MinimalApi.dll");
         var (file, args) = openFileLimit is int limit
             ? ("prlimit", $"--nofile={limit}:{limit} dotnet \"{sampleDll}\" {arguments}")
             : ("dotnet", $"\"{sampleDll}\" {arguments}");
+        if (user is not null)
+        {
+            (file, args) = user.Wrap(file, args);
+        }
         if (network is not null)
         {
             (file, args) = network.Wrap(file, args);
@@ -88,10 +93,15 @@ public sealed partial class SampleProcess : IAsyncDisposable
     }
 
     /// <summary>Runs the sample until it exits by itself (or kills it after <paramref name="timeout"/>); its exit code and output.</summary>
-    public static async Task<(int? ExitCode, string Output)> RunToExitAsync(string arguments, TimeSpan timeout)
+    public static async Task<(int? ExitCode, string Output)> RunToExitAsync(string arguments, TimeSpan timeout, UnixUser? user = null)
     {
-        string sampleDll = typeof(MinimalApi.SampleApp).Assembly.Location;
-        var start = new ProcessStartInfo("dotnet", $"\"{sampleDll}\" {arguments}")
+        string sampleDll = user is null ? typeof(MinimalApi.SampleApp).Assembly.Location : Path.Combine(ReadableBuild.Directory, "MinimalApi.dll");
+        var (file, args) = ("dotnet", $"\"{sampleDll}\" {arguments}");
+        if (user is not null)
+        {
+            (file, args) = user.Wrap(file, args);
+        }
+        var start = new ProcessStartInfo(file, args)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,

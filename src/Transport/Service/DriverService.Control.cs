@@ -1,0 +1,161 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json.Nodes;
+
+namespace HttpSysLite.Transport.Service;
+
+/// <summary>
+/// The administration verbs (netsh http's, as `httpsyslite VERB`), run for a client on the driver's
+/// socket. Showing is open to every user, as with netsh; a change needs root, or, to delete a
+/// reservation, the user it grants. Bad input changes nothing and says what is wrong.
+/// </summary>
+public sealed partial class DriverService
+{
+    internal ControlReply Control(ServiceChannel channel, ControlRequest request)
+    {
+        uint uid = channel.Peer?.UserId ?? 0;
+        try
+        {
+            return request.Verb switch
+            {
+                "urlacl add" => AddReservation(request, uid),
+                "urlacl delete" => DeleteReservation(request, uid),
+                "show urlacl" => ShowReservations(request),
+                "show servicestate" => ShowServiceState(),
+                _ => new ControlReply { Error = $"Unknown verb '{request.Verb}'. The verbs: urlacl add, urlacl delete, show urlacl, show servicestate." },
+            };
+        }
+        catch (Exception ex) when (ex is ArgumentException or UnauthorizedAccessException or IOException)
+        {
+            return new ControlReply { Error = ex.Message };
+        }
+    }
+
+    private ControlReply AddReservation(ControlRequest request, uint uid)
+    {
+        RequireRoot(uid, "add a URL reservation");
+        var added = Reservations.Add(Required(request, "url"), Optional(request, "user"), Optional(request, "group"));
+        Message?.Invoke($"URL reservation added: {added.Url} for {added.Principal}.");
+        return new ControlReply { Text = $"URL reservation added: {added.Url} for {added.Principal}.", Data = ReservationNode(added) };
+    }
+
+    private ControlReply DeleteReservation(ControlRequest request, uint uid)
+    {
+        var removed = Reservations.Delete(Required(request, "url"), reservation => uid == 0 || reservation.Uid == uid);
+        Message?.Invoke($"URL reservation deleted: {removed.Url} ({removed.Principal}).");
+        return new ControlReply { Text = $"URL reservation deleted: {removed.Url} ({removed.Principal}).", Data = ReservationNode(removed) };
+    }
+
+    private ControlReply ShowReservations(ControlRequest request)
+    {
+        string? only = Optional(request, "url");
+        var text = new StringBuilder("URL Reservations:\n-----------------\n");
+        var list = new JsonArray();
+        foreach (var reservation in Reservations.List())
+        {
+            if (only is not null && !string.Equals(reservation.Url, Routing.UrlPrefix.Create(only).FullPrefix, StringComparison.OrdinalIgnoreCase))
+            {
+                continue;
+            }
+            text.Append(CultureInfo.InvariantCulture, $"\n    Reserved URL : {reservation.Url}\n");
+            if (reservation.User is not null)
+            {
+                text.Append(CultureInfo.InvariantCulture, $"        User: {reservation.User} (uid {reservation.Uid})\n");
+            }
+            else
+            {
+                text.Append(CultureInfo.InvariantCulture, $"        Group: {reservation.Group} (gid {reservation.Gid})\n");
+            }
+            list.Add(ReservationNode(reservation));
+        }
+        return new ControlReply { Text = text.ToString(), Data = list };
+    }
+
+    /// <summary>netsh http show servicestate: queues with their processes and prefixes, requests and connections.</summary>
+    private ControlReply ShowServiceState()
+    {
+        var text = new StringBuilder();
+        text.Append(CultureInfo.InvariantCulture, $"Snapshot of the HttpSysLite driver (pid {Environment.ProcessId}) at {DateTime.UtcNow:yyyy-MM-ddTHH:mm:ssZ}\n");
+        var queues = new JsonArray();
+        lock (_sync)
+        {
+            foreach (var (queue, membership) in _queues)
+            {
+                string name = queue.Name ?? "(anonymous)";
+                text.Append(CultureInfo.InvariantCulture, $"\nRequest queue: {name}\n");
+                var processes = new JsonArray();
+                int active = 0;
+                foreach (var channel in _channels)
+                {
+                    if (!ReferenceEquals(channel.Queue, queue))
+                    {
+                        continue;
+                    }
+                    active += channel.ActiveRequests;
+                    var peer = channel.Peer;
+                    processes.Add(new JsonObject
+                    {
+                        ["pid"] = peer?.ProcessId,
+                        ["uid"] = peer?.UserId,
+                        ["user"] = peer is { } p ? UnixAccounts.UserName(p.UserId) : null,
+                        ["activeRequests"] = channel.ActiveRequests,
+                    });
+                }
+                text.Append(CultureInfo.InvariantCulture, $"    Processes: {processes.Count}\n");
+                foreach (var process in processes)
+                {
+                    text.Append(CultureInfo.InvariantCulture, $"        pid {process!["pid"]}, uid {process["uid"]} ({process["user"]}), {process["activeRequests"]} active request(s)\n");
+                }
+                text.Append(CultureInfo.InvariantCulture, $"    Active requests: {active}\n    Waiting requests: {queue.WaitingCount}\n");
+                var prefixes = new JsonArray();
+                if (membership.Group is { } group)
+                {
+                    text.Append(CultureInfo.InvariantCulture, $"    URL group {group.Id}:\n");
+                    foreach (var prefix in group.Prefixes)
+                    {
+                        text.Append(CultureInfo.InvariantCulture, $"        {prefix.FullPrefix}\n");
+                        prefixes.Add(prefix.FullPrefix);
+                    }
+                }
+                queues.Add(new JsonObject
+                {
+                    ["name"] = queue.Name,
+                    ["processes"] = processes,
+                    ["activeRequests"] = active,
+                    ["waitingRequests"] = queue.WaitingCount,
+                    ["urlGroup"] = membership.Group is { } g ? new JsonObject { ["id"] = g.Id, ["prefixes"] = prefixes } : null,
+                });
+            }
+        }
+        int connections = _driver.ConnectionCount;
+        text.Append(CultureInfo.InvariantCulture, $"\nConnections: {connections}\n");
+        return new ControlReply
+        {
+            Text = text.ToString(),
+            Data = new JsonObject { ["pid"] = Environment.ProcessId, ["requestQueues"] = queues, ["connections"] = connections },
+        };
+    }
+
+    private static JsonObject ReservationNode(UrlReservation reservation) => new()
+    {
+        ["url"] = reservation.Url,
+        ["user"] = reservation.User,
+        ["uid"] = reservation.Uid,
+        ["group"] = reservation.Group,
+        ["gid"] = reservation.Gid,
+    };
+
+    private static void RequireRoot(uint uid, string what)
+    {
+        if (uid != 0)
+        {
+            throw new UnauthorizedAccessException($"Only root may {what} (you are uid {uid}, {UnixAccounts.UserName(uid)}). Run the command with sudo.");
+        }
+    }
+
+    private static string Required(ControlRequest request, string key) =>
+        request.Arguments.TryGetValue(key, out string? value) && value.Length > 0 ? value : throw new ArgumentException($"{key}= is required.");
+
+    private static string? Optional(ControlRequest request, string key) =>
+        request.Arguments.TryGetValue(key, out string? value) && value.Length > 0 ? value : null;
+}
