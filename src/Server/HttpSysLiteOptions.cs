@@ -43,6 +43,15 @@ public sealed class HttpSysLiteOptions : HttpSysOptions
     /// </summary>
     public string? DriverSocket { get; set; }
 
+    /// <summary>
+    /// Who may attach to the request queue this server creates in a shared driver, as an SDDL security
+    /// descriptor with Unix users and groups as Samba's SIDs: "D:(A;;GA;;;S-1-22-1-1001)(A;;GA;;;S-1-22-2-100)"
+    /// admits uid 1001 and the members of gid 100 (WD is everyone; root always may). HttpSys's
+    /// RequestQueueSecurityDescriptor says the same on Windows, but its types cannot be built on Linux.
+    /// Null (the default) admits any process. Configuration: HttpSysLite:RequestQueueSecurityDescriptorSddl.
+    /// </summary>
+    public string? RequestQueueSecurityDescriptorSddl { get; set; }
+
     /// <summary>HttpSysOptions.MaxRequestBodySize's default: 30,000,000 bytes (about 28.6 MiB).</summary>
     public const long DefaultMaxRequestBodySize = 30_000_000;
 

@@ -67,6 +67,7 @@ public sealed partial class HttpSysLiteServer
             QueueTimeout = OrDefault(Options.Timeouts.RequestQueue, RequestQueue.DefaultTimeout),
             RejectionMode = rejection,
             MaxConcurrentRequests = Options.MaxConcurrentRequests,
+            SecurityDescriptor = Options.RequestQueueSecurityDescriptorSddl,
         };
         var dispatcher = new ApplicationDispatcher<TContext>(this, application);
         _attach = token => DriverClient.ConnectAsync(socket, request, dispatcher.ProcessRequestAsync, token);

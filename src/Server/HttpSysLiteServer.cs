@@ -529,7 +529,19 @@ public sealed partial class HttpSysLiteServer : IServer, Features.IHttpSysLiteCa
         if (Options.RequestQueueSecurityDescriptor is not null)
         {
             throw new InvalidOperationException(
-                "HttpSysOptions.RequestQueueSecurityDescriptor: queue access control comes with HttpSysLite's namespace security, which is not there yet. Leave it null.");
+                "HttpSysOptions.RequestQueueSecurityDescriptor cannot carry a Unix access list (its types are Windows-only). " +
+                "Give the same descriptor as SDDL in HttpSysLiteOptions.RequestQueueSecurityDescriptorSddl, with users as S-1-22-1-UID and groups as S-1-22-2-GID.");
+        }
+        if (Options.RequestQueueSecurityDescriptorSddl is { } sddl)
+        {
+            try
+            {
+                Transport.Service.QueueAccessList.Parse(sddl);
+            }
+            catch (FormatException ex)
+            {
+                throw new InvalidOperationException($"HttpSysLiteOptions.RequestQueueSecurityDescriptorSddl: {ex.Message}", ex);
+            }
         }
     }
 

@@ -170,6 +170,15 @@ public sealed class HttpDriver : IDisposable
         }
     }
 
+    /// <summary>The named request queue <paramref name="name"/>, or null.</summary>
+    internal RequestQueue? FindRequestQueue(string name)
+    {
+        lock (_sync)
+        {
+            return _namedQueues.TryGetValue(name, out var queue) ? queue : null;
+        }
+    }
+
     /// <summary>
     /// Where a request delegated to <paramref name="queueName"/> under <paramref name="prefix"/> goes: that
     /// queue's registration of the prefix. Null, with <paramref name="missing"/> saying which is absent, if

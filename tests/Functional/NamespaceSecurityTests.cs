@@ -135,4 +135,44 @@ public sealed class NamespaceSecurityTests(ITestOutputHelper output) : IDisposab
         Assert.Matches(@"is not valid JSON at line \d+, column \d+", log);
         Assert.Equal(broken, File.ReadAllText(Config));
     }
+
+    [Fact]
+    public async Task OnlyTheUsersAQueuesDescriptorAdmitsCanAttachToIt()
+    {
+        using var creator = UnixUser.Create();
+        using var allowed = UnixUser.Create(withGroup: true);
+        using var outsider = UnixUser.Create();
+        await using var driver = await DriverProcess.StartAsync(config: Config);
+        int port = TlsClient.FreePort();
+        Assert.Equal(0, (await driver.RunVerbAsync($"urlacl add url=http://+:{port}/ user={creator.Name}")).ExitCode);
+        string queue = $"q{Guid.NewGuid():n}"[..12];
+        uint groupId = uint.Parse((await RunAsync("getent", $"group {allowed.Group}")).Split(':')[2], System.Globalization.CultureInfo.InvariantCulture);
+        // The creator admits itself and the allowed user's group (Samba's SIDs for a Unix user and group).
+        string sddl = $"D:(A;;GA;;;S-1-22-1-{creator.Uid})(A;;GA;;;S-1-22-2-{groupId})";
+        string attach = $"--driver \"{driver.Socket}\" --HttpSysLite:RequestQueueName={queue} --HttpSysLite:RequestQueueMode=Attach";
+        await using var first = await SampleProcess.StartAsync(
+            $"--driver \"{driver.Socket}\" --urls http://+:{port}/ --HttpSysLite:RequestQueueName={queue} --HttpSysLite:RequestQueueSecurityDescriptorSddl=\"{sddl}\"",
+            user: creator);
+        await using var second = await SampleProcess.StartAsync(attach, user: allowed, readyLine: "Attached to the HttpSysLite driver");
+        var (exitCode, log) = await SampleProcess.RunToExitAsync(attach, TimeSpan.FromSeconds(60), outsider);
+        output.WriteLine(log);
+        Assert.NotEqual(0, exitCode);
+        Assert.Contains($"user '{outsider.Name}' (uid {outsider.Uid}) may not attach to request queue '{queue}'", log);
+        Assert.Contains("ERROR_ACCESS_DENIED", log);
+        var (_, state) = await driver.RunVerbAsync("show servicestate");
+        output.WriteLine(state);
+        Assert.Contains($"pid {first.Id}, uid {creator.Uid}", state);
+        Assert.Contains($"pid {second.Id}, uid {allowed.Uid}", state);
+        Assert.DoesNotContain($"uid {outsider.Uid}", state);
+        using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/") };
+        Assert.Equal("Hello, World!", await client.GetStringAsync("plaintext"));
+    }
+
+    private static async Task<string> RunAsync(string file, string arguments)
+    {
+        using var process = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo(file, arguments) { RedirectStandardOutput = true })!;
+        string text = await process.StandardOutput.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        return text;
+    }
 }

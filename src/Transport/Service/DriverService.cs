@@ -15,6 +15,7 @@ public sealed partial class DriverService : IAsyncDisposable
     private readonly string _socketPath;
     private readonly object _sync = new();
     private readonly Dictionary<RequestQueue, (UrlGroup? Group, int Members)> _queues = new();
+    private readonly Dictionary<RequestQueue, QueueAccessList> _access = new();
     private readonly HashSet<ServiceChannel> _channels = new();
     private Socket? _listener;
     private Task? _accepting;
@@ -139,6 +140,29 @@ public sealed partial class DriverService : IAsyncDisposable
             {
                 return new OpenQueueReply { Error = "This channel has a request queue open already: open each queue on a channel of its own." };
             }
+            QueueAccessList? access = null;
+            if (request.SecurityDescriptor is { } sddl)
+            {
+                try
+                {
+                    access = QueueAccessList.Parse(sddl);
+                }
+                catch (FormatException ex)
+                {
+                    return new OpenQueueReply { Error = $"The request queue's security descriptor is refused: {ex.Message}" };
+                }
+            }
+            if (request.Name is { } name && channel.Peer is { } attacher && _driver.FindRequestQueue(name) is { } existing
+                && _access.TryGetValue(existing, out var existingAccess)
+                && !existingAccess.Admits(attacher.UserId, UnixAccounts.GroupsOf(attacher.ProcessId, attacher.GroupId)))
+            {
+                // Checked before the attach, so a refused process never becomes a consumer, even for a moment.
+                string user = UnixAccounts.UserName(attacher.UserId);
+                string denied = $"Access denied (HTTP.sys: ERROR_ACCESS_DENIED): user '{user}' (uid {attacher.UserId}) may not attach to request queue '{name}': " +
+                    $"its creator's security descriptor ({existingAccess.Sddl}) does not admit {QueueAccessList.UserSid(attacher.UserId)} or its groups.";
+                Message?.Invoke($"Process {attacher.ProcessId}: {denied}");
+                return new OpenQueueReply { Error = denied };
+            }
             RequestQueue queue;
             bool created;
             try
@@ -193,6 +217,10 @@ public sealed partial class DriverService : IAsyncDisposable
                 return new OpenQueueReply { Error = ex.Message };
             }
             _queues[queue] = (group, 1);
+            if (access is not null)
+            {
+                _access[queue] = access;
+            }
             channel.Queue = queue;
             Message?.Invoke($"Process {channel.Peer?.ProcessId} created request queue '{queue.Name ?? "(anonymous)"}' with {string.Join(", ", bound)}.");
             return new OpenQueueReply { Created = true, Prefixes = [.. bound] };
@@ -218,6 +246,7 @@ public sealed partial class DriverService : IAsyncDisposable
                 return;
             }
             _queues.Remove(queue);
+            _access.Remove(queue);
             membership.Group?.Dispose();
         }
     }

@@ -35,4 +35,7 @@ public sealed record OpenQueueRequest
 
     /// <summary>The queue's concurrency limit, or null.</summary>
     public int? MaxConcurrentRequests { get; init; }
+
+    /// <summary>Who may attach to the queue this call creates, as SDDL (<see cref="QueueAccessList"/>); null admits every process.</summary>
+    public string? SecurityDescriptor { get; init; }
 }
