@@ -41,14 +41,12 @@ public sealed partial class HttpSysLiteServer
         CancellationToken cancellationToken)
         where TContext : notnull
     {
-        foreach (var (_, prefix) in prefixes)
+        if (Options.SslCertificates.Count > 0)
         {
-            if (prefix.IsHttps)
-            {
-                throw new InvalidOperationException(
-                    $"The https prefix '{prefix.FullPrefix}' cannot be served through the driver at {socket} yet: certificate bindings held by the driver come with its sslcert verbs. " +
-                    "Serve https with the in-process driver (leave DriverSocket unset) for now.");
-            }
+            // The point of the shared driver: keys stay in it, never in an app process.
+            throw new InvalidOperationException(
+                $"HttpSysLiteOptions.SslCertificates has {Options.SslCertificates.Count} binding(s), but with the driver at {socket} the certificates are the driver's: " +
+                "remove them here and add them there, as root: httpsyslite sslcert add ipport=0.0.0.0:443 certfile=CERT.pem keyfile=KEY.pem");
         }
         var rejection = RejectionMode;
         var names = new string[prefixes.Count];

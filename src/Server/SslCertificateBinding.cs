@@ -1,5 +1,3 @@
-using System.Globalization;
-using System.Net;
 using HttpSysLite.Transport.Tls;
 
 namespace HttpSysLite;
@@ -35,31 +33,6 @@ public sealed class SslCertificateBinding
     public string? Directory { get; set; }
 
     /// <summary>The driver's binding; throws <see cref="InvalidOperationException"/> naming what is wrong.</summary>
-    internal CertificateBinding ToDriverBinding(string name)
-    {
-        int kinds = (IpPort is null ? 0 : 1) + (HostnamePort is null ? 0 : 1) + (CentralStorePort is null ? 0 : 1);
-        if (kinds != 1)
-        {
-            throw new InvalidOperationException($"{name} must set exactly one of IpPort, HostnamePort or CentralStorePort (HTTP.sys's ipport, hostnameport and ccs bindings).");
-        }
-        if (IpPort is not null)
-        {
-            if (!IPEndPoint.TryParse(IpPort, out var endPoint) || endPoint.Port == 0)
-            {
-                throw new InvalidOperationException($"{name}: IpPort '{IpPort}' is not an address and port, such as 0.0.0.0:443, [::]:443 or 10.1.2.3:443.");
-            }
-            return new CertificateBinding { Kind = CertificateBindingKind.IpPort, Address = endPoint.Address, Port = endPoint.Port, Path = Path, KeyPath = KeyPath, Password = Password };
-        }
-        if (HostnamePort is not null)
-        {
-            int colon = HostnamePort.LastIndexOf(':');
-            if (colon <= 0 || !int.TryParse(HostnamePort.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out int port)
-                || port is < 1 or > 65535 || Uri.CheckHostName(HostnamePort[..colon]) != UriHostNameType.Dns)
-            {
-                throw new InvalidOperationException($"{name}: HostnamePort '{HostnamePort}' is not a host name and port, such as www.example.com:443.");
-            }
-            return new CertificateBinding { Kind = CertificateBindingKind.HostnamePort, Hostname = HostnamePort[..colon], Port = port, Path = Path, KeyPath = KeyPath, Password = Password };
-        }
-        return new CertificateBinding { Kind = CertificateBindingKind.CentralStorePort, Port = CentralStorePort!.Value, Directory = Directory, Password = Password };
-    }
+    internal CertificateBinding ToDriverBinding(string name) =>
+        CertificateBinding.Create(name, IpPort, HostnamePort, CentralStorePort, Path, KeyPath, Password, Directory);
 }

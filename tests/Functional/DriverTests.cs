@@ -408,6 +408,42 @@ public sealed class DriverTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task AnHttpsPrefixIsServedWithTheDriversBindingAndTheAppSeesTheHandshake()
+    {
+        string directory = Directory.CreateTempSubdirectory("httpsyslite-driver-tls-").FullName;
+        try
+        {
+            var (certificate, key) = HttpSysLite.Tests.Unit.Support.TestCertificates.WritePem(
+                HttpSysLite.Tests.Unit.Support.TestCertificates.Create("localhost"), directory, "tls");
+            if (!OperatingSystem.IsWindows())
+            {
+                File.SetUnixFileMode(key, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            }
+            await using var driver = await DriverProcess.StartAsync();
+            int port = FreePort();
+            var (code, text) = await driver.RunVerbAsync($"sslcert add ipport=0.0.0.0:{port} certfile={certificate} keyfile={key}");
+            Assert.True(code == 0, text);
+            await using var test = await TestServer.StartAsync(ServerKind.HttpSysLite, app => app.MapGet("/tls", (HttpContext c) =>
+            {
+                var handshake = c.Features.Get<Microsoft.AspNetCore.Connections.Features.ITlsHandshakeFeature>();
+                return $"{c.Request.Scheme} {c.Request.IsHttps} {handshake?.Protocol} {handshake?.HostName}";
+            }), o =>
+            {
+                o.DriverSocket = driver.Socket;
+                o.UrlPrefixes.Add($"https://+:{port}/");
+            });
+            using var handler = new HttpClientHandler { ServerCertificateCustomValidationCallback = (_, served, _, _) => served?.Subject == "CN=localhost" };
+            using var client = new HttpClient(handler) { BaseAddress = new Uri($"https://localhost:{port}/") };
+            string answer = await client.GetStringAsync("tls");
+            Assert.Matches(@"^https True Tls1[23] localhost$", answer);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task AWebSocketEchoesThroughTheDriver()
     {
         await using var driver = await DriverProcess.StartAsync();

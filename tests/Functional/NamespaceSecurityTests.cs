@@ -1,5 +1,6 @@
 using System.Net;
 using HttpSysLite.Tests.Functional.Support;
+using HttpSysLite.Tests.Unit.Support;
 using Xunit.Abstractions;
 
 namespace HttpSysLite.Tests.Functional;
@@ -10,6 +11,7 @@ namespace HttpSysLite.Tests.Functional;
 /// reservation for it or one of its groups covers. The driver runs as root and keeps its reservations
 /// in a config file of the test's own.
 /// </summary>
+[System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
 public sealed class NamespaceSecurityTests(ITestOutputHelper output) : IDisposable
 {
     private readonly string _directory = Directory.CreateTempSubdirectory("httpsyslite-urlacl-").FullName;
@@ -174,5 +176,49 @@ public sealed class NamespaceSecurityTests(ITestOutputHelper output) : IDisposab
         string text = await process.StandardOutput.ReadToEndAsync();
         await process.WaitForExitAsync();
         return text;
+    }
+
+    [Fact]
+    public async Task ANonRootAppServesHttpsOn443WithTheDriversKeyWhichItCannotRead()
+    {
+        using var user = UnixUser.Create();
+        var (certificate, key) = TestCertificates.WritePem(TestCertificates.Create("localhost"), _directory, "driver-tls");
+        File.SetUnixFileMode(key, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        await using (var driver = await DriverProcess.StartAsync(config: Config))
+        {
+            // A key other users could read is refused: the driver keeps keys to itself.
+            string shared = Path.Combine(_directory, "shared.key");
+            File.Copy(key, shared);
+            File.SetUnixFileMode(shared, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+            var refused = await driver.RunVerbAsync($"sslcert add ipport=0.0.0.0:443 certfile={certificate} keyfile={shared}");
+            Assert.True(refused.ExitCode != 0, refused.Output);
+            Assert.Contains("can be read by other users (mode 0644)", refused.Output);
+            Assert.Contains($"chmod 600 {shared}", refused.Output);
+
+            Assert.Equal(0, (await driver.RunVerbAsync($"sslcert add ipport=0.0.0.0:443 certfile={certificate} keyfile={key}")).ExitCode);
+            Assert.Equal(0, (await driver.RunVerbAsync($"urlacl add url=https://+:443/{user.Name}/ user={user.Name}")).ExitCode);
+            Assert.Contains("ipport=0.0.0.0:443", (await driver.RunVerbAsync("show sslcert")).Output);
+            // The app process, as the user, cannot read the key...
+            var (file, arguments) = user.Wrap("cat", key);
+            var (readExit, _) = await RunToExitAsync(file, arguments);
+            Assert.NotEqual(0, readExit);
+            // ...and serves https on 443 all the same, with no certificate of its own.
+            await using var app = await SampleProcess.StartAsync($"--driver \"{driver.Socket}\" --urls https://+:443/{user.Name}/", user: user);
+            using var handler = new HttpClientHandler { ServerCertificateCustomValidationCallback = (_, served, _, _) => served?.Subject == "CN=localhost" };
+            using var client = new HttpClient(handler) { BaseAddress = new Uri("https://localhost/") };
+            Assert.Equal("Hello, World!", await client.GetStringAsync($"{user.Name}/plaintext"));
+        }
+        // The binding and the reservation survive a restart of the driver.
+        await using var restarted = await DriverProcess.StartAsync(config: Config);
+        Assert.Contains("ipport=0.0.0.0:443", (await restarted.RunVerbAsync("show sslcert")).Output);
+        Assert.Contains($"https://+:443/{user.Name}/", (await restarted.RunVerbAsync("show urlacl")).Output);
+    }
+
+    private static async Task<(int ExitCode, string Output)> RunToExitAsync(string file, string arguments)
+    {
+        using var process = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo(file, arguments) { RedirectStandardOutput = true, RedirectStandardError = true })!;
+        string text = await process.StandardOutput.ReadToEndAsync() + await process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        return (process.ExitCode, text);
     }
 }

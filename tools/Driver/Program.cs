@@ -10,7 +10,8 @@ if (args.Length > 0 && args[0] == "serve")
     await builder.Build().RunAsync();
     return 0;
 }
-if (args.Length >= 2 && (args[0], args[1]) is ("urlacl", "add") or ("urlacl", "delete") or ("show", "urlacl") or ("show", "servicestate"))
+if (args.Length >= 2 && (args[0], args[1]) is ("urlacl", "add") or ("urlacl", "delete") or ("show", "urlacl") or ("show", "servicestate")
+    or ("sslcert", "add") or ("sslcert", "delete") or ("show", "sslcert"))
 {
     return await AdminCommand.RunAsync($"{args[0]} {args[1]}", args[2..]);
 }
@@ -20,6 +21,10 @@ Console.Error.WriteLine("""
       httpsyslite urlacl add url=URL (user=NAME | group=NAME)
       httpsyslite urlacl delete url=URL
       httpsyslite show urlacl [url=URL] [--format json]
+      httpsyslite sslcert add (ipport=IP:PORT | hostnameport=HOST:PORT) certfile=PATH [keyfile=PATH] [password=P]
+      httpsyslite sslcert add ccs=PORT dir=PATH
+      httpsyslite sslcert delete (ipport=IP:PORT | hostnameport=HOST:PORT | ccs=PORT)
+      httpsyslite show sslcert [--format json]
       httpsyslite show servicestate [--format json]
 
       serve     run the HttpSysLite driver as a service: it owns the ports, parses, routes and caches,
@@ -27,10 +32,12 @@ Console.Error.WriteLine("""
                 (configuration HttpSysLite:DriverSocket, environment HTTPSYSLITE_DRIVER).
       urlacl    who may register a URL prefix (HTTP.sys's URL reservations): root may register anything,
                 other users what a reservation for them or one of their groups covers.
-      show      the running driver's reservations, or its queues, processes, requests and connections.
+      sslcert   the certificates the driver serves https with (HTTP.sys's bindings): apps attached to it
+                serve https prefixes with no certificate of their own, and never read the keys.
+      show      the running driver's reservations, bindings, or its queues, processes, requests and connections.
 
       --socket  the driver's Unix socket (default: $HTTPSYSLITE_DRIVER, else /run/httpsyslite/driver.sock)
-      --config  serve: the JSON file the driver keeps its reservations in (without it: in memory only)
+      --config  serve: the JSON file the driver keeps its reservations and bindings in (without it: in memory only)
       --format  show: json for data instead of a table
     """);
 return 2;

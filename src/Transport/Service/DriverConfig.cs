@@ -25,6 +25,9 @@ public sealed record DriverConfig
     /// <summary>The URL reservations (urlacl).</summary>
     public List<UrlReservation> UrlReservations { get; init; } = [];
 
+    /// <summary>The certificate bindings the driver holds (sslcert).</summary>
+    public List<SslCertificateEntry> SslCertificates { get; init; } = [];
+
     /// <summary>
     /// Reads <paramref name="path"/>; a file that does not exist yet is an empty state (it is created at
     /// the first change).

@@ -22,10 +22,13 @@ public sealed partial class DriverService
                 "urlacl delete" => DeleteReservation(request, uid),
                 "show urlacl" => ShowReservations(request),
                 "show servicestate" => ShowServiceState(),
-                _ => new ControlReply { Error = $"Unknown verb '{request.Verb}'. The verbs: urlacl add, urlacl delete, show urlacl, show servicestate." },
+                "sslcert add" => AddCertificate(request, uid),
+                "sslcert delete" => DeleteCertificate(request, uid),
+                "show sslcert" => ShowCertificates(),
+                _ => new ControlReply { Error = $"Unknown verb '{request.Verb}'. The verbs: urlacl add, urlacl delete, show urlacl, sslcert add, sslcert delete, show sslcert, show servicestate." },
             };
         }
-        catch (Exception ex) when (ex is ArgumentException or UnauthorizedAccessException or IOException)
+        catch (Exception ex) when (ex is ArgumentException or UnauthorizedAccessException or IOException or InvalidOperationException)
         {
             return new ControlReply { Error = ex.Message };
         }
@@ -135,6 +138,111 @@ public sealed partial class DriverService
             Data = new JsonObject { ["pid"] = Environment.ProcessId, ["requestQueues"] = queues, ["connections"] = connections },
         };
     }
+
+    /// <summary>netsh http add sslcert: ipport=, hostnameport= or ccs= (with dir=), and certfile=, keyfile=, password=.</summary>
+    private ControlReply AddCertificate(ControlRequest request, uint uid)
+    {
+        RequireRoot(uid, "add a certificate binding");
+        var entry = EntryOf(request, withFiles: true);
+        string name = $"sslcert {entry.Endpoint}";
+        entry.CheckKeyIsPrivate(name);
+        var binding = entry.ToBinding(name);
+        lock (_sslEntries)
+        {
+            if (_sslEntries.Exists(e => e.Binding.SameEndpoint(binding)))
+            {
+                throw new ArgumentException($"{entry.Endpoint} has a certificate binding already. Delete it first: httpsyslite sslcert delete {entry.Endpoint}");
+            }
+            _driver.Certificates.Set(binding); // loads and checks the certificate: refused whole if it cannot serve
+            _sslEntries.Add((entry, binding));
+        }
+        SaveConfig();
+        Message?.Invoke($"Certificate binding added: {entry.Endpoint}.");
+        return new ControlReply { Text = $"Certificate binding added: {entry.Endpoint}.", Data = CertificateNode(entry) };
+    }
+
+    private ControlReply DeleteCertificate(ControlRequest request, uint uid)
+    {
+        RequireRoot(uid, "delete a certificate binding");
+        var entry = EntryOf(request, withFiles: false);
+        var binding = entry.ToBinding($"sslcert {entry.Endpoint}");
+        lock (_sslEntries)
+        {
+            int index = _sslEntries.FindIndex(e => e.Binding.SameEndpoint(binding));
+            if (index < 0)
+            {
+                throw new ArgumentException($"{entry.Endpoint} has no certificate binding (httpsyslite show sslcert lists them).");
+            }
+            _driver.Certificates.Remove(_sslEntries[index].Binding);
+            _sslEntries.RemoveAt(index);
+        }
+        SaveConfig();
+        Message?.Invoke($"Certificate binding deleted: {entry.Endpoint}.");
+        return new ControlReply { Text = $"Certificate binding deleted: {entry.Endpoint}." };
+    }
+
+    private ControlReply ShowCertificates()
+    {
+        var text = new StringBuilder("SSL Certificate bindings:\n-------------------------\n");
+        var list = new JsonArray();
+        lock (_sslEntries)
+        {
+            foreach (var (entry, _) in _sslEntries)
+            {
+                text.Append(CultureInfo.InvariantCulture, $"\n    {entry.Endpoint}\n");
+                if (entry.Directory is not null)
+                {
+                    text.Append(CultureInfo.InvariantCulture, $"        Central store : {entry.Directory}\n");
+                }
+                else
+                {
+                    text.Append(CultureInfo.InvariantCulture, $"        Certificate   : {entry.Path}\n        Key           : {entry.KeyPath ?? "(in the certificate file)"}\n");
+                }
+                list.Add(CertificateNode(entry));
+            }
+        }
+        return new ControlReply { Text = text.ToString(), Data = list };
+    }
+
+    private static SslCertificateEntry EntryOf(ControlRequest request, bool withFiles)
+    {
+        int? ccs = null;
+        if (Optional(request, "ccs") is { } port)
+        {
+            ccs = int.TryParse(port, NumberStyles.None, CultureInfo.InvariantCulture, out int parsed) && parsed is > 0 and < 65536
+                ? parsed
+                : throw new ArgumentException($"ccs={port} is not a port.");
+        }
+        var entry = new SslCertificateEntry
+        {
+            IpPort = Optional(request, "ipport"),
+            HostnamePort = Optional(request, "hostnameport"),
+            CentralStorePort = ccs,
+            Path = withFiles ? FullPath(Optional(request, "certfile")) : null,
+            KeyPath = withFiles ? FullPath(Optional(request, "keyfile")) : null,
+            Password = withFiles ? Optional(request, "password") : null,
+            Directory = withFiles ? FullPath(Optional(request, "dir")) : null,
+        };
+        if (withFiles && entry.CentralStorePort is null && entry.Path is null)
+        {
+            throw new ArgumentException("certfile= is required (with keyfile= for a PEM whose key is apart, or password= for a PFX).");
+        }
+        if (withFiles && entry.CentralStorePort is not null && entry.Directory is null)
+        {
+            throw new ArgumentException("ccs= needs dir=, the directory of host.pfx, or host.pem with host.key, files.");
+        }
+        return entry;
+    }
+
+    private static string? FullPath(string? path) => path is null ? null : Path.GetFullPath(path);
+
+    private static JsonObject CertificateNode(SslCertificateEntry entry) => new()
+    {
+        ["endpoint"] = entry.Endpoint,
+        ["certificate"] = entry.Path,
+        ["key"] = entry.KeyPath,
+        ["directory"] = entry.Directory,
+    };
 
     private static JsonObject ReservationNode(UrlReservation reservation) => new()
     {

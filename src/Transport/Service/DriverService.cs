@@ -33,6 +33,24 @@ public sealed partial class DriverService : IAsyncDisposable
         _configPath = configPath;
     }
 
+    // The certificate bindings this service added (sslcert), as given and as the driver holds them.
+    private readonly List<(SslCertificateEntry Entry, Tls.CertificateBinding Binding)> _sslEntries = new();
+
+    /// <summary>Writes the state the verbs change to the config file, when there is one.</summary>
+    private void SaveConfig()
+    {
+        if (_configPath is null)
+        {
+            return;
+        }
+        List<SslCertificateEntry> certificates;
+        lock (_sslEntries)
+        {
+            certificates = _sslEntries.ConvertAll(e => e.Entry);
+        }
+        new DriverConfig { UrlReservations = [.. Reservations.List()], SslCertificates = certificates }.Save(_configPath);
+    }
+
     /// <summary>Who may register which prefixes (urlacl); root may register anything.</summary>
     public UrlReservations Reservations { get; } = new();
 
@@ -70,7 +88,23 @@ public sealed partial class DriverService : IAsyncDisposable
             {
                 throw new InvalidOperationException($"The driver's config {_configPath} holds an invalid URL reservation: {ex.Message} Fix the file; it was not changed.", ex);
             }
-            Reservations.Changed += reservations => new DriverConfig { UrlReservations = [.. reservations] }.Save(_configPath);
+            for (int i = 0; i < config.SslCertificates.Count; i++)
+            {
+                var entry = config.SslCertificates[i];
+                string name = $"{_configPath}: sslCertificates[{i}] ({entry.Endpoint})";
+                entry.CheckKeyIsPrivate(name);
+                var binding = entry.ToBinding(name);
+                try
+                {
+                    _driver.Certificates.Set(binding);
+                }
+                catch (InvalidOperationException ex)
+                {
+                    throw new InvalidOperationException($"{name}: {ex.Message}", ex);
+                }
+                _sslEntries.Add((entry, binding));
+            }
+            Reservations.Changed += _ => SaveConfig();
         }
         if (File.Exists(_socketPath))
         {
@@ -202,6 +236,17 @@ public sealed partial class DriverService : IAsyncDisposable
                         {
                             throw new UnauthorizedAccessException(denied);
                         }
+                    }
+                }
+                foreach (string prefix in request.Prefixes)
+                {
+                    // The driver's own bindings serve an app's https prefix: the app brings no certificate.
+                    var parsed = UrlPrefix.Create(prefix);
+                    if (parsed.IsHttps && parsed.Port != 0 && !_driver.Certificates.HasPort(parsed.Port))
+                    {
+                        throw new InvalidOperationException(
+                            $"The https prefix {parsed.FullPrefix} has no certificate binding for port {parsed.Port} in the driver. " +
+                            $"As root, run: httpsyslite sslcert add ipport=0.0.0.0:{parsed.Port} certfile=CERT.pem keyfile=KEY.pem");
                     }
                 }
                 foreach (string prefix in request.Prefixes)

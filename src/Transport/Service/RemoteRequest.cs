@@ -170,8 +170,7 @@ internal sealed class RemoteRequest : IQueuedRequest
 
     public IPEndPoint LocalEndPoint => _head.LocalEndPoint;
 
-    // The TLS summary does not cross yet: over a driver channel a request has no TLS features.
-    public Tls.TlsConnectionInfo? Tls => null;
+    public Tls.TlsConnectionInfo? Tls => _head.Tls;
 
     public ref readonly RequestTimestamps Timestamps => ref _timestamps;
 

@@ -62,4 +62,7 @@ public sealed class RequestHead
 
     /// <summary>The header fields, byte for byte as received.</summary>
     public RequestHeaders Headers { get; } = new();
+
+    /// <summary>What the connection's TLS handshake settled, for an https request; else null.</summary>
+    public Tls.TlsConnectionInfo? Tls { get; internal set; }
 }

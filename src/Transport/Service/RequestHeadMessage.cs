@@ -48,6 +48,65 @@ public static class RequestHeadMessage
         writer.WriteUtf8(request.Path);
         writer.WriteLatin1(request.QueryString);
         WriteFields(writer, request.Headers);
+        if (request.IsHttps && request.Tls is { } tls)
+        {
+            WriteTls(writer, tls);
+        }
+    }
+
+    /// <summary>
+    /// What the connection's handshake settled, after the fields of an https request: the app's TLS
+    /// features read it as in-process. The certificate crosses as its DER bytes; the ClientHello and
+    /// the driver's key material never do.
+    /// </summary>
+    private static void WriteTls(WireWriter writer, Tls.TlsConnectionInfo tls)
+    {
+        writer.WriteUInt32((uint)tls.Protocol);
+        writer.WriteUInt32((uint)tls.CipherSuite);
+        writer.WriteLatin1(System.Text.Encoding.Latin1.GetString(tls.ApplicationProtocol.Protocol.Span));
+        writer.WriteUtf8(tls.HostName);
+        writer.WriteInt64(tls.HandshakeStart);
+        writer.WriteInt64(tls.HandshakeEnd);
+        var algorithms = tls.Algorithms;
+        writer.WriteUInt32((uint)algorithms.Cipher);
+        writer.WriteUInt32((uint)algorithms.CipherStrength);
+        writer.WriteUInt32((uint)algorithms.Hash);
+        writer.WriteUInt32((uint)algorithms.HashStrength);
+        writer.WriteUInt32((uint)algorithms.KeyExchange);
+        writer.WriteUInt32((uint)algorithms.KeyExchangeStrength);
+        writer.WriteLatin1(tls.ClientCertificate is { } certificate ? System.Text.Encoding.Latin1.GetString(certificate.RawData) : string.Empty);
+    }
+
+    private static Tls.TlsConnectionInfo ReadTls(ref WireReader reader, System.Net.IPEndPoint local, Tls.TlsConnectionInfo? previous)
+    {
+        var protocol = (System.Security.Authentication.SslProtocols)reader.ReadUInt32();
+        var cipher = (System.Net.Security.TlsCipherSuite)reader.ReadUInt32();
+        var alpn = reader.ReadBytes();
+        string hostName = reader.ReadUtf8();
+        long start = reader.ReadInt64();
+        long end = reader.ReadInt64();
+        var algorithms = ((int)reader.ReadUInt32(), (int)reader.ReadUInt32(), (int)reader.ReadUInt32(), (int)reader.ReadUInt32(), (int)reader.ReadUInt32(), (int)reader.ReadUInt32());
+        var certificate = reader.ReadBytes();
+        // The next request of the same connection has the same summary: the slot keeps it, so a
+        // keep-alive client's requests build it (and parse its certificate) once.
+        if (previous is not null && previous.HandshakeStart == start && previous.HandshakeEnd == end && previous.HostName == hostName
+            && (previous.ClientCertificate?.RawData.AsSpan().SequenceEqual(certificate) ?? certificate.IsEmpty))
+        {
+            return previous;
+        }
+        return new Tls.TlsConnectionInfo
+        {
+            Protocol = protocol,
+            CipherSuite = cipher,
+            ApplicationProtocol = alpn.IsEmpty ? default : new System.Net.Security.SslApplicationProtocol(alpn.ToArray()),
+            HostName = hostName,
+            // Which of the driver's bindings served the handshake stays in the driver; the app sees its port.
+            Binding = new Tls.CertificateBinding { Kind = Tls.CertificateBindingKind.IpPort, Port = local.Port, Address = local.Address },
+            HandshakeStart = start,
+            HandshakeEnd = end,
+            Algorithms = algorithms,
+            ClientCertificate = certificate.IsEmpty ? null : System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadCertificate(certificate),
+        };
     }
 
     /// <summary>Header or trailer fields: the count, then each name and value byte for byte (Latin-1).</summary>
@@ -102,6 +161,7 @@ public static class RequestHeadMessage
         head.QueryString = System.Text.Encoding.Latin1.GetString(reader.ReadBytes());
         head.Headers.Clear();
         ReadFields(ref reader, head.Headers);
+        head.Tls = head.IsHttps ? ReadTls(ref reader, head.LocalEndPoint, head.Tls) : null;
         if (!reader.IsEmpty)
         {
             throw new WireFormatException("A request head has bytes after its last header field.");

@@ -51,4 +51,40 @@ public sealed record CertificateBinding
 
     /// <inheritdoc />
     public override string ToString() => Endpoint;
+
+    /// <summary>
+    /// A binding from its configuration spelling (Kestrel's and HTTP.sys's names): exactly one of
+    /// <paramref name="ipPort"/> ("0.0.0.0:443", "[::]:443"), <paramref name="hostnamePort"/>
+    /// ("www.example.com:443") or <paramref name="centralStorePort"/> (443). Messages start with
+    /// <paramref name="name"/>, the entry's place in its configuration.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Not exactly one kind, or an endpoint that does not parse.</exception>
+    public static CertificateBinding Create(string name, string? ipPort, string? hostnamePort, int? centralStorePort,
+        string? path, string? keyPath, string? password, string? directory)
+    {
+        int kinds = (ipPort is null ? 0 : 1) + (hostnamePort is null ? 0 : 1) + (centralStorePort is null ? 0 : 1);
+        if (kinds != 1)
+        {
+            throw new InvalidOperationException($"{name} must set exactly one of IpPort, HostnamePort or CentralStorePort (HTTP.sys's ipport, hostnameport and ccs bindings).");
+        }
+        if (ipPort is not null)
+        {
+            if (!IPEndPoint.TryParse(ipPort, out var endPoint) || endPoint.Port == 0)
+            {
+                throw new InvalidOperationException($"{name}: IpPort '{ipPort}' is not an address and port, such as 0.0.0.0:443, [::]:443 or 10.1.2.3:443.");
+            }
+            return new CertificateBinding { Kind = CertificateBindingKind.IpPort, Address = endPoint.Address, Port = endPoint.Port, Path = path, KeyPath = keyPath, Password = password };
+        }
+        if (hostnamePort is not null)
+        {
+            int colon = hostnamePort.LastIndexOf(':');
+            if (colon <= 0 || !int.TryParse(hostnamePort.AsSpan(colon + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int port)
+                || port is < 1 or > 65535 || Uri.CheckHostName(hostnamePort[..colon]) != UriHostNameType.Dns)
+            {
+                throw new InvalidOperationException($"{name}: HostnamePort '{hostnamePort}' is not a host name and port, such as www.example.com:443.");
+            }
+            return new CertificateBinding { Kind = CertificateBindingKind.HostnamePort, Hostname = hostnamePort[..colon], Port = port, Path = path, KeyPath = keyPath, Password = password };
+        }
+        return new CertificateBinding { Kind = CertificateBindingKind.CentralStorePort, Port = centralStorePort!.Value, Directory = directory, Password = password };
+    }
 }

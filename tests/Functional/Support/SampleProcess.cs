@@ -141,6 +141,6 @@ public sealed partial class SampleProcess : IAsyncDisposable
         _process.Dispose();
     }
 
-    [GeneratedRegex(@"Now listening on: http://[^\s]*:(\d+)/?")]
+    [GeneratedRegex(@"Now listening on: https?://[^\s]*:(\d+)/?")]
     private static partial Regex ListeningOn();
 }
