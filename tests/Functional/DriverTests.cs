@@ -118,6 +118,15 @@ public sealed class DriverTests(ITestOutputHelper output)
         Assert.Equal("cached response, app run #1\n", await client.GetStringAsync("cached"));
         Assert.Equal("cached response, app run #1\n", await client.GetStringAsync("cached"));
         Assert.Equal("cached response, app run #1\n", await client.GetStringAsync("cached"));
+        // netsh http show cachestate / delete cache, against the running driver.
+        var (_, state) = await driver.RunVerbAsync("show cachestate");
+        output.WriteLine(state);
+        Assert.Contains($"URL: http://127.0.0.1:{port}/cached", state);
+        Assert.Contains("Status: 200", state);
+        var (code, flushed) = await driver.RunVerbAsync($"delete cache url=http://127.0.0.1:{port}/ recursive=yes");
+        Assert.True(code == 0, flushed);
+        Assert.Contains("1 cache entries removed", flushed);
+        Assert.Equal("cached response, app run #2\n", await client.GetStringAsync("cached"));
     }
 
     [Fact]

@@ -206,6 +206,20 @@ public sealed class ResponseCache : IDisposable
         return removed;
     }
 
+    /// <summary>The entries now, with the seconds each has left (for `show cachestate`); a copy.</summary>
+    public IReadOnlyList<(CacheEntry Entry, long SecondsLeft)> Snapshot()
+    {
+        long now = _clock.Now;
+        var entries = new List<(CacheEntry, long)>();
+        foreach (var pair in _entries)
+        {
+            long left = pair.Value.ExpiresAt == long.MaxValue ? long.MaxValue : Math.Max(0, (pair.Value.ExpiresAt - now) / 1000);
+            entries.Add((pair.Value, left));
+        }
+        entries.Sort(static (a, b) => string.CompareOrdinal(a.Item1.Key, b.Item1.Key));
+        return entries;
+    }
+
     /// <summary>Removes everything an owner stored (its prefixes are going away).</summary>
     public void RemoveOwnedBy(object owner)
     {

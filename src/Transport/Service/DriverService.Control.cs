@@ -25,7 +25,9 @@ public sealed partial class DriverService
                 "sslcert add" => AddCertificate(request, uid),
                 "sslcert delete" => DeleteCertificate(request, uid),
                 "show sslcert" => ShowCertificates(),
-                _ => new ControlReply { Error = $"Unknown verb '{request.Verb}'. The verbs: urlacl add, urlacl delete, show urlacl, sslcert add, sslcert delete, show sslcert, show servicestate." },
+                "show cachestate" => ShowCache(request),
+                "delete cache" => DeleteCache(request, uid),
+                _ => new ControlReply { Error = $"Unknown verb '{request.Verb}'. The verbs: urlacl add, urlacl delete, show urlacl, sslcert add, sslcert delete, show sslcert, show servicestate, show cachestate, delete cache." },
             };
         }
         catch (Exception ex) when (ex is ArgumentException or UnauthorizedAccessException or IOException or InvalidOperationException)
@@ -202,6 +204,42 @@ public sealed partial class DriverService
             }
         }
         return new ControlReply { Text = text.ToString(), Data = list };
+    }
+
+    /// <summary>netsh http show cachestate: each stored response, its status, size and time left.</summary>
+    private ControlReply ShowCache(ControlRequest request)
+    {
+        string? only = Optional(request, "url");
+        var cache = _driver.Cache;
+        var text = new StringBuilder();
+        text.Append(CultureInfo.InvariantCulture, $"Response cache: {cache.Count} entries, {cache.Bytes} bytes; {cache.Hits} hits, {cache.Misses} misses\n");
+        var list = new JsonArray();
+        foreach (var (entry, left) in cache.Snapshot())
+        {
+            if (only is not null && !entry.Key.StartsWith(only, StringComparison.OrdinalIgnoreCase))
+            {
+                continue;
+            }
+            string ttl = left == long.MaxValue ? "no expiry" : $"{left} s";
+            text.Append(CultureInfo.InvariantCulture, $"\n    URL: {entry.Key}\n        Status: {entry.StatusCode}  Size: {entry.Size} bytes  Time to live: {ttl}\n");
+            list.Add(new JsonObject { ["url"] = entry.Key, ["status"] = entry.StatusCode, ["bytes"] = entry.Size, ["secondsLeft"] = left == long.MaxValue ? null : left });
+        }
+        return new ControlReply
+        {
+            Text = text.ToString(),
+            Data = new JsonObject { ["entries"] = list, ["count"] = cache.Count, ["bytes"] = cache.Bytes, ["hits"] = cache.Hits, ["misses"] = cache.Misses },
+        };
+    }
+
+    /// <summary>netsh http delete cache url= [recursive=yes]: flushes one URL, or every URL under it.</summary>
+    private ControlReply DeleteCache(ControlRequest request, uint uid)
+    {
+        RequireRoot(uid, "flush the response cache");
+        string url = Required(request, "url");
+        bool recursive = Optional(request, "recursive") is { } value && (value.Equals("yes", StringComparison.OrdinalIgnoreCase) || value == "true");
+        int removed = _driver.Cache.Flush(url, recursive);
+        Message?.Invoke($"Response cache flushed for {url}{(recursive ? " and below" : "")}: {removed} entries.");
+        return new ControlReply { Text = $"{removed} cache entries removed.", Data = new JsonObject { ["removed"] = removed } };
     }
 
     private static SslCertificateEntry EntryOf(ControlRequest request, bool withFiles)
