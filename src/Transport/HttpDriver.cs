@@ -300,9 +300,56 @@ public sealed class HttpDriver : IDisposable
         }
     }
 
+    /// <summary>
+    /// HTTP.sys's IP listen list: when not empty, the only addresses the driver binds. A wildcard or host
+    /// name prefix then binds each of them instead of [::], and an IP prefix must name one of them (0.0.0.0
+    /// or [::] in the list stands for every address of its family). Like netsh http add iplisten, a
+    /// change applies to ports bound after it; a port already open keeps its sockets until it closes.
+    /// </summary>
+    public IReadOnlyList<IPAddress> ListenAddresses { get; set; } = [];
+
+    /// <summary>The addresses to bind for <paramref name="prefix"/> under the listen list; null for the dual-mode wildcard.</summary>
+    private IPAddress[]? AddressesFor(UrlPrefix prefix)
+    {
+        var only = ListenAddresses;
+        if (only.Count == 0)
+        {
+            return prefix.NeedsWildcardBind ? null : prefix.BindAddresses;
+        }
+        if (prefix.NeedsWildcardBind)
+        {
+            return [.. only];
+        }
+        var addresses = new List<IPAddress>();
+        foreach (var address in prefix.BindAddresses)
+        {
+            foreach (var listed in only)
+            {
+                if (listed.Equals(address) || listed.AddressFamily == address.AddressFamily
+                    && (listed.Equals(IPAddress.Any) || listed.Equals(IPAddress.IPv6Any)))
+                {
+                    addresses.Add(address);
+                    break;
+                }
+            }
+        }
+        if (addresses.Count == 0)
+        {
+            throw new InvalidOperationException(
+                $"'{prefix}' needs {string.Join(" or ", (object[])prefix.BindAddresses)}, which the driver's IP listen list ({string.Join(", ", only)}) leaves out. " +
+                $"As root, run: httpsyslite add iplisten ipaddress={prefix.BindAddresses[0]}");
+        }
+        return [.. addresses];
+    }
+
     /// <summary>Binds what <paramref name="prefix"/> needs on its port (docs/design.md section 4) and returns it with its real port.</summary>
     private UrlPrefix Bind(UrlPrefix prefix, ConnectionSettings settings, List<ConnectionListener> created)
     {
+        if (prefix.Port == 0 && ListenAddresses.Count > 0)
+        {
+            throw new InvalidOperationException($"'{prefix}' asks for an ephemeral port, which the driver does not choose while it has an IP listen list: give the port.");
+        }
+        var bindAddresses = AddressesFor(prefix);
         if (prefix.Port == 0)
         {
             var ephemeral = BindEphemeral(prefix);
@@ -328,7 +375,7 @@ public sealed class HttpDriver : IDisposable
             throw new InvalidOperationException(
                 $"Port {prefix.Port} serves {(binding.IsTls ? "https" : "http")}, so '{prefix}' cannot be registered on it: a port is TLS or plain, not both. Use another port.");
         }
-        if (prefix.NeedsWildcardBind)
+        if (bindAddresses is null)
         {
             if (!listeners.Exists(static l => l.IsWildcard))
             {
@@ -342,7 +389,7 @@ public sealed class HttpDriver : IDisposable
         }
         else
         {
-            foreach (var address in prefix.BindAddresses)
+            foreach (var address in bindAddresses)
             {
                 if (listeners.Exists(l => l.Covers(address)))
                 {

@@ -453,6 +453,28 @@ public sealed class DriverTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task TheIpListenListLimitsWhatTheDriverBinds()
+    {
+        await using var driver = await DriverProcess.StartAsync();
+        Assert.Contains("not an IP address", (await driver.RunVerbAsync("add iplisten ipaddress=nope")).Output);
+        var (code, added) = await driver.RunVerbAsync("add iplisten ipaddress=127.0.0.1");
+        Assert.True(code == 0, added);
+        Assert.Contains("127.0.0.1", (await driver.RunVerbAsync("show iplisten")).Output);
+        int port = FreePort();
+        // A wildcard prefix binds the listed address only, not the dual-mode [::].
+        await using var test = await StartTestAppAsync(driver, $"http://+:{port}/");
+        using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/") };
+        Assert.Equal("test app |/x", await client.GetStringAsync("x"));
+        using var v6 = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        var refused = await Assert.ThrowsAsync<System.Net.Sockets.SocketException>(() => v6.ConnectAsync(new IPEndPoint(IPAddress.IPv6Loopback, port)));
+        Assert.Equal(System.Net.Sockets.SocketError.ConnectionRefused, refused.SocketErrorCode);
+        // An address the list leaves out is refused, naming the command that would add it.
+        var outside = await Assert.ThrowsAsync<InvalidOperationException>(() => StartTestAppAsync(driver, $"http://[::1]:{FreePort()}/"));
+        Assert.Contains("IP listen list", outside.Message);
+        Assert.Contains("httpsyslite add iplisten ipaddress=::1", outside.Message);
+    }
+
+    [Fact]
     public async Task AWebSocketEchoesThroughTheDriver()
     {
         await using var driver = await DriverProcess.StartAsync();

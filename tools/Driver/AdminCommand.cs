@@ -51,7 +51,11 @@ internal static class AdminCommand
             Console.Error.WriteLine(reply.Error);
             return 1;
         }
-        Console.WriteLine(json ? reply.Data?.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }) ?? "null" : reply.Text);
+        Console.WriteLine(json ? reply.Data?.ToJsonString(new System.Text.Json.JsonSerializerOptions
+        {
+            WriteIndented = true,
+            Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping, // http://+:80/ as typed
+        }) ?? "null" : reply.Text);
         return 0;
     }
 }

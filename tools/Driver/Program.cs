@@ -11,7 +11,8 @@ if (args.Length > 0 && args[0] == "serve")
     return 0;
 }
 if (args.Length >= 2 && (args[0], args[1]) is ("urlacl", "add") or ("urlacl", "delete") or ("show", "urlacl") or ("show", "servicestate")
-    or ("sslcert", "add") or ("sslcert", "delete") or ("show", "sslcert") or ("show", "cachestate") or ("delete", "cache"))
+    or ("sslcert", "add") or ("sslcert", "delete") or ("show", "sslcert") or ("show", "cachestate") or ("delete", "cache")
+    or ("show", "iplisten") or ("add", "iplisten") or ("delete", "iplisten"))
 {
     return await AdminCommand.RunAsync($"{args[0]} {args[1]}", args[2..]);
 }
@@ -28,6 +29,8 @@ Console.Error.WriteLine("""
       httpsyslite show servicestate [--format json]
       httpsyslite show cachestate [url=URL] [--format json]
       httpsyslite delete cache url=URL [recursive=yes]
+      httpsyslite show iplisten
+      httpsyslite (add | delete) iplisten ipaddress=IP
 
       serve     run the HttpSysLite driver as a service: it owns the ports, parses, routes and caches,
                 and app processes attach to it with HttpSysLiteOptions.DriverSocket = PATH

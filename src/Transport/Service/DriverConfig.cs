@@ -28,6 +28,9 @@ public sealed record DriverConfig
     /// <summary>The certificate bindings the driver holds (sslcert).</summary>
     public List<SslCertificateEntry> SslCertificates { get; init; } = [];
 
+    /// <summary>The IP listen list (iplisten): the only addresses the driver binds; empty binds all.</summary>
+    public List<string> IpListen { get; init; } = [];
+
     /// <summary>
     /// Reads <paramref name="path"/>; a file that does not exist yet is an empty state (it is created at
     /// the first change).

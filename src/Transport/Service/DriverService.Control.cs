@@ -27,7 +27,10 @@ public sealed partial class DriverService
                 "show sslcert" => ShowCertificates(),
                 "show cachestate" => ShowCache(request),
                 "delete cache" => DeleteCache(request, uid),
-                _ => new ControlReply { Error = $"Unknown verb '{request.Verb}'. The verbs: urlacl add, urlacl delete, show urlacl, sslcert add, sslcert delete, show sslcert, show servicestate, show cachestate, delete cache." },
+                "show iplisten" => ShowListenList(),
+                "add iplisten" => ChangeListenList(request, uid, add: true),
+                "delete iplisten" => ChangeListenList(request, uid, add: false),
+                _ => new ControlReply { Error = $"Unknown verb '{request.Verb}'. The verbs: urlacl add, urlacl delete, show urlacl, sslcert add, sslcert delete, show sslcert, show servicestate, show cachestate, delete cache, show iplisten, add iplisten, delete iplisten." },
             };
         }
         catch (Exception ex) when (ex is ArgumentException or UnauthorizedAccessException or IOException or InvalidOperationException)
@@ -240,6 +243,56 @@ public sealed partial class DriverService
         int removed = _driver.Cache.Flush(url, recursive);
         Message?.Invoke($"Response cache flushed for {url}{(recursive ? " and below" : "")}: {removed} entries.");
         return new ControlReply { Text = $"{removed} cache entries removed.", Data = new JsonObject { ["removed"] = removed } };
+    }
+
+    /// <summary>netsh http show iplisten: the only addresses the driver binds (none listed: all of them).</summary>
+    private ControlReply ShowListenList()
+    {
+        var list = new JsonArray();
+        var text = new StringBuilder("IP listen list:\n---------------\n");
+        foreach (var address in _driver.ListenAddresses)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"    {address}\n");
+            list.Add(address.ToString());
+        }
+        if (list.Count == 0)
+        {
+            text.Append("    (empty: the driver binds every address)\n");
+        }
+        return new ControlReply { Text = text.ToString(), Data = list };
+    }
+
+    /// <summary>netsh http add/delete iplisten ipaddress=: applies to ports bound from now on.</summary>
+    private ControlReply ChangeListenList(ControlRequest request, uint uid, bool add)
+    {
+        RequireRoot(uid, add ? "add to the IP listen list" : "delete from the IP listen list");
+        string text = Required(request, "ipaddress");
+        if (!System.Net.IPAddress.TryParse(text, out var address))
+        {
+            throw new ArgumentException($"ipaddress={text} is not an IP address (such as 127.0.0.1, 10.1.2.3 or ::1).");
+        }
+        lock (_sync)
+        {
+            var list = new List<System.Net.IPAddress>(_driver.ListenAddresses);
+            int index = list.FindIndex(a => a.Equals(address));
+            if (add == (index >= 0))
+            {
+                throw new ArgumentException(add ? $"{address} is in the IP listen list already." : $"{address} is not in the IP listen list.");
+            }
+            if (add)
+            {
+                list.Add(address);
+            }
+            else
+            {
+                list.RemoveAt(index);
+            }
+            _driver.ListenAddresses = list;
+        }
+        SaveConfig();
+        string done = $"{address} {(add ? "added to" : "deleted from")} the IP listen list; it applies to ports bound from now on (an open port keeps its sockets until it closes).";
+        Message?.Invoke(done);
+        return new ControlReply { Text = done };
     }
 
     private static SslCertificateEntry EntryOf(ControlRequest request, bool withFiles)

@@ -48,7 +48,12 @@ public sealed partial class DriverService : IAsyncDisposable
         {
             certificates = _sslEntries.ConvertAll(e => e.Entry);
         }
-        new DriverConfig { UrlReservations = [.. Reservations.List()], SslCertificates = certificates }.Save(_configPath);
+        var listen = new List<string>();
+        foreach (var address in _driver.ListenAddresses)
+        {
+            listen.Add(address.ToString());
+        }
+        new DriverConfig { UrlReservations = [.. Reservations.List()], SslCertificates = certificates, IpListen = listen }.Save(_configPath);
     }
 
     /// <summary>Who may register which prefixes (urlacl); root may register anything.</summary>
@@ -104,6 +109,13 @@ public sealed partial class DriverService : IAsyncDisposable
                 }
                 _sslEntries.Add((entry, binding));
             }
+            var listen = new List<System.Net.IPAddress>();
+            foreach (string address in config.IpListen)
+            {
+                listen.Add(System.Net.IPAddress.TryParse(address, out var parsed) ? parsed
+                    : throw new InvalidOperationException($"The driver's config {_configPath} lists '{address}' in ipListen, which is not an IP address. Fix the file; it was not changed."));
+            }
+            _driver.ListenAddresses = listen;
             Reservations.Changed += _ => SaveConfig();
         }
         if (File.Exists(_socketPath))
