@@ -104,6 +104,9 @@ public sealed class DriverClient : IAsyncDisposable
 
     internal ValueTask SendFramesAsync(ReadOnlyMemory<byte> frames) => _sender.SendFramesAsync(frames);
 
+    internal ValueTask SendAsync<TState>(FrameType type, uint stream, TState state, Action<System.Buffers.IBufferWriter<byte>, TState> write) =>
+        _sender.SendAsync(type, stream, state, write);
+
     private async Task ReadAsync()
     {
         Exception? error = null;

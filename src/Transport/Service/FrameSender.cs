@@ -24,6 +24,10 @@ internal sealed class FrameSender
     private readonly Socket _socket;
     private readonly List<ArraySegment<byte>> _segments = new(4);
 
+    // Where SendAsync<TState> lays a payload out; used under the gate only.
+    private const int ScratchKeep = 16 * 1024;
+    private ArrayBufferWriter<byte> _scratch = new(1024);
+
     public FrameSender(Socket socket)
     {
         _socket = socket;
@@ -47,6 +51,38 @@ internal sealed class FrameSender
             new FrameHeader(payload.Length, type, 0, stream).Write(writer.GetSpan(FrameHeader.Size));
             writer.Advance(FrameHeader.Size);
             writer.Write(payload.Span);
+            Check(await writer.FlushAsync(cancellationToken).ConfigureAwait(false));
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>
+    /// Sends one frame whose payload <paramref name="write"/> lays out, into a buffer the channel reuses
+    /// (under the gate), so a per-request message such as a request head costs no array of its own.
+    /// </summary>
+    public async ValueTask SendAsync<TState>(FrameType type, uint stream, TState state, Action<IBufferWriter<byte>, TState> write,
+        CancellationToken cancellationToken = default)
+    {
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            _scratch.ResetWrittenCount();
+            write(_scratch, state);
+            if (_scratch.WrittenCount > FrameHeader.MaxPayload)
+            {
+                throw new InvalidOperationException($"A {type} frame of {_scratch.WrittenCount} bytes is over the channel's limit of {FrameHeader.MaxPayload}.");
+            }
+            var writer = _pipe.Writer;
+            new FrameHeader(_scratch.WrittenCount, type, 0, stream).Write(writer.GetSpan(FrameHeader.Size));
+            writer.Advance(FrameHeader.Size);
+            writer.Write(_scratch.WrittenSpan);
+            if (_scratch.Capacity > ScratchKeep)
+            {
+                _scratch = new ArrayBufferWriter<byte>(ScratchKeep); // one huge head does not pin its buffer for the channel's life
+            }
             Check(await writer.FlushAsync(cancellationToken).ConfigureAwait(false));
         }
         finally

@@ -453,17 +453,22 @@ internal sealed class RemoteRequest : IQueuedRequest
 
     private async ValueTask AskForBodyAsync(bool first)
     {
-        // The first ask carries the request's limits, which the driver applies to its read of the body.
-        var payload = new byte[first ? 28 : 4];
-        BinaryPrimitives.WriteUInt32LittleEndian(payload, BodyWindow);
-        if (first)
-        {
-            BinaryPrimitives.WriteInt64LittleEndian(payload.AsSpan(4), MaxRequestBodySize ?? -1);
-            BinaryPrimitives.WriteDoubleLittleEndian(payload.AsSpan(12), MinBodyBytesPerSecond);
-            BinaryPrimitives.WriteInt64LittleEndian(payload.AsSpan(20), MinBodyGracePeriod.Ticks);
-        }
         _bodyAskedFor += BodyWindow;
-        await _client.SendAsync(FrameType.ReadBody, _stream, payload).ConfigureAwait(false);
+        // The first ask carries the request's limits, which the driver applies to its read of the body.
+        // Laid out in the channel's own buffer: an ask costs no array.
+        var ask = (First: first, Max: MaxRequestBodySize ?? -1, Rate: MinBodyBytesPerSecond, Grace: MinBodyGracePeriod.Ticks);
+        await _client.SendAsync(FrameType.ReadBody, _stream, ask, static (output, a) =>
+        {
+            var span = output.GetSpan(28);
+            BinaryPrimitives.WriteUInt32LittleEndian(span, BodyWindow);
+            if (a.First)
+            {
+                BinaryPrimitives.WriteInt64LittleEndian(span[4..], a.Max);
+                BinaryPrimitives.WriteDoubleLittleEndian(span[12..], a.Rate);
+                BinaryPrimitives.WriteInt64LittleEndian(span[20..], a.Grace);
+            }
+            output.Advance(a.First ? 28 : 4);
+        }).ConfigureAwait(false);
     }
 
     private void ThrowIfGone()

@@ -95,11 +95,9 @@ internal sealed class ServiceChannel : IRequestQueueHandler
             }
             else
             {
-                var head = new ArrayBufferWriter<byte>(512);
-                RequestHeadMessage.Write(head, context);
                 try
                 {
-                    await _sender.SendAsync(FrameType.Request, stream, head.WrittenMemory).ConfigureAwait(false);
+                    await _sender.SendAsync(FrameType.Request, stream, context, static (output, request) => RequestHeadMessage.Write(output, request)).ConfigureAwait(false);
                 }
                 catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException or InvalidOperationException)
                 {
@@ -152,11 +150,17 @@ internal sealed class ServiceChannel : IRequestQueueHandler
     public async Task SendAbortedAsync(uint stream) => await SendAsync(FrameType.Aborted, stream, ReadOnlyMemory<byte>.Empty).ConfigureAwait(false);
 
     /// <summary>The body is whole: its trailer fields, as count and name/value pairs.</summary>
-    public ValueTask<bool> SendBodyEndAsync(uint stream, RequestHeaders trailers)
+    public async ValueTask<bool> SendBodyEndAsync(uint stream, RequestHeaders trailers)
     {
-        var payload = new ArrayBufferWriter<byte>();
-        RequestHeadMessage.WriteFields(new WireWriter(payload), trailers);
-        return SendAsync(FrameType.BodyEnd, stream, payload.WrittenMemory);
+        try
+        {
+            await _sender.SendAsync(FrameType.BodyEnd, stream, trailers, static (output, fields) => RequestHeadMessage.WriteFields(new WireWriter(output), fields)).ConfigureAwait(false);
+            return true;
+        }
+        catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException or InvalidOperationException)
+        {
+            return false;
+        }
     }
 
     private void OnFrame(in FrameHeader header, ReadOnlySpan<byte> payload)
