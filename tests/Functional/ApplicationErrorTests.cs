@@ -24,6 +24,28 @@ public abstract class ApplicationErrorTests
     }
 
     [Fact]
+    public async Task ABodyWrittenToA204IsRefusedToTheAppAndTheResponseStaysWhole()
+    {
+        string? refused = null;
+        await using var server = await TestServer.StartAsync(Kind, app => app.MapGet("/empty", async context =>
+        {
+            context.Response.StatusCode = StatusCodes.Status204NoContent;
+            var error = await Record.ExceptionAsync(() => context.Response.WriteAsync("not allowed"));
+            refused = error?.GetType().Name;
+        }));
+        await using var connection = await server.ConnectAsync();
+        await connection.SendAsync("GET /empty HTTP/1.1\r\nHost: localhost\r\n\r\nGET /empty HTTP/1.1\r\nHost: localhost\r\n\r\n");
+        for (int i = 0; i < 2; i++)
+        {
+            var response = await connection.ReadResponseAsync();
+            Assert.Equal(204, response.StatusCode);
+            Assert.Empty(response.Body);
+        }
+        // RFC 9110 section 15.3.5: a 204 has no content; the app is told, as Kestrel tells it.
+        Assert.Equal("InvalidOperationException", refused);
+    }
+
+    [Fact]
     public async Task ExceptionBeforeTheResponseStartsGives500WithAnEmptyBody()
     {
         await using var server = await TestServer.StartAsync(Kind, app => app.MapGet("/throw", context =>

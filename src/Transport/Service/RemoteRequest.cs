@@ -285,10 +285,15 @@ internal sealed class RemoteRequest : IQueuedRequest
 
     public void DiscardResponseBody() => _discardBody = true;
 
-    public Memory<byte> GetMemory(int sizeHint = 0) => _body.GetMemory(sizeHint);
+    public Memory<byte> GetMemory(int sizeHint = 0)
+    {
+        ThrowIfCannotWrite();
+        return _body.GetMemory(sizeHint);
+    }
 
     public void Advance(int bytes)
     {
+        ThrowIfCannotWrite();
         _body.Advance(bytes);
         if (_discardBody)
         {
@@ -298,6 +303,10 @@ internal sealed class RemoteRequest : IQueuedRequest
 
     public ValueTask WriteAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
     {
+        if (!data.IsEmpty)
+        {
+            ThrowIfCannotWrite();
+        }
         if (!_discardBody)
         {
             _body.Write(data.Span);
@@ -469,6 +478,19 @@ internal sealed class RemoteRequest : IQueuedRequest
             }
             output.Advance(a.First ? 28 : 4);
         }).ConfigureAwait(false);
+    }
+
+    /// <summary>As in-process: no body for 1xx, 204 or 304 (RFC 9110 section 6.4.1) unless upgraded, none after a delegation.</summary>
+    private void ThrowIfCannotWrite()
+    {
+        if (_delegated)
+        {
+            throw new InvalidOperationException("The request was delegated to another request queue; its response is written there.");
+        }
+        if ((StatusCode < 200 || StatusCode is 204 or 304) && !_upgraded)
+        {
+            throw new InvalidOperationException($"Writing to the response body is invalid for responses with status code {StatusCode}.");
+        }
     }
 
     private void ThrowIfGone()
