@@ -78,4 +78,10 @@ public enum FrameType : byte
 
     /// <summary>App to driver: hand the request to another queue's prefix (HttpDelegateRequestEx): queue name, then prefix.</summary>
     Delegate = 39,
+
+    /// <summary>App to driver: ask the client for its certificate now (HttpReceiveClientCertificate).</summary>
+    ClientCertificate = 40,
+
+    /// <summary>Driver to app: the answer to ClientCertificate: a status byte (0 a certificate, 1 none, 2 failed), then its DER bytes or the failure's text.</summary>
+    Certificate = 41,
 }

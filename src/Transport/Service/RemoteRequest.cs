@@ -53,6 +53,7 @@ internal sealed class RemoteRequest : IQueuedRequest
     private bool _discardBody;
     private bool _upgraded;
     private bool _delegated;
+    private TaskCompletionSource<X509Certificate2?>? _certificate;
     private int _gone;
 
     public RemoteRequest(DriverClient client) => _client = client;
@@ -122,6 +123,9 @@ internal sealed class RemoteRequest : IQueuedRequest
             case FrameType.Aborted:
                 OnGone();
                 break;
+            case FrameType.Certificate:
+                OnCertificate(payload);
+                break;
             default:
                 throw new WireFormatException($"A {type} frame is not one the driver sends for a request.");
         }
@@ -136,6 +140,7 @@ internal sealed class RemoteRequest : IQueuedRequest
         }
         _bodyPipe.Writer.Complete(new ConnectionResetException(new IOException("The request was aborted.")));
         _credit.Release();
+        Volatile.Read(ref _certificate)?.TrySetException(new ConnectionResetException(new IOException("The request was aborted.")));
         try
         {
             _aborted.Cancel();
@@ -231,7 +236,61 @@ internal sealed class RemoteRequest : IQueuedRequest
         return taken;
     }
 
-    public ValueTask<X509Certificate2?> ReceiveClientCertificateAsync(CancellationToken cancellationToken) => ValueTask.FromResult<X509Certificate2?>(null);
+    /// <summary>
+    /// The client's certificate, asked for by the driver now if its port asks on request (a ClientCertificate
+    /// frame, answered by a Certificate frame): the same answers and refusals as in-process.
+    /// </summary>
+    public async ValueTask<X509Certificate2?> ReceiveClientCertificateAsync(CancellationToken cancellationToken)
+    {
+        var tls = Tls;
+        if (tls is null || tls.ClientCertificate is not null)
+        {
+            return tls?.ClientCertificate;
+        }
+        ThrowIfGone();
+        var answer = new TaskCompletionSource<X509Certificate2?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (Interlocked.CompareExchange(ref _certificate, answer, null) is not null)
+        {
+            throw new InvalidOperationException("A client certificate is being asked for already on this request.");
+        }
+        try
+        {
+            await _client.SendAsync(FrameType.ClientCertificate, _stream, ReadOnlyMemory<byte>.Empty).ConfigureAwait(false);
+            var certificate = await answer.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+            tls.ClientCertificate = certificate; // the connection keeps it, as in-process
+            return certificate;
+        }
+        finally
+        {
+            Volatile.Write(ref _certificate, null);
+        }
+    }
+
+    /// <summary>The driver's Certificate frame: completes the pending ask.</summary>
+    private void OnCertificate(ReadOnlySpan<byte> payload)
+    {
+        var answer = Volatile.Read(ref _certificate);
+        if (answer is null)
+        {
+            return; // the app stopped waiting
+        }
+        if (payload.IsEmpty)
+        {
+            throw new WireFormatException("A Certificate frame has no status.");
+        }
+        switch (payload[0])
+        {
+            case 0:
+                answer.TrySetResult(X509CertificateLoader.LoadCertificate(payload[1..]));
+                break;
+            case 1:
+                answer.TrySetResult(null);
+                break;
+            default:
+                answer.TrySetException(new InvalidOperationException(System.Text.Encoding.UTF8.GetString(payload[1..])));
+                break;
+        }
+    }
 
     public int StatusCode { get; set; } = 200;
 

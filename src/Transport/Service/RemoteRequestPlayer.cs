@@ -106,6 +106,9 @@ internal sealed class RemoteRequestPlayer
                 string urlPrefix = names.ReadUtf8();
                 _operations.Writer.TryWrite(new Operation(type, null, 0, queueName, urlPrefix));
                 break;
+            case FrameType.ClientCertificate:
+                _ = AnswerCertificateAsync();
+                break;
             case FrameType.Abort:
                 _request.Abort();
                 _operations.Writer.TryWrite(new Operation(type, null, 0));
@@ -218,6 +221,23 @@ internal sealed class RemoteRequestPlayer
             default:
                 return true; // aborted
         }
+    }
+
+    /// <summary>HttpReceiveClientCertificate for the app: the in-process call, its answer sent back as a Certificate frame.</summary>
+    private async Task AnswerCertificateAsync()
+    {
+        byte status;
+        byte[] data;
+        try
+        {
+            var certificate = await _request.ReceiveClientCertificateAsync(_request.RequestAborted).ConfigureAwait(false);
+            (status, data) = certificate is null ? ((byte)1, Array.Empty<byte>()) : ((byte)0, certificate.RawData);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or IOException or System.Security.Authentication.AuthenticationException or OperationCanceledException)
+        {
+            (status, data) = ((byte)2, System.Text.Encoding.UTF8.GetBytes(ex.Message));
+        }
+        await _channel.SendCertificateAsync(_stream, status, data).ConfigureAwait(false);
     }
 
     /// <summary>A 503 with Connection: close, for a response the app can no longer give; true (the response has ended).</summary>

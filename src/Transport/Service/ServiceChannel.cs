@@ -149,6 +149,25 @@ internal sealed class ServiceChannel : IRequestQueueHandler
     /// <summary>Tells the app the request was aborted (the client went away, or the driver ended it).</summary>
     public async Task SendAbortedAsync(uint stream) => await SendAsync(FrameType.Aborted, stream, ReadOnlyMemory<byte>.Empty).ConfigureAwait(false);
 
+    /// <summary>The answer to an app's ClientCertificate: a status byte, then the DER bytes or the failure's text.</summary>
+    public async ValueTask<bool> SendCertificateAsync(uint stream, byte status, byte[] data)
+    {
+        try
+        {
+            await _sender.SendAsync(FrameType.Certificate, stream, (status, data), static (output, answer) =>
+            {
+                output.GetSpan(1)[0] = answer.status;
+                output.Advance(1);
+                output.Write(answer.data);
+            }).ConfigureAwait(false);
+            return true;
+        }
+        catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException or InvalidOperationException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>The body is whole: its trailer fields, as count and name/value pairs.</summary>
     public async ValueTask<bool> SendBodyEndAsync(uint stream, RequestHeaders trailers)
     {
