@@ -15,9 +15,12 @@ import base64
 import multiprocessing
 import os
 import resource
+import select
 import socket
 import ssl
+import stat
 import sys
+import time
 
 
 def source_address(index, per_address):
@@ -71,26 +74,16 @@ async def one(port, gate, held, context, source, websocket):
     held.append(writer)
 
 
-async def hold_until(seconds):
-    """Sleeps up to seconds, or until standard input reaches its end."""
-    loop = asyncio.get_running_loop()
-    done = loop.create_future()
-
-    def on_input():
-        if not sys.stdin.buffer.read1(4096) and not done.done():
-            done.set_result(None)
-
-    try:
-        loop.add_reader(sys.stdin.fileno(), on_input)
-    except (OSError, ValueError, PermissionError):
-        pass  # stdin is not pollable (a file, /dev/null): hold for the whole time
-    try:
-        await asyncio.wait_for(done, timeout=seconds)
-    except asyncio.TimeoutError:
-        pass
+async def hold_until(stop, seconds):
+    """
+    Sleeps up to seconds, or until the parent sets stop (its standard input reached its end). A child
+    cannot watch standard input itself: multiprocessing replaces a child's stdin with /dev/null, which
+    epoll refuses, so a child that tried held for the whole time and its caller's close waited that long.
+    """
+    await asyncio.get_running_loop().run_in_executor(None, stop.wait, seconds)
 
 
-async def run(port, count, first_index, per_address, tls, websocket, hold, report):
+async def run(port, count, first_index, per_address, tls, websocket, hold, stop, report):
     context = None
     if tls:
         context = ssl.create_default_context()
@@ -103,17 +96,34 @@ async def run(port, count, first_index, per_address, tls, websocket, hold, repor
                          for i in range(count)), return_exceptions=True), timeout=300)
     failures = [r for r in results if isinstance(r, BaseException)]
     report(len(held), len(failures), str(failures[0]) if failures else "")
-    await hold_until(hold)
+    await hold_until(stop, hold)
     for writer in held:
         writer.close()
 
 
-def child(args, index, count, first_index, queue):
+def child(args, index, count, first_index, queue, stop):
     try:
-        asyncio.run(run(args.port, count, first_index, args.per_address, args.tls, args.websocket, args.hold,
+        asyncio.run(run(args.port, count, first_index, args.per_address, args.tls, args.websocket, args.hold, stop,
                         lambda held, failed, why: queue.put((held, failed, why))))
     except BaseException as error:
         queue.put((0, count, repr(error)))
+
+
+def wait_for_end_of_input(seconds):
+    """Returns when standard input (a pipe or a terminal) reaches its end, or after seconds; a file or
+    /dev/null as standard input holds for the whole time."""
+    deadline = time.monotonic() + seconds
+    mode = os.fstat(sys.stdin.fileno()).st_mode
+    if not (stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode) or os.isatty(sys.stdin.fileno())):
+        time.sleep(seconds)
+        return
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return
+        readable, _, _ = select.select([sys.stdin], [], [], left)
+        if readable and not os.read(sys.stdin.fileno(), 4096):
+            return
 
 
 def main():
@@ -132,13 +142,14 @@ def main():
     # Each child takes a contiguous range of connection indexes, so of source addresses.
     share = -(-args.count // processes)
     queue = multiprocessing.Queue()
+    stop = multiprocessing.Event()
     children = []
     for p in range(processes):
         count = min(share, args.count - p * share)
         if count <= 0:
             break
         # A child started by fork shares this process's standard input: its end reaches every child.
-        children.append(multiprocessing.Process(target=child, args=(args, p, count, p * share, queue), daemon=True))
+        children.append(multiprocessing.Process(target=child, args=(args, p, count, p * share, queue, stop), daemon=True))
     for c in children:
         c.start()
     held = failed = 0
@@ -147,8 +158,10 @@ def main():
         h, f, w = queue.get()
         held, failed, why = held + h, failed + f, why or w
     print(f"ready {held} failed {failed}" + (f" first error: {why}" if why else ""), flush=True)
+    wait_for_end_of_input(args.hold)
+    stop.set()
     for c in children:
-        c.join(timeout=args.hold + 60)
+        c.join(timeout=60)
     for c in children:
         if c.is_alive():
             c.kill()  # only the children this script started

@@ -56,6 +56,9 @@ def main():
     parser.add_argument("--server", default="HttpSysLite", choices=["HttpSysLite", "Kestrel"])
     parser.add_argument("--count", type=int, default=10000)
     parser.add_argument("--websocket", action="store_true")
+    parser.add_argument("--tls", action="store_true", help="https, with --cert and --key (the idle connections do a handshake each)")
+    parser.add_argument("--cert", help="PEM certificate for --tls")
+    parser.add_argument("--key", help="its PEM private key")
     parser.add_argument("--top", type=int, default=30)
     parser.add_argument("--per-address", type=int, default=10000)
     parser.add_argument("--reuse", help="a directory with before.gcdump and after.gcdump to report again, with --opened and --rss-before/--rss-after")
@@ -68,18 +71,22 @@ def main():
                args.rss_before, args.rss_after, args.rss_after, args.opened, args.count, args)
         return
 
+    if args.tls:
+        if not (args.cert and args.key):
+            raise SystemExit("--tls needs --cert and --key")
+        bench.TLS["cert"], bench.TLS["key"] = os.path.abspath(args.cert), os.path.abspath(args.key)
     port = bench.next_port() + 300
-    server = bench.start_server(args.sample, args.server, port)
+    server = bench.start_server(args.sample, args.server, port, tls=args.tls)
     client = None
     work = tempfile.mkdtemp(prefix="gcdump-", dir=os.path.join(HERE, ".out"))
     try:
         for _ in range(200):
-            bench.probe(port, False)  # the request path jitted and its pools warm before the baseline
+            bench.probe(port, args.tls)  # the request path jitted and its pools warm before the baseline
         time.sleep(2)
         before_types = gcdump(args.gcdump, server.pid, os.path.join(work, "before.gcdump"))
         before_rss = bench.rss_kib(server.pid)
         client = subprocess.Popen([sys.executable, os.path.join(HERE, "idle_connections.py"), "--port", str(port), "--count", str(args.count),
-                                   "--hold", "600", "--per-address", str(args.per_address)] + (["--websocket"] if args.websocket else []),
+                                   "--hold", "600", "--per-address", str(args.per_address)] + (["--websocket"] if args.websocket else []) + (["--tls"] if args.tls else []),
                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         line = client.stdout.readline()
         ready = re.match(r"ready (\d+) failed (\d+)", line or "")
@@ -111,7 +118,7 @@ def report(before_types, after_types, before_rss, after_rss, after_rss_gc, opene
     rows.sort(reverse=True)
     live = sum(r[0] for r in rows)
     rss = (after_rss - before_rss) * 1024
-    kind = "idle WebSocket" if args.websocket else "idle keep-alive"
+    kind = ("idle WebSocket" if args.websocket else "idle keep-alive") + (" TLS" if args.tls else "")
     print(f"## {args.server}: {opened:,} {kind} connections (asked {asked:,})")
     print()
     print(f"RSS {before_rss / 1024:.1f} MiB before, {after_rss / 1024:.1f} MiB with them open ({after_rss_gc / 1024:.1f} MiB after the dump's GC): "

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
@@ -212,18 +213,51 @@ public static class SampleApp
                 return;
             }
             using var socket = await context.WebSockets.AcceptWebSocketAsync();
-            var buffer = new byte[16 * 1024];
-            while (true)
+            await EchoAsync(socket, context.RequestAborted);
+        });
+    }
+
+    /// <summary>The most /ws reads of a message at once, and the buffer it rents to do so.</summary>
+    private const int EchoBufferBytes = 16 * 1024;
+
+    /// <summary>
+    /// Echoes every message, piece by piece, with its type and end-of-message flag. A silent socket
+    /// holds no buffer: it waits in a zero-byte receive, which WebSocket supports (it returns once a
+    /// frame is there without consuming its payload), and only then rents one from the shared pool, so
+    /// thousands of idle WebSockets cost no 16 KiB each.
+    /// </summary>
+    private static async Task EchoAsync(WebSocket socket, CancellationToken aborted)
+    {
+        while (true)
+        {
+            var waited = await socket.ReceiveAsync(Memory<byte>.Empty, aborted);
+            if (waited.MessageType == WebSocketMessageType.Close)
             {
-                var received = await socket.ReceiveAsync(buffer, context.RequestAborted);
+                await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "bye", aborted);
+                return;
+            }
+            if (waited.EndOfMessage)
+            {
+                // An empty message (or the empty last piece of one) was all there was.
+                await socket.SendAsync(ReadOnlyMemory<byte>.Empty, waited.MessageType, true, aborted);
+                continue;
+            }
+            var buffer = ArrayPool<byte>.Shared.Rent(EchoBufferBytes);
+            try
+            {
+                var received = await socket.ReceiveAsync(buffer.AsMemory(0, EchoBufferBytes), aborted);
                 if (received.MessageType == WebSocketMessageType.Close)
                 {
-                    await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "bye", context.RequestAborted);
+                    await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "bye", aborted);
                     return;
                 }
-                await socket.SendAsync(buffer.AsMemory(0, received.Count), received.MessageType, received.EndOfMessage, context.RequestAborted);
+                await socket.SendAsync(buffer.AsMemory(0, received.Count), received.MessageType, received.EndOfMessage, aborted);
             }
-        });
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+        }
     }
 
     private static byte[] CreateFiller()

@@ -26,6 +26,7 @@ public sealed class HttpDriver : IDisposable
     private readonly TransportFactory _transport;
     private ConnectionListener.AcceptedHandler? _onAccepted;
     private long _nextTrim;
+    private readonly Buffers.MemoryRelease _memoryRelease = new(); // the heartbeat's: a GC after many connections close
 
     /// <summary>
     /// Creates a driver with no ports, on the platform's transport, whose deadlines read
@@ -556,15 +557,18 @@ public sealed class HttpDriver : IDisposable
     /// <summary>One walk over the open connections per heartbeat: fire the deadlines that passed.</summary>
     private void OnHeartbeat(long now)
     {
+        int open = 0;
         foreach (var pair in _connections)
         {
             pair.Value.OnHeartbeat(now);
+            open++;
         }
         if (now >= _nextTrim)
         {
             _nextTrim = now + (long)TrimPeriod.TotalMilliseconds;
             Contexts.Trim();
             Buffers.BlockMemoryPool.Default.Trim();
+            _memoryRelease.OnTrim(open);
         }
     }
 

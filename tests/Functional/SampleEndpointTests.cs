@@ -212,7 +212,9 @@ public abstract class SampleEndpointTests : IAsyncLifetime
         using var socket = new ClientWebSocket();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         await socket.ConnectAsync(new Uri($"ws://127.0.0.1:{_server.Port}/ws"), timeout.Token);
-        foreach (string message in new[] { "hello", new string('x', 40_000), "bye" })
+        // An empty message too: the sample waits for each message with a zero-byte receive, which
+        // an empty frame satisfies on its own.
+        foreach (string message in new[] { "hello", new string('x', 40_000), "", "bye" })
         {
             await socket.SendAsync(Encoding.UTF8.GetBytes(message), WebSocketMessageType.Text, true, timeout.Token);
             var buffer = new byte[64 * 1024];
@@ -228,6 +230,22 @@ public abstract class SampleEndpointTests : IAsyncLifetime
             }
             Assert.Equal(message, Encoding.UTF8.GetString(buffer, 0, total));
         }
+        // A binary message in two fragments (RFC 6455 section 5.4) comes back whole, as binary.
+        await socket.SendAsync(new byte[] { 1, 2, 3 }, WebSocketMessageType.Binary, false, timeout.Token);
+        await socket.SendAsync(new byte[] { 4, 5 }, WebSocketMessageType.Binary, true, timeout.Token);
+        var echoed = new byte[16];
+        int length = 0;
+        while (true)
+        {
+            var received = await socket.ReceiveAsync(echoed.AsMemory(length), timeout.Token);
+            Assert.Equal(WebSocketMessageType.Binary, received.MessageType);
+            length += received.Count;
+            if (received.EndOfMessage)
+            {
+                break;
+            }
+        }
+        Assert.Equal(new byte[] { 1, 2, 3, 4, 5 }, echoed[..length]);
         await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "done", timeout.Token);
         Assert.Equal(WebSocketState.Closed, socket.State);
     }

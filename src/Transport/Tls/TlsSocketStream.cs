@@ -8,14 +8,21 @@ namespace HttpSysLite.Transport.Tls;
 /// resets the connection ends a read as a FIN does (0 bytes), and <see cref="WasReset"/> says so,
 /// instead of a SocketException wrapped in an IOException. A client that resets after its last
 /// response is an everyday end of a connection (measured: wrk's every closed TLS connection threw
-/// about two exceptions, some 50 µs of CPU each connection). A read that can be cancelled (the
-/// handshake's HeaderWait, a renegotiation's pause) uses .NET's cancellable receive, which consumes
-/// nothing when cancelled.
+/// about two exceptions, some 50 µs of CPU each connection).
 /// </summary>
+/// <remarks>
+/// An idle connection holds no buffer through this stream (issue 19: an idle TLS connection no
+/// larger than Kestrel's). Its receives and sends go through its own event-args objects, which let
+/// go of SslStream's buffers when they finish (<see cref="SocketReceiver"/>, <see cref="SocketSender"/>);
+/// the socket's cached ones would keep the last of them reachable. A read that can be cancelled (the
+/// handshake's HeaderWait, a renegotiation's pause) first waits in .NET's cancellable receive with
+/// no buffer, which consumes nothing when cancelled, then reads what is there.
+/// </remarks>
 internal sealed class TlsSocketStream(Socket socket) : Stream
 {
     private readonly Socket _socket = socket;
     private readonly SocketReceiver _receiver = new();
+    private readonly SocketSender _sender = new();
 
     /// <summary>True once a read ended because the peer reset the connection.</summary>
     public bool WasReset { get; private set; }
@@ -34,10 +41,23 @@ internal sealed class TlsSocketStream(Socket socket) : Stream
     {
         if (cancellationToken.CanBeCanceled)
         {
-            return _socket.ReceiveAsync(buffer, SocketFlags.None, cancellationToken);
+            return ReadCancellableAsync(buffer, cancellationToken);
         }
         var receive = _receiver.ReceiveAsync(_socket, buffer);
         return receive.IsCompletedSuccessfully ? new ValueTask<int>(Outcome(receive.Result)) : AwaitReceiveAsync(receive);
+    }
+
+    private async ValueTask<int> ReadCancellableAsync(Memory<byte> buffer, CancellationToken cancellationToken)
+    {
+        // The wait is the part that can last, so it is the part that can be cancelled: a zero-byte
+        // receive hands the socket's cached event args no buffer to keep. A wake-up for bytes already
+        // taken (see SocketReceiver) waits again.
+        do
+        {
+            await _socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None, cancellationToken).ConfigureAwait(false);
+        }
+        while (!_socket.Poll(0, SelectMode.SelectRead));
+        return buffer.IsEmpty ? 0 : Outcome(await _receiver.ReceiveAsync(_socket, buffer).ConfigureAwait(false));
     }
 
     private async ValueTask<int> AwaitReceiveAsync(ValueTask<int> receive) => Outcome(await receive.ConfigureAwait(false));
@@ -63,10 +83,43 @@ internal sealed class TlsSocketStream(Socket socket) : Stream
 
     public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         while (!buffer.IsEmpty)
         {
-            int sent = await _socket.SendAsync(buffer, SocketFlags.None, cancellationToken).ConfigureAwait(false);
+            var send = _sender.SendAsync(_socket, buffer);
+            int sent;
+            if (send.IsCompleted || !cancellationToken.CanBeCanceled)
+            {
+                sent = await send.ConfigureAwait(false);
+            }
+            else
+            {
+                // A send waits only while the client takes no bytes. Cancelled (the handshake's
+                // HeaderWait, a renegotiation given up), the connection is abandoned: shutting the
+                // socket down ends the send, as the cancellable send would have.
+                using (cancellationToken.UnsafeRegister(static socket => ShutDown((Socket)socket!), _socket))
+                {
+                    sent = await send.ConfigureAwait(false);
+                }
+                cancellationToken.ThrowIfCancellationRequested();
+            }
+            if (sent < 0)
+            {
+                throw new SocketException((int)_sender.Error);
+            }
             buffer = buffer[sent..];
+        }
+    }
+
+    private static void ShutDown(Socket socket)
+    {
+        try
+        {
+            socket.Shutdown(SocketShutdown.Both);
+        }
+        catch (Exception ex) when (ex is ObjectDisposedException or SocketException)
+        {
+            // Closed already: the send has ended.
         }
     }
 
@@ -90,6 +143,7 @@ internal sealed class TlsSocketStream(Socket socket) : Stream
         if (disposing)
         {
             _receiver.Dispose();
+            _sender.Dispose();
         }
         base.Dispose(disposing);
     }
