@@ -191,7 +191,10 @@ public sealed class ServerOptionsTests
     [Fact]
     public async Task AWildcardAddedToAnIpOnlyPortRebindsWithoutDroppingConnections()
     {
-        await using var app = await StartAsync(new() { ["HttpSysLite:UrlPrefixes:0"] = "http://127.0.0.1:0/" },
+        // A port below the ephemeral range: the wildcard rebind needs the port free on every address, and
+        // an ephemeral one may be some client's source port on another loopback address meanwhile.
+        int chosen = Support.TlsClient.FreePort();
+        await using var app = await StartAsync(new() { ["HttpSysLite:UrlPrefixes:0"] = $"http://127.0.0.1:{chosen}/" },
             app => app.MapGet("/{**rest}", (HttpContext c) => $"{c.Request.PathBase}|{c.Connection.LocalIpAddress}"));
         int port = PortOf(app);
         var endPoints = () => Transport.HttpDriver.Shared.ListenEndPoints.Where(e => e.Port == port).ToArray();

@@ -9,12 +9,29 @@ namespace HttpSysLite.Tests.Functional.Support;
 /// <summary>A raw SslStream client for the TLS tests: a handshake with the options a test varies, then HTTP/1.1 by hand.</summary>
 public static class TlsClient
 {
-    /// <summary>A port free on both the IPv4 and IPv6 wildcards (an https prefix names its port before the server binds).</summary>
+    /// <summary>
+    /// A port free on both the IPv4 and IPv6 wildcards, for a prefix that names its port before the server
+    /// binds. Chosen below the kernel's ephemeral range (ip_local_port_range starts at 32768 by default):
+    /// a port the kernel handed out for the probe is one it may hand a client's outgoing connection next,
+    /// and a server then finds it taken (seen with 10,000 loopback clients open on the machine).
+    /// </summary>
     public static int FreePort()
     {
-        using var probe = new Socket(AddressFamily.InterNetworkV6, SocketType.Stream, ProtocolType.Tcp) { DualMode = true };
-        probe.Bind(new IPEndPoint(IPAddress.IPv6Any, 0));
-        return ((IPEndPoint)probe.LocalEndPoint!).Port;
+        for (int attempt = 0; attempt < 200; attempt++)
+        {
+            int port = Random.Shared.Next(20000, 32000);
+            try
+            {
+                using var probe = new Socket(AddressFamily.InterNetworkV6, SocketType.Stream, ProtocolType.Tcp) { DualMode = true };
+                probe.Bind(new IPEndPoint(IPAddress.IPv6Any, port));
+                return port;
+            }
+            catch (SocketException)
+            {
+                // Taken: try another.
+            }
+        }
+        throw new InvalidOperationException("No free port in 20000-31999 after 200 tries.");
     }
 
     /// <summary>
