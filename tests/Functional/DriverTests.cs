@@ -419,37 +419,22 @@ public sealed class DriverTests(ITestOutputHelper output)
     [Fact]
     public async Task AnHttpsPrefixIsServedWithTheDriversBindingAndTheAppSeesTheHandshake()
     {
-        string directory = Directory.CreateTempSubdirectory("httpsyslite-driver-tls-").FullName;
-        try
+        await using var driver = await DriverProcess.StartAsync();
+        int port = FreePort();
+        await driver.BindTestCertificateAsync(port);
+        await using var test = await TestServer.StartAsync(ServerKind.HttpSysLite, app => app.MapGet("/tls", (HttpContext c) =>
         {
-            var (certificate, key) = HttpSysLite.Tests.Unit.Support.TestCertificates.WritePem(
-                HttpSysLite.Tests.Unit.Support.TestCertificates.Create("localhost"), directory, "tls");
-            if (!OperatingSystem.IsWindows())
-            {
-                File.SetUnixFileMode(key, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-            }
-            await using var driver = await DriverProcess.StartAsync();
-            int port = FreePort();
-            var (code, text) = await driver.RunVerbAsync($"sslcert add ipport=0.0.0.0:{port} certfile={certificate} keyfile={key}");
-            Assert.True(code == 0, text);
-            await using var test = await TestServer.StartAsync(ServerKind.HttpSysLite, app => app.MapGet("/tls", (HttpContext c) =>
-            {
-                var handshake = c.Features.Get<Microsoft.AspNetCore.Connections.Features.ITlsHandshakeFeature>();
-                return $"{c.Request.Scheme} {c.Request.IsHttps} {handshake?.Protocol} {handshake?.HostName}";
-            }), o =>
-            {
-                o.DriverSocket = driver.Socket;
-                o.UrlPrefixes.Add($"https://+:{port}/");
-            });
-            using var handler = new HttpClientHandler { ServerCertificateCustomValidationCallback = (_, served, _, _) => served?.Subject == "CN=localhost" };
-            using var client = new HttpClient(handler) { BaseAddress = new Uri($"https://localhost:{port}/") };
-            string answer = await client.GetStringAsync("tls");
-            Assert.Matches(@"^https True Tls1[23] localhost$", answer);
-        }
-        finally
+            var handshake = c.Features.Get<Microsoft.AspNetCore.Connections.Features.ITlsHandshakeFeature>();
+            return $"{c.Request.Scheme} {c.Request.IsHttps} {handshake?.Protocol} {handshake?.HostName}";
+        }), o =>
         {
-            Directory.Delete(directory, recursive: true);
-        }
+            o.DriverSocket = driver.Socket;
+            o.UrlPrefixes.Add($"https://+:{port}/");
+        });
+        using var handler = new HttpClientHandler { ServerCertificateCustomValidationCallback = (_, served, _, _) => served?.Subject == "CN=localhost" };
+        using var client = new HttpClient(handler) { BaseAddress = new Uri($"https://localhost:{port}/") };
+        string answer = await client.GetStringAsync("tls");
+        Assert.Matches(@"^https True Tls1[23] localhost$", answer);
     }
 
     [Theory]
@@ -457,59 +442,45 @@ public sealed class DriverTests(ITestOutputHelper output)
     [InlineData(System.Security.Authentication.SslProtocols.Tls13)]
     public async Task AClientCertificateAskedForAfterTheHandshakeReachesTheAppProcess(System.Security.Authentication.SslProtocols protocol)
     {
-        string directory = Directory.CreateTempSubdirectory("httpsyslite-driver-renegotiate-").FullName;
-        try
+        await using var driver = await DriverProcess.StartAsync();
+        int port = FreePort();
+        await driver.BindTestCertificateAsync(port);
+        static string Name(System.Security.Cryptography.X509Certificates.X509Certificate2? c) =>
+            c?.GetNameInfo(System.Security.Cryptography.X509Certificates.X509NameType.SimpleName, false) ?? "-";
+        await using var test = await TestServer.StartAsync(ServerKind.HttpSysLite, app =>
         {
-            var (certificate, key) = HttpSysLite.Tests.Unit.Support.TestCertificates.WritePem(
-                HttpSysLite.Tests.Unit.Support.TestCertificates.Create("localhost"), directory, "tls");
-            if (!OperatingSystem.IsWindows())
+            app.MapGet("/has", (HttpContext c) => Name(c.Connection.ClientCertificate));
+            app.MapGet("/ask", async Task<string> (HttpContext c) => Name(await c.Connection.GetClientCertificateAsync(c.RequestAborted)));
+            app.MapPost("/ask-before-reading", async Task<string> (HttpContext c) =>
             {
-                File.SetUnixFileMode(key, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-            }
-            await using var driver = await DriverProcess.StartAsync();
-            int port = FreePort();
-            Assert.Equal(0, (await driver.RunVerbAsync($"sslcert add ipport=0.0.0.0:{port} certfile={certificate} keyfile={key}")).ExitCode);
-            static string Name(System.Security.Cryptography.X509Certificates.X509Certificate2? c) =>
-                c?.GetNameInfo(System.Security.Cryptography.X509Certificates.X509NameType.SimpleName, false) ?? "-";
-            await using var test = await TestServer.StartAsync(ServerKind.HttpSysLite, app =>
-            {
-                app.MapGet("/has", (HttpContext c) => Name(c.Connection.ClientCertificate));
-                app.MapGet("/ask", async Task<string> (HttpContext c) => Name(await c.Connection.GetClientCertificateAsync(c.RequestAborted)));
-                app.MapPost("/ask-before-reading", async Task<string> (HttpContext c) =>
+                try
                 {
-                    try
-                    {
-                        return Name(await c.Connection.GetClientCertificateAsync(c.RequestAborted));
-                    }
-                    catch (InvalidOperationException ex)
-                    {
-                        return "refused: " + ex.Message;
-                    }
-                });
-            }, o =>
-            {
-                o.DriverSocket = driver.Socket;
-                o.ClientCertificateMethod = ClientCertificateMethod.AllowRenegotation;
-                o.UrlPrefixes.Add($"https://+:{port}/");
+                    return Name(await c.Connection.GetClientCertificateAsync(c.RequestAborted));
+                }
+                catch (InvalidOperationException ex)
+                {
+                    return "refused: " + ex.Message;
+                }
             });
-            using var client = HttpSysLite.Tests.Unit.Support.TestCertificates.Create("client.test");
-            var (connection, _) = await TlsClient.HandshakeAsync(port, "localhost", client, protocols: protocol);
-            await using var _ = connection!;
-            Assert.Equal("-", (await TlsClient.GetAsync(connection, "/has")).BodyText);
-            // The app process asks; the driver renegotiates (or asks post-handshake) and sends the answer over.
-            Assert.Equal("client.test", (await TlsClient.GetAsync(connection, "/ask")).BodyText);
-            Assert.Equal("client.test", (await TlsClient.GetAsync(connection, "/has")).BodyText);
-            // The driver's refusal reaches the app as in-process: the body first. (A client of its own: one
-            // that resumed the first session would bring the certificate that session settled.)
-            var (second, _) = await TlsClient.HandshakeAsync(port, "localhost", null, protocols: protocol);
-            await using var __ = second!;
-            await second!.SendAsync("POST /ask-before-reading HTTP/1.1\r\nHost: localhost\r\nContent-Length: 3\r\n\r\nabc");
-            Assert.StartsWith("refused: Read the request body to its end", (await second.ReadResponseAsync()).BodyText);
-        }
-        finally
+        }, o =>
         {
-            Directory.Delete(directory, recursive: true);
-        }
+            o.DriverSocket = driver.Socket;
+            o.ClientCertificateMethod = ClientCertificateMethod.AllowRenegotation;
+            o.UrlPrefixes.Add($"https://+:{port}/");
+        });
+        using var client = HttpSysLite.Tests.Unit.Support.TestCertificates.Create("client.test");
+        var (connection, _) = await TlsClient.HandshakeAsync(port, "localhost", client, protocols: protocol);
+        await using var _ = connection!;
+        Assert.Equal("-", (await TlsClient.GetAsync(connection, "/has")).BodyText);
+        // The app process asks; the driver renegotiates (or asks post-handshake) and sends the answer over.
+        Assert.Equal("client.test", (await TlsClient.GetAsync(connection, "/ask")).BodyText);
+        Assert.Equal("client.test", (await TlsClient.GetAsync(connection, "/has")).BodyText);
+        // The driver's refusal reaches the app as in-process: the body first. (A client of its own: one
+        // that resumed the first session would bring the certificate that session settled.)
+        var (second, _) = await TlsClient.HandshakeAsync(port, "localhost", null, protocols: protocol);
+        await using var __ = second!;
+        await second!.SendAsync("POST /ask-before-reading HTTP/1.1\r\nHost: localhost\r\nContent-Length: 3\r\n\r\nabc");
+        Assert.StartsWith("refused: Read the request body to its end", (await second.ReadResponseAsync()).BodyText);
     }
 
     [Fact]

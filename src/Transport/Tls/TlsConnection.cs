@@ -218,6 +218,14 @@ internal sealed class TlsConnection : SocketConnection
             failure = timeout.IsCancellationRequested ? "HeaderWait timed out" : ex.Message;
             return false;
         }
+        catch (ArgumentException ex)
+        {
+            // .NET's ClientHello parser (TlsFrameHelper) throws ArgumentOutOfRangeException on some
+            // malformed hellos instead of failing the handshake (found by the 5,000-hello fuzz): a bad
+            // hello, not a server fault.
+            failure = $"malformed ClientHello ({ex.GetType().Name})";
+            return false;
+        }
         finally
         {
             if (failure is not null && failure != "closed")

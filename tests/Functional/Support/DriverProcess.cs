@@ -88,6 +88,24 @@ public sealed class DriverProcess : IAsyncDisposable
     public async Task<(int ExitCode, string Output)> RunVerbAsync(string verbAndArguments, UnixUser? user = null) =>
         await RunToolAsync($"{verbAndArguments} --socket \"{Socket}\"", user);
 
+    /// <summary>
+    /// Makes a certificate for <paramref name="subject"/> (its key 0600, in the driver's own directory) and
+    /// binds it to 0.0.0.0:<paramref name="port"/> with `httpsyslite sslcert add`.
+    /// </summary>
+    public async Task BindTestCertificateAsync(int port, string subject = "localhost")
+    {
+        var (certificate, key) = Unit.Support.TestCertificates.WritePem(Unit.Support.TestCertificates.Create(subject), _directory, $"{subject}-{port}");
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(key, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
+        var (code, output) = await RunVerbAsync($"sslcert add ipport=0.0.0.0:{port} certfile={certificate} keyfile={key}");
+        if (code != 0)
+        {
+            throw new InvalidOperationException($"sslcert add failed ({code}): {output}");
+        }
+    }
+
     /// <summary>Runs `httpsyslite ARGS` (tools/Driver) to its exit, as <paramref name="user"/> when given.</summary>
     public static async Task<(int ExitCode, string Output)> RunToolAsync(string arguments, UnixUser? user = null)
     {
