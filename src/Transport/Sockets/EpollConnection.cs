@@ -89,7 +89,9 @@ internal sealed class EpollConnection : SocketConnection, IEpollRegistration
     {
         try
         {
-            Socket.Blocking = false; // reads below return WouldBlock instead of waiting
+            // Reads below return WouldBlock instead of waiting. Not Socket.Blocking, nor .NET's receive
+            // and send: each gives the socket engine state this connection never uses.
+            NonBlockingSocket.SetNonBlocking(Socket);
             _loop.Register(this, (int)Socket.Handle,
                 EpollInterop.EPOLLIN | EpollInterop.EPOLLRDHUP | EpollInterop.EPOLLOUT | EpollInterop.EPOLLET);
         }
@@ -135,26 +137,11 @@ internal sealed class EpollConnection : SocketConnection, IEpollRegistration
             SocketError error;
             if (buffer.IsSingleSegment)
             {
-                sent = Socket.Send(buffer.FirstSpan, SocketFlags.None, out error);
+                sent = NonBlockingSocket.Send(Socket, buffer.FirstSpan, out error);
             }
             else
             {
-                long gathered = GatherSend.Send(Socket, buffer, out bool full);
-                if (gathered >= 0)
-                {
-                    sent = (int)gathered;
-                    error = SocketError.Success;
-                }
-                else if (full)
-                {
-                    sent = 0;
-                    error = SocketError.WouldBlock;
-                }
-                else
-                {
-                    // A failure: .NET's send meets it too and names it as it would (reset, pipe, ...).
-                    sent = Socket.Send(Gather(buffer), SocketFlags.None, out error);
-                }
+                sent = (int)GatherSend.Send(Socket, buffer, out error);
             }
             if (error == SocketError.WouldBlock)
             {
@@ -221,7 +208,7 @@ internal sealed class EpollConnection : SocketConnection, IEpollRegistration
             SocketError error;
             try
             {
-                received = Socket.Receive(memory.Span, SocketFlags.None, out error);
+                received = NonBlockingSocket.Receive(Socket, memory.Span, out error);
             }
             catch (ObjectDisposedException)
             {

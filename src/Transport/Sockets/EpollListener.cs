@@ -35,23 +35,26 @@ internal sealed class EpollListener : SocketListener, IEpollRegistration
 
     void IEpollRegistration.OnEpollEvent(uint events)
     {
-        Socket accepted;
+        Socket? accepted;
+        SocketError error;
         try
         {
-            accepted = Socket.Accept();
+            // Not Socket.Accept: from a non-blocking listener it gives each connection .NET's engine
+            // state, which an epoll connection never uses (NonBlockingSocket).
+            accepted = NonBlockingSocket.Accept(Socket, out error);
         }
-        catch (SocketException ex)
+        catch (ObjectDisposedException)
         {
-            if (OnAcceptFailed(ex))
+            return; // stopped listening
+        }
+        if (accepted is null)
+        {
+            if (error is not (SocketError.WouldBlock or SocketError.ConnectionAborted or SocketError.ConnectionReset) && OnAcceptFailed(new SocketException((int)error)))
             {
                 // The same error would come back at once (level-triggered): pause this listener, not the loop.
                 PauseAccepting();
             }
             return;
-        }
-        catch (ObjectDisposedException)
-        {
-            return; // stopped listening
         }
         OnAccepted(accepted);
     }

@@ -19,7 +19,6 @@ internal static unsafe class GatherSend
 
     private const int MSG_NOSIGNAL = 0x4000; // a peer that closed gives EPIPE, not SIGPIPE
     private const int EINTR = 4;
-    private const int EAGAIN = 11; // also EWOULDBLOCK on Linux
 
     [StructLayout(LayoutKind.Sequential)]
     private struct IOVector
@@ -49,13 +48,12 @@ internal static unsafe class GatherSend
 
     /// <summary>
     /// Sends what one call can of <paramref name="buffer"/> (its first <see cref="MaxSegments"/> segments).
-    /// Returns the bytes the socket took, or -1 with <paramref name="wouldBlock"/> set when its buffer is
-    /// full. Any other failure returns -1 with <paramref name="wouldBlock"/> clear: the caller repeats the
-    /// send through .NET, which reports it as the SocketError .NET would.
+    /// Returns the bytes the socket took, or -1 with <paramref name="error"/> set: WouldBlock when its
+    /// buffer is full, else the SocketError .NET would report (<see cref="NonBlockingSocket.ToSocketError"/>).
     /// </summary>
-    public static long Send(Socket socket, in ReadOnlySequence<byte> buffer, out bool wouldBlock)
+    public static long Send(Socket socket, in ReadOnlySequence<byte> buffer, out SocketError error)
     {
-        wouldBlock = false;
+        error = SocketError.Success;
         var vectors = stackalloc IOVector[MaxSegments];
         var pins = new Pins();
         int count = 0;
@@ -92,7 +90,7 @@ internal static unsafe class GatherSend
                 int errno = Marshal.GetLastPInvokeError();
                 if (errno != EINTR)
                 {
-                    wouldBlock = errno == EAGAIN;
+                    error = NonBlockingSocket.ToSocketError(errno);
                     return -1;
                 }
             }

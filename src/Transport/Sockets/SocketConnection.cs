@@ -17,7 +17,9 @@ internal abstract class SocketConnection : TransportConnection
 {
     private static readonly LingerOption s_resetOnClose = new(enable: true, seconds: 0);
 
-    private readonly List<ArraySegment<byte>> _sendSegments = new(4);
+    // Made on the first gather send through .NET (every multi-segment send on .NET's engine, only a
+    // failing one on epoll): 120 B an idle epoll connection need not carry.
+    private List<ArraySegment<byte>>? _sendSegments;
 
     protected SocketConnection(Socket socket, ConnectionSettings settings, MillisecondClock clock,
         PipeScheduler inputReader, PipeScheduler inputWriter, PipeScheduler outputReader)
@@ -75,16 +77,17 @@ internal abstract class SocketConnection : TransportConnection
     /// <summary>The buffer's segments as one gather list for .NET's send (reused; the send loop's thread only).</summary>
     protected List<ArraySegment<byte>> Gather(in ReadOnlySequence<byte> buffer)
     {
-        _sendSegments.Clear();
+        var segments = _sendSegments ??= new List<ArraySegment<byte>>(4);
+        segments.Clear();
         foreach (var segment in buffer)
         {
             if (!MemoryMarshal.TryGetArray(segment, out var array))
             {
                 throw new InvalidOperationException("Pipe memory is not array-backed.");
             }
-            _sendSegments.Add(array);
+            segments.Add(array);
         }
-        return _sendSegments;
+        return segments;
     }
 
     // IPv4 peers on the dual-mode socket arrive as ::ffff:a.b.c.d; the app sees plain IPv4.
