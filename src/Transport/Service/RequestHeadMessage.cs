@@ -63,7 +63,7 @@ public static class RequestHeadMessage
     {
         writer.WriteUInt32((uint)tls.Protocol);
         writer.WriteUInt32((uint)tls.CipherSuite);
-        writer.WriteLatin1(System.Text.Encoding.Latin1.GetString(tls.ApplicationProtocol.Protocol.Span));
+        writer.WriteBytes(tls.ApplicationProtocol.Protocol.Span);
         writer.WriteUtf8(tls.HostName);
         writer.WriteInt64(tls.HandshakeStart);
         writer.WriteInt64(tls.HandshakeEnd);
@@ -74,7 +74,7 @@ public static class RequestHeadMessage
         writer.WriteUInt32((uint)algorithms.HashStrength);
         writer.WriteUInt32((uint)algorithms.KeyExchange);
         writer.WriteUInt32((uint)algorithms.KeyExchangeStrength);
-        writer.WriteLatin1(tls.ClientCertificate is { } certificate ? System.Text.Encoding.Latin1.GetString(certificate.RawData) : string.Empty);
+        writer.WriteBytes(tls.ClientCertificate is { } certificate ? certificate.RawDataMemory.Span : default);
     }
 
     private static Tls.TlsConnectionInfo ReadTls(ref WireReader reader, System.Net.IPEndPoint local, Tls.TlsConnectionInfo? previous)
@@ -90,7 +90,7 @@ public static class RequestHeadMessage
         // The next request of the same connection has the same summary: the slot keeps it, so a
         // keep-alive client's requests build it (and parse its certificate) once.
         if (previous is not null && previous.HandshakeStart == start && previous.HandshakeEnd == end && previous.HostName == hostName
-            && (previous.ClientCertificate?.RawData.AsSpan().SequenceEqual(certificate) ?? certificate.IsEmpty))
+            && (previous.ClientCertificate?.RawDataMemory.Span.SequenceEqual(certificate) ?? certificate.IsEmpty))
         {
             return previous;
         }

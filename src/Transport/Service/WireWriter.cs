@@ -49,6 +49,13 @@ public readonly ref struct WireWriter(IBufferWriter<byte> output)
     /// <summary>A string as UTF-8.</summary>
     public void WriteUtf8(string value) => WriteEncoded(value, Encoding.UTF8);
 
+    /// <summary>Bytes as they are: a u32 count, then the bytes (what <see cref="WireReader.ReadBytes"/> reads).</summary>
+    public void WriteBytes(ReadOnlySpan<byte> value)
+    {
+        WriteUInt32((uint)value.Length);
+        _output.Write(value);
+    }
+
     /// <summary>A string whose chars are bytes (a header field as received).</summary>
     public void WriteLatin1(string value) => WriteEncoded(value, Encoding.Latin1);
 
