@@ -14,8 +14,11 @@ namespace HttpSysLite.Tests.Functional;
 /// request calls GetClientCertificateAsync (HTTP.sys's HttpReceiveClientCertificate): TLS 1.2
 /// renegotiation, or TLS 1.3 post-handshake authentication. The connection goes on serving afterwards.
 /// </summary>
-public sealed class TlsClientCertificateTests : IDisposable
+public class TlsClientCertificateTests : IDisposable
 {
+    /// <summary>Which of our socket engines carries the TLS connections: epoll on Linux by default.</summary>
+    protected virtual ServerKind Kind => ServerKind.HttpSysLite;
+
     private readonly string _directory = Directory.CreateTempSubdirectory("httpsyslite-clientcert-").FullName;
 
     public void Dispose() => Directory.Delete(_directory, recursive: true);
@@ -25,7 +28,7 @@ public sealed class TlsClientCertificateTests : IDisposable
     private async Task<TestServer> StartAsync(int port, ClientCertificateMethod method, FakeClock? clock = null)
     {
         var (path, key) = TestCertificates.WritePem(TestCertificates.Create("server"), _directory, "server");
-        return await TestServer.StartAsync(ServerKind.HttpSysLite, app =>
+        return await TestServer.StartAsync(Kind, app =>
         {
             // What the connection has without asking, then what asking gives. (The lambdas name their
             // return type: an async lambda taking HttpContext would otherwise bind as a RequestDelegate
@@ -185,4 +188,10 @@ public sealed class TlsClientCertificateTests : IDisposable
         Assert.Contains("HTTP/1.1 200 OK", output);
         Assert.Contains("\r\nopenssl.client\r\n", output); // the chunk the app wrote
     }
+}
+
+/// <summary>The same tests on HttpSysLite's portable path (.NET's socket engine under SslStream), which Linux otherwise never runs.</summary>
+public sealed class SocketEngineTlsClientCertificateTests : TlsClientCertificateTests
+{
+    protected override ServerKind Kind => ServerKind.HttpSysLiteSocketEngine;
 }

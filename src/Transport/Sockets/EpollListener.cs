@@ -30,6 +30,8 @@ internal sealed class EpollListener : SocketListener, IEpollRegistration
         _loop.Register(this, (int)Socket.Handle, EpollInterop.EPOLLIN);
     }
 
+    protected override EpollLoop? TlsLoop => EpollLoop.Next();
+
     protected override TransportConnection CreateConnection(Socket socket, ConnectionSettings settings) =>
         new EpollConnection(socket, settings, Clock, EpollLoop.Next()!);
 

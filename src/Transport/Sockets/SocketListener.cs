@@ -72,6 +72,9 @@ internal abstract class SocketListener : ConnectionListener
     /// <summary>Starts the engine's accept path; each accepted socket goes to <see cref="OnAccepted"/>.</summary>
     protected abstract void StartAccepting();
 
+    /// <summary>The epoll loop a TLS connection's stream waits on; null: .NET's socket engine.</summary>
+    protected virtual EpollLoop? TlsLoop => null;
+
     /// <summary>The engine's connection over an accepted socket.</summary>
     protected abstract TransportConnection CreateConnection(Socket socket, ConnectionSettings settings);
 
@@ -107,7 +110,7 @@ internal abstract class SocketListener : ConnectionListener
         {
             accepted.NoDelay = true;
             // A TLS port's connections run the handshake first, whatever engine accepted them.
-            connection = Binding.IsTls ? new Tls.TlsConnection(accepted, Binding, Clock) : CreateConnection(accepted, Binding.Settings);
+            connection = Binding.IsTls ? new Tls.TlsConnection(accepted, Binding, Clock, TlsLoop) : CreateConnection(accepted, Binding.Settings);
         }
         catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
         {

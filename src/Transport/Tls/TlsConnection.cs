@@ -15,8 +15,9 @@ namespace HttpSysLite.Transport.Tls;
 /// A connection on a TLS port: the driver's side of the handshake, then TLS records to and from the
 /// same pipes every connection has, so the HTTP connection above cannot tell it from a plain one. The
 /// handshake picks its certificate by the port's bindings (SNI name, then address), is bounded by
-/// HeaderWait, and turns away plain HTTP with a 400 that says why. It runs on .NET's socket engine:
-/// SslStream owns the reads and writes of the socket.
+/// HeaderWait, and turns away plain HTTP with a 400 that says why. SslStream owns the reads and
+/// writes of the socket, through an epoll loop's stream on Linux (<see cref="TlsEpollStream"/>) and
+/// .NET's socket engine elsewhere (<see cref="TlsSocketStream"/>).
 /// </summary>
 internal sealed class TlsConnection : SocketConnection
 {
@@ -33,31 +34,37 @@ internal sealed class TlsConnection : SocketConnection
 
     private readonly PortBinding _port;
     private readonly MillisecondClock _clock;
+    private readonly EpollLoop? _loop;
     private readonly TaskCompletionSource<bool> _handshake = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly ClientCertificateRenegotiation? _renegotiation;
     private SslStream? _ssl;
-    private TlsSocketStream? _network;
+    private TlsNetworkStream? _network;
     private CertificateSelection? _selected;
     private string? _selectedServerName;
     private TlsConnectionInfo? _info;
 
     private readonly LoopScheduler _inputScheduler;
 
-    public TlsConnection(Socket socket, PortBinding port, MillisecondClock clock)
-        : this(socket, port, clock, new LoopScheduler(PipeScheduler.ThreadPool, allowInline: false))
+    /// <param name="socket">The accepted socket.</param>
+    /// <param name="port">The TLS port it arrived on, with its certificate bindings.</param>
+    /// <param name="clock">The driver's clock.</param>
+    /// <param name="loop">The epoll loop that serves the socket; null for .NET's socket engine.</param>
+    public TlsConnection(Socket socket, PortBinding port, MillisecondClock clock, EpollLoop? loop)
+        : this(socket, port, clock, loop, new LoopScheduler(PipeScheduler.ThreadPool, allowInline: false))
     {
     }
 
     // The receive loop is this connection's I/O loop: while the HTTP connection waits for a head, the
     // head is parsed (and a cache hit answered, its records written) in the read that decrypted it, as
     // on the epoll loop; the app and its body reads run on the thread pool.
-    private TlsConnection(Socket socket, PortBinding port, MillisecondClock clock, LoopScheduler inputScheduler)
+    private TlsConnection(Socket socket, PortBinding port, MillisecondClock clock, EpollLoop? loop, LoopScheduler inputScheduler)
         : base(socket, port.Settings, clock, inputReader: inputScheduler, inputWriter: PipeScheduler.Inline,
             outputReader: new LoopScheduler(IOQueue.Next(), allowInline: true))
     {
         _inputScheduler = inputScheduler;
         _port = port;
         _clock = clock;
+        _loop = loop;
         if (port.Settings.ClientCertificates == ClientCertificateRequest.OnRequest)
         {
             _renegotiation = new ClientCertificateRenegotiation();
@@ -130,21 +137,32 @@ internal sealed class TlsConnection : SocketConnection
         string? failure = null;
         try
         {
+            TlsNetworkStream network;
+            if (_loop is { } loop)
+            {
+                var epoll = new TlsEpollStream(Socket, loop);
+                _network = network = epoll;
+                epoll.Start();
+            }
+            else
+            {
+                _network = network = new TlsSocketStream(Socket);
+            }
             // TLS begins with a handshake record (RFC 8446 section 5.1: content type 22); a letter is
             // an HTTP method, sent in the clear.
-            byte[] first = new byte[1];
-            if (await Socket.ReceiveAsync(first, SocketFlags.Peek, timeout.Token).ConfigureAwait(false) == 0)
+            int first = await network.PeekAsync(timeout.Token).ConfigureAwait(false);
+            if (first < 0)
             {
                 failure = "closed";
                 return false;
             }
             long start = Stopwatch.GetTimestamp();
-            if (first[0] != 0x16)
+            if (first != 0x16)
             {
-                failure = char.IsAsciiLetterUpper((char)first[0]) ? "plain HTTP" : "not TLS";
+                failure = char.IsAsciiLetterUpper((char)first) ? "plain HTTP" : "not TLS";
                 if (failure == "plain HTTP")
                 {
-                    await Socket.SendAsync(s_plainHttpResponse, SocketFlags.None, timeout.Token).ConfigureAwait(false);
+                    await network.WriteAsync(s_plainHttpResponse, timeout.Token).ConfigureAwait(false);
                 }
                 return false;
             }
@@ -152,8 +170,6 @@ internal sealed class TlsConnection : SocketConnection
             {
                 log.SslInitiateHandshake(Id);
             }
-            var network = new TlsSocketStream(Socket);
-            _network = network;
             var recorder = _port.Settings.CacheTlsClientHello ? new ClientHelloRecorder(network) : null;
             var ssl = new SslStream(recorder ?? (Stream)network, leaveInnerStreamOpen: true);
             _ssl = ssl;
@@ -198,6 +214,10 @@ internal sealed class TlsConnection : SocketConnection
                 ClientCertificate = remote as X509Certificate2 ?? (remote is null ? null : X509CertificateLoader.LoadCertificate(remote.GetRawCertData())),
             };
             HttpSysLiteMeter.TlsHandshakes.Add(1);
+            // From here a record is decrypted in the event that announced it, and the head in it parsed
+            // there, as on a plain epoll connection. Not on a port that may renegotiate: the app awaits
+            // that handshake's reads, and its code must never continue on the loop.
+            network.ContinueOnLoop = _renegotiation is null;
             if (log.IsEnabled())
             {
                 log.SslHandshakeComplete(Id, _info.Protocol.ToString(), _info.CipherSuite.ToString(), _info.HostName, _info.Binding.Endpoint);
@@ -257,9 +277,9 @@ internal sealed class TlsConnection : SocketConnection
     {
         try
         {
-            await Socket.SendAsync(bytes, SocketFlags.None).ConfigureAwait(false);
+            await _network!.WriteAsync(bytes).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        catch (Exception ex) when (ex is SocketException or IOException or ObjectDisposedException)
         {
             // The client is gone already.
         }
@@ -494,6 +514,12 @@ internal sealed class TlsConnection : SocketConnection
             StopSendTimer();
         }
         OnSent(bytes.Length);
+    }
+
+    protected override void AbortTransport(bool reset)
+    {
+        base.AbortTransport(reset);
+        (_network as TlsEpollStream)?.Detach(); // the closed socket left epoll: its waits end now
     }
 
     protected override void ReleaseTransport()

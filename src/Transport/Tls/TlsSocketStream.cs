@@ -4,11 +4,8 @@ using HttpSysLite.Transport.Sockets;
 namespace HttpSysLite.Transport.Tls;
 
 /// <summary>
-/// The socket as SslStream's inner stream. It differs from NetworkStream in one way: a peer that
-/// resets the connection ends a read as a FIN does (0 bytes), and <see cref="WasReset"/> says so,
-/// instead of a SocketException wrapped in an IOException. A client that resets after its last
-/// response is an everyday end of a connection (measured: wrk's every closed TLS connection threw
-/// about two exceptions, some 50 µs of CPU each connection).
+/// The socket as SslStream's inner stream on .NET's socket engine (where epoll is not available, or a
+/// test chooses the engine); <see cref="TlsEpollStream"/> is the epoll loop's.
 /// </summary>
 /// <remarks>
 /// An idle connection holds no buffer through this stream (issue 19: an idle TLS connection no
@@ -18,24 +15,18 @@ namespace HttpSysLite.Transport.Tls;
 /// handshake's HeaderWait, a renegotiation's pause) first waits in .NET's cancellable receive with
 /// no buffer, which consumes nothing when cancelled, then reads what is there.
 /// </remarks>
-internal sealed class TlsSocketStream(Socket socket) : Stream
+internal sealed class TlsSocketStream(Socket socket) : TlsNetworkStream
 {
     private readonly Socket _socket = socket;
     private readonly SocketReceiver _receiver = new();
     private readonly SocketSender _sender = new();
 
-    /// <summary>True once a read ended because the peer reset the connection.</summary>
-    public bool WasReset { get; private set; }
-
-    public override bool CanRead => true;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => true;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+    /// <inheritdoc />
+    public override async ValueTask<int> PeekAsync(CancellationToken cancellationToken)
+    {
+        byte[] first = new byte[1];
+        return await _socket.ReceiveAsync(first, SocketFlags.Peek, cancellationToken).ConfigureAwait(false) == 0 ? -1 : first[0];
+    }
 
     public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
@@ -75,11 +66,6 @@ internal sealed class TlsSocketStream(Socket socket) : Stream
         }
         throw new IOException($"The receive failed: {_receiver.Error}.", new SocketException((int)_receiver.Error));
     }
-
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-    public override int Read(byte[] buffer, int offset, int count) => _socket.Receive(buffer, offset, count, SocketFlags.None);
 
     public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
@@ -122,21 +108,6 @@ internal sealed class TlsSocketStream(Socket socket) : Stream
             // Closed already: the send has ended.
         }
     }
-
-    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-    public override void Write(byte[] buffer, int offset, int count) => _socket.Send(buffer, offset, count, SocketFlags.None);
-
-    public override void Flush()
-    {
-    }
-
-    public override Task FlushAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {

@@ -1,0 +1,84 @@
+using HttpSysLite.Transport.Sockets;
+
+namespace HttpSysLite.Tests.Unit.Sockets;
+
+/// <summary>The wait of an epoll-served stream: no edge lost between an attempt and the wait, cancellable, released once.</summary>
+public sealed class ReadinessWaiterTests
+{
+    [Fact]
+    public async Task AnEdgeThatCameBeforeTheWaitEndsItAtOnce()
+    {
+        var waiter = new ReadinessWaiter(continueOnLoop: false);
+        int ready = 1; // the event set it after the caller's attempt cleared it
+        var wait = waiter.WaitAsync(ref ready, CancellationToken.None);
+        Assert.True(wait.IsCompletedSuccessfully);
+        await wait;
+    }
+
+    [Fact]
+    public async Task AReleaseEndsAPendingWaitAndALaterReleaseIsHarmless()
+    {
+        var waiter = new ReadinessWaiter(continueOnLoop: false);
+        int ready = 0;
+        var wait = waiter.WaitAsync(ref ready, CancellationToken.None);
+        Assert.False(wait.IsCompleted);
+        waiter.Release();
+        await wait.AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+        waiter.Release(); // nothing waits: nothing to complete
+
+        var second = waiter.WaitAsync(ref ready, CancellationToken.None);
+        Assert.False(second.IsCompleted);
+        waiter.Release();
+        await second.AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+    }
+
+    [Fact]
+    public async Task ACancelledWaitThrowsAndTheNextWaitStillWorks()
+    {
+        var waiter = new ReadinessWaiter(continueOnLoop: false);
+        int ready = 0;
+        using var cancel = new CancellationTokenSource();
+        var wait = waiter.WaitAsync(ref ready, cancel.Token).AsTask();
+        cancel.Cancel();
+        var thrown = await Assert.ThrowsAnyAsync<OperationCanceledException>(() => wait.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal(cancel.Token, thrown.CancellationToken);
+        waiter.Release(); // the cancelled wait is over: a release afterwards completes nothing
+
+        var next = waiter.WaitAsync(ref ready, CancellationToken.None);
+        Assert.False(next.IsCompleted);
+        waiter.Release();
+        await next.AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+    }
+
+    [Fact]
+    public async Task ATokenCancelledAlreadyEndsTheWaitAtOnce()
+    {
+        var waiter = new ReadinessWaiter(continueOnLoop: true);
+        int ready = 0;
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiter.WaitAsync(ref ready, new CancellationToken(true)).AsTask());
+    }
+
+    [Fact]
+    public async Task OnTheLoopTheContinuationRunsOnTheReleasingThread()
+    {
+        var waiter = new ReadinessWaiter(continueOnLoop: true);
+        int ready = 0;
+        int releasing = -1, continued = -2;
+        var wait = waiter.WaitAsync(ref ready, CancellationToken.None);
+        var awaited = Task.Run(async () =>
+        {
+            await wait;
+            continued = Environment.CurrentManagedThreadId;
+        });
+        await Task.Delay(100); // the continuation is attached (a generous wait; the check below holds either way it falls)
+        var thread = new Thread(() =>
+        {
+            releasing = Environment.CurrentManagedThreadId;
+            waiter.Release();
+        });
+        thread.Start();
+        thread.Join();
+        await awaited.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(releasing, continued);
+    }
+}
