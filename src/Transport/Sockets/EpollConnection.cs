@@ -30,7 +30,7 @@ internal sealed class EpollConnection : SocketConnection, IEpollRegistration
     private volatile bool _peerClosed;
     private bool _discarding;
     private int _writable;
-    private SocketWriteWaiter? _writeWaiter;
+    private ReadinessWaiter? _writeWaiter;
 
     public EpollConnection(Socket socket, ConnectionSettings settings, MillisecondClock clock, EpollLoop loop)
         : this(socket, settings, clock, loop, new LoopScheduler(PipeScheduler.ThreadPool, allowInline: false))
@@ -149,10 +149,10 @@ internal sealed class EpollConnection : SocketConnection, IEpollRegistration
                 var waiter = _writeWaiter;
                 if (waiter is null)
                 {
-                    Volatile.Write(ref _writeWaiter, waiter = new SocketWriteWaiter());
+                    Volatile.Write(ref _writeWaiter, waiter = new ReadinessWaiter(continueOnLoop: false)); // the send loop resumes on the thread pool, never inside the epoll loop
                 }
                 StartSendTimer(buffer.Length);
-                await waiter.WaitAsync(ref _writable).ConfigureAwait(false);
+                await waiter.WaitAsync(ref _writable, CancellationToken.None).ConfigureAwait(false);
                 StopSendTimer();
                 continue;
             }

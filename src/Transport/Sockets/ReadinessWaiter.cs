@@ -3,7 +3,7 @@ using System.Threading.Tasks.Sources;
 namespace HttpSysLite.Transport.Sockets;
 
 /// <summary>
-/// Where one direction of an epoll-served stream waits for its socket to become ready again (bytes to
+/// Where one direction of an epoll-served socket waits for it to become ready again (bytes to
 /// read, or room to write), released by the loop's event or an abort, and cancellable: a wait holds
 /// no operating-system operation, so cancelling it consumes nothing. One wait at a time.
 /// </summary>

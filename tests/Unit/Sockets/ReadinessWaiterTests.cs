@@ -65,12 +65,10 @@ public sealed class ReadinessWaiterTests
         int ready = 0;
         int releasing = -1, continued = -2;
         var wait = waiter.WaitAsync(ref ready, CancellationToken.None);
-        var awaited = Task.Run(async () =>
-        {
-            await wait;
-            continued = Environment.CurrentManagedThreadId;
-        });
-        await Task.Delay(100); // the continuation is attached (a generous wait; the check below holds either way it falls)
+        var continuedOn = new TaskCompletionSource<int>();
+        // Attached before the release, on this thread, and as the driver awaits (no scheduling context:
+        // the test runner's would take the continuation elsewhere).
+        wait.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(() => continuedOn.SetResult(Environment.CurrentManagedThreadId));
         var thread = new Thread(() =>
         {
             releasing = Environment.CurrentManagedThreadId;
@@ -78,7 +76,7 @@ public sealed class ReadinessWaiterTests
         });
         thread.Start();
         thread.Join();
-        await awaited.WaitAsync(TimeSpan.FromSeconds(10));
+        continued = await continuedOn.Task.WaitAsync(TimeSpan.FromSeconds(10));
         Assert.Equal(releasing, continued);
     }
 }
