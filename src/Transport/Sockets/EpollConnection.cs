@@ -54,6 +54,9 @@ internal sealed class EpollConnection : SocketConnection, IEpollRegistration
 
     public override bool OnLoopThread => EpollLoop.OnLoopThread;
 
+    /// <summary>The socket stays in epoll while suspended: its next event resumes the connection.</summary>
+    public override bool CanSuspend => true;
+
     public override void AllowReadsOnLoopThread() => _inputScheduler.AllowInline = true;
 
     public override bool LeaveLoopThread()
@@ -175,20 +178,59 @@ internal sealed class EpollConnection : SocketConnection, IEpollRegistration
         while (true)
         {
             Volatile.Write(ref _receiveSignaled, 0);
+            if (IsSuspendedNow)
+            {
+                // Bytes, the peer's FIN or reset, an abort, a deadline or a close: run the connection again,
+                // then read into its new input as for any event.
+                Resume();
+            }
             if (!ReceiveAvailable())
             {
                 return;
             }
             Volatile.Write(ref _receiveOwner, 0);
             // An event that arrived while this thread owned the receive side found it taken: look again.
-            if (Volatile.Read(ref _receiveSignaled) == 0 && !_abortRequested)
+            if (!HasNoteWaiting() || Interlocked.CompareExchange(ref _receiveOwner, 1, 0) != 0)
             {
                 return;
             }
-            if (Interlocked.CompareExchange(ref _receiveOwner, 1, 0) != 0)
-            {
-                return;
-            }
+        }
+    }
+
+    /// <summary>Something came for the receive side while another held it: an event, an abort, or a wake for a suspended connection.</summary>
+    private bool HasNoteWaiting() =>
+        Volatile.Read(ref _receiveSignaled) != 0 || _abortRequested || (IsSuspendedNow && WakePending);
+
+    /// <summary>A suspension takes the receive side as an event would, and only when nothing waits to be read.</summary>
+    protected override bool TryTakeReceiveSide()
+    {
+        if (_peerClosed || _discarding || _abortRequested || Interlocked.CompareExchange(ref _receiveOwner, 1, 0) != 0)
+        {
+            return false; // the peer's end is being read, input is thrown away, or bytes are being read now
+        }
+        if (Volatile.Read(ref _receiveSignaled) != 0 || _peerClosed || _abortRequested)
+        {
+            ReleaseReceiveSide(); // an event came as the loop decided: read it instead
+            return false;
+        }
+        return true;
+    }
+
+    protected override void ReleaseReceiveSide()
+    {
+        Volatile.Write(ref _receiveOwner, 0);
+        if (HasNoteWaiting() && Interlocked.CompareExchange(ref _receiveOwner, 1, 0) == 0)
+        {
+            ReceiveWhileSignaled();
+        }
+    }
+
+    protected override void OnWakeRequested()
+    {
+        Volatile.Write(ref _receiveSignaled, 1);
+        if (Interlocked.CompareExchange(ref _receiveOwner, 1, 0) == 0)
+        {
+            ReceiveWhileSignaled();
         }
     }
 
@@ -283,7 +325,7 @@ internal sealed class EpollConnection : SocketConnection, IEpollRegistration
     private void RequestReceiveEnd()
     {
         _abortRequested = true;
-        InputWriter.CancelPendingFlush();
+        CurrentInputWriter?.CancelPendingFlush(); // none while suspended: the resume that follows sees the abort
         ReleaseWriter(); // a send waiting for EPOLLOUT would wait forever: the socket left epoll when it closed
         if (Interlocked.CompareExchange(ref _receiveOwner, 1, 0) == 0)
         {
