@@ -112,8 +112,8 @@ internal abstract class TransportConnection
     /// </summary>
     public virtual bool CanSuspend => false;
 
-    /// <summary>True while suspended or on the way there (for tests and the heartbeat).</summary>
-    public bool IsSuspended => Volatile.Read(ref _suspendState) != Active;
+    /// <summary>True while suspended: no pipes, no loop waiting (the receive side's holder asks before reading; tests ask too).</summary>
+    public bool IsSuspended => Volatile.Read(ref _suspendState) == Suspended;
 
     /// <summary>
     /// Fires once when the peer resets, a send fails, the connection is aborted, or both directions have
@@ -281,9 +281,6 @@ internal abstract class TransportConnection
         _sendTask = SendLoopAsync();
         Loop!.Resume();
     }
-
-    /// <summary>True while suspended (the receive side's holder asks before reading).</summary>
-    protected bool IsSuspendedNow => Volatile.Read(ref _suspendState) == Suspended;
 
     /// <summary>True when a wake waits for a suspended connection (the receive side's holder asks on release).</summary>
     protected bool WakePending => Volatile.Read(ref _wakePending) != 0;

@@ -178,7 +178,7 @@ internal sealed class EpollConnection : SocketConnection, IEpollRegistration
         while (true)
         {
             Volatile.Write(ref _receiveSignaled, 0);
-            if (IsSuspendedNow)
+            if (IsSuspended)
             {
                 // Bytes, the peer's FIN or reset, an abort, a deadline or a close: run the connection again,
                 // then read into its new input as for any event.
@@ -199,7 +199,7 @@ internal sealed class EpollConnection : SocketConnection, IEpollRegistration
 
     /// <summary>Something came for the receive side while another held it: an event, an abort, or a wake for a suspended connection.</summary>
     private bool HasNoteWaiting() =>
-        Volatile.Read(ref _receiveSignaled) != 0 || _abortRequested || (IsSuspendedNow && WakePending);
+        Volatile.Read(ref _receiveSignaled) != 0 || _abortRequested || (IsSuspended && WakePending);
 
     /// <summary>A suspension takes the receive side as an event would, and only when nothing waits to be read.</summary>
     protected override bool TryTakeReceiveSide()
