@@ -42,17 +42,25 @@ internal sealed class EpollConnection : SocketConnection, IEpollRegistration
             inputReader: inputScheduler,
             // A paused epoll read resumes on the thread pool, not inside the reader's AdvanceTo.
             inputWriter: PipeScheduler.ThreadPool,
-            outputReader: new LoopScheduler(IOQueue.Next(), allowInline: true))
+            outputReader: NextOutputScheduler())
     {
         _loop = loop;
         _inputScheduler = inputScheduler;
     }
+
+    // The send loops' schedulers: one per IOQueue, shared, as they hold no state of a connection's
+    // (an object per connection would be 32 B more an idle connection keeps).
+    private static readonly LoopScheduler[] s_outputSchedulers = Array.ConvertAll(IOQueue.Shared, q => new LoopScheduler(q, allowInline: true));
+    private static int s_nextOutput;
 
     public int EpollSlot { get; set; } = -1;
 
     public uint EpollToken { get; set; }
 
     public override bool OnLoopThread => EpollLoop.OnLoopThread;
+
+    private static LoopScheduler NextOutputScheduler() =>
+        s_outputSchedulers[(int)((uint)Interlocked.Increment(ref s_nextOutput) % (uint)s_outputSchedulers.Length)];
 
     /// <summary>The socket stays in epoll while suspended: its next event resumes the connection.</summary>
     public override bool CanSuspend => true;
