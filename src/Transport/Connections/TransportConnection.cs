@@ -227,7 +227,7 @@ internal abstract class TransportConnection
     /// </summary>
     public bool TrySuspend()
     {
-        if (!CanSuspend || Volatile.Read(ref _aborted) != 0 || !_progress.AllSent)
+        if (!CanSuspend || Volatile.Read(ref _aborted) != 0 || !_progress.AllSent || _output!.Writer.UnflushedBytes != 0)
         {
             return false;
         }
@@ -236,7 +236,24 @@ internal abstract class TransportConnection
             return false;
         }
         // The receive side is held from here until the suspension is over: what arrives meanwhile is noted,
-        // and seen when it is released (EndSuspension). A wake asked before this point keeps the loop.
+        // and seen when it is released (OnSuspendPartEnded). But bytes the receive side wrote before it was taken
+        // (after the loop's read came back empty) are in the input now, and a suspension would drop them
+        // with the pipe: look, as the loop's reader, and keep the loop if anything is there.
+        var input = _input!;
+        if (input.Reader.TryRead(out var unread))
+        {
+            input.Reader.AdvanceTo(unread.Buffer.Start);
+            if (unread.IsCanceled)
+            {
+                input.Reader.CancelPendingRead(); // a wake's cancel, taken by this look: the loop's next read gets it
+            }
+            if (!unread.Buffer.IsEmpty || unread.IsCompleted || unread.IsCanceled)
+            {
+                ReleaseReceiveSide();
+                return false;
+            }
+        }
+        // A wake asked before this point keeps the loop.
         if (Interlocked.Exchange(ref _wakePending, 0) != 0)
         {
             ReleaseReceiveSide();
@@ -249,7 +266,6 @@ internal abstract class TransportConnection
             return false;
         }
         Volatile.Write(ref _suspendState, Suspending);
-        var input = _input!;
         input.Writer.Complete(); // the transport's end: the receive side is held, nothing is being written
         input.Reader.Complete(); // the HTTP connection's, for it (it is the caller)
         _output!.Writer.Complete(); // the HTTP connection's: the send loop, all sent, ends without a FIN
