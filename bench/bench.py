@@ -423,6 +423,13 @@ def normal_client_p99(port, seconds=5):
     return to_ms(p99.group(1)) if p99 else float("nan")
 
 
+# Seconds from the last idle connection's open to the RSS reading: connections held idle, not the
+# moment after their requests. HttpSysLite suspends a connection silent for a second (docs/design.md
+# section 12), and what the suspensions dropped is collected at the driver's next trim (10 s); both
+# servers are read at the same point.
+IDLE_SETTLE = 25
+
+
 def measure_idle(sample, kind, count, hold, tls=False, websocket=False, probe_seconds=0):
     """
     RSS growth per idle connection (each served one request, or upgraded to a WebSocket that echoed one
@@ -435,7 +442,7 @@ def measure_idle(sample, kind, count, hold, tls=False, websocket=False, probe_se
         time.sleep(1)
         before = rss_kib(process.pid)
         client, opened = open_idle(port, count, hold, tls, websocket)
-        time.sleep(2)
+        time.sleep(IDLE_SETTLE)
         after = rss_kib(process.pid)
         result = {"before": before, "after": after, "opened": opened,
                   "per_conn": (after - before) / opened if opened else float("nan")}

@@ -93,7 +93,7 @@ def main():
         opened = int(ready.group(1)) if ready else 0
         if not opened:
             raise RuntimeError(f"no connection opened: {line!r}")
-        time.sleep(3)
+        time.sleep(bench.IDLE_SETTLE)
         after_rss = bench.rss_kib(server.pid)
         after_types = gcdump(args.gcdump, server.pid, os.path.join(work, "after.gcdump"))
         after_rss_gc = bench.rss_kib(server.pid)

@@ -26,7 +26,7 @@ public sealed class HttpDriver : IDisposable
     private readonly TransportFactory _transport;
     private ConnectionListener.AcceptedHandler? _onAccepted;
     private long _nextTrim;
-    private readonly Buffers.MemoryRelease _memoryRelease = new(); // the heartbeat's: a GC after many connections close
+    private readonly Buffers.MemoryRelease _memoryRelease = new(); // the heartbeat's: a GC after many connections close or go idle
 
     /// <summary>
     /// Creates a driver with no ports, on the platform's transport, whose deadlines read
@@ -557,18 +557,23 @@ public sealed class HttpDriver : IDisposable
     /// <summary>One walk over the open connections per heartbeat: fire the deadlines that passed.</summary>
     private void OnHeartbeat(long now)
     {
-        int open = 0;
+        int holding = 0; // open and not suspended: the connections that hold pipes and loops
         foreach (var pair in _connections)
         {
-            pair.Value.OnHeartbeat(now);
-            open++;
+            var connection = pair.Value;
+            connection.OnHeartbeat(now);
+            if (!connection.Transport.IsSuspended)
+            {
+                holding++;
+            }
         }
+        _memoryRelease.Observe(holding);
         if (now >= _nextTrim)
         {
             _nextTrim = now + (long)TrimPeriod.TotalMilliseconds;
             Contexts.Trim();
             Buffers.BlockMemoryPool.Default.Trim();
-            _memoryRelease.OnTrim(open);
+            _memoryRelease.OnTrim(holding);
         }
     }
 

@@ -9,6 +9,10 @@ namespace HttpSysLite.Transport.Buffers;
 /// 1.6 MB of live objects; one full GC brought it to 104 MiB. So once the connections have fallen far
 /// below their peak and stopped falling for <see cref="QuietTrims"/> trim (the pools have emptied by
 /// then), this asks for one aggressive collection, which compacts and decommits what it frees.
+/// The same holds for connections that stay open but go idle and give their pipes and loops up
+/// (docs/design.md section 12): what they dropped is garbage no GC comes for. So the count this
+/// watches is the connections that hold that memory, open and not suspended; its peak is seen at
+/// every heartbeat, as a burst can open and go idle between two trims.
 /// Kestrel does nothing of the kind; HTTP.sys frees a closed connection's memory in the kernel.
 /// Called from the heartbeat's thread only.
 /// </summary>
@@ -34,7 +38,10 @@ internal sealed class MemoryRelease
     /// <param name="collect">The collection to run (tests count it); by default an aggressive, compacting, blocking full GC.</param>
     public MemoryRelease(Action? collect = null) => _collect = collect ?? Collect;
 
-    /// <summary>Called after each trim with the open connections; true when it asked for a collection.</summary>
+    /// <summary>Called at each heartbeat with the connections holding memory (open, not suspended): their peak.</summary>
+    public void Observe(int connections) => _peak = Math.Max(_peak, connections);
+
+    /// <summary>Called after each trim with the connections holding memory; true when it asked for a collection.</summary>
     public bool OnTrim(int connections)
     {
         _quiet = connections <= _last && _last - connections < MinimumDrop ? _quiet + 1 : 0;

@@ -14,7 +14,7 @@ namespace HttpSysLite.Transport.Connections;
 /// One HTTP/1.1 connection: reads heads, validates, routes, delivers to the request queue inline,
 /// and loops while the connection stays persistent. Owns the HTTP ends of the socket's pipes.
 /// </summary>
-internal sealed class HttpConnection
+internal sealed class HttpConnection : IConnectionLoop
 {
     /// <summary>Longer URLs are never cached: the key is built on the stack.</summary>
     public const int MaxCacheKeyLength = 2048;
@@ -26,12 +26,23 @@ internal sealed class HttpConnection
     /// </summary>
     public static readonly TimeSpan IdleContextRelease = TimeSpan.FromSeconds(1);
 
+    // The idle wait's states (_idleWait): the loop waits for a next request's first byte (Waiting); the
+    // heartbeat, after IdleContextRelease, cancels that read to have the connection suspended
+    // (Requesting while it cancels, then Requested). Only the loop leaves Waiting or Requested, only the
+    // heartbeat leaves Requesting, so a cancel is issued only while the loop is in that read, and the
+    // loop knows of every cancel issued for it.
+    private const int NotWaiting = 0;
+    private const int Waiting = 1;
+    private const int SuspendRequesting = 2;
+    private const int SuspendRequested = 3;
+
     // The context of the request in flight, the connection loop's (null while idle). When the loop goes
     // idle it parks the context in _parked (from _idleSince); its next request takes it back, unless the
     // heartbeat took it first (whoever exchanges _parked to null owns it).
     private RequestContext? _context;
     private RequestContext? _parked;
     private long _idleSince;
+    private int _idleWait;
     private readonly bool _admitted;
     private int _aborted;
     private volatile bool _closing;
@@ -51,6 +62,8 @@ internal sealed class HttpConnection
         Binding = binding;
         _admitted = admitted;
         StartTimestamp = Stopwatch.GetTimestamp();
+        _idleSince = transport.Timeouts.Now; // a connection silent from its accept is idle from then
+        transport.Loop = this;
     }
 
     /// <summary>When the connection was accepted (Stopwatch ticks): every request's ConnectionStart.</summary>
@@ -107,7 +120,7 @@ internal sealed class HttpConnection
         _closing = true;
         if (ActiveGroup is null && !_readingHead)
         {
-            Transport.Input.CancelPendingRead(); // the head-read loop sees a canceled read and ends
+            Transport.CancelPendingRead(); // the head-read loop sees a canceled read and ends (resumed first if suspended)
         }
     }
 
@@ -150,14 +163,29 @@ internal sealed class HttpConnection
         }
     }
 
+    /// <summary>The transport resumed a suspended connection: the loop runs again, off the I/O loop's caller unless on it.</summary>
+    void IConnectionLoop.Resume()
+    {
+        if (Transport.OnLoopThread)
+        {
+            _ = RunAsync(); // as at accept: until it waits for the head, which the loop then reads and parses here
+        }
+        else
+        {
+            // Woken by a deadline, a close or an abort on another thread (the heartbeat, a stopping server).
+            ThreadPool.UnsafeQueueUserWorkItem(static c => _ = c.RunAsync(), this, preferLocal: false);
+        }
+    }
+
     public async Task RunAsync()
     {
         var registration = Transport.ConnectionClosed.UnsafeRegister(static state => ((HttpConnection)state!).OnConnectionClosed(), this);
+        bool suspended = false;
         try
         {
             if (_admitted)
             {
-                await ProcessRequestsAsync().ConfigureAwait(false);
+                suspended = await ProcessRequestsAsync().ConfigureAwait(false);
             }
             else
             {
@@ -174,35 +202,48 @@ internal sealed class HttpConnection
         }
         finally
         {
-            ActiveGroup = null;
-            StopTimer();
-            if (_context is { IsResponseUnfinished: true })
+            if (suspended)
             {
-                // The response was delivered and cannot be finished now (the server gave it up, or the loop
-                // failed under it). Completing the output would send what it holds and then a FIN, and a
-                // close-delimited body cut short reads as whole after a FIN (RFC 9112 section 8): reset.
-                Abort();
+                // Idle, with the pipes given up: the deadlines (IdleConnection) stay armed, and the transport
+                // runs this loop again when anything arrives for the connection.
+                registration.Dispose();
             }
-            registration.Dispose(); // waits for a close callback that is running: none touches the context after this
-            ReturnContext(Interlocked.Exchange(ref _parked, null));
-            ReturnContext(Interlocked.Exchange(ref _context, null));
-            var log = HttpSysLiteEventSource.Log;
-            if (log.IsEnabled())
+            else
             {
-                log.ConnClose(Id, IsAborted);
+                ActiveGroup = null;
+                StopTimer();
+                if (_context is { IsResponseUnfinished: true })
+                {
+                    // The response was delivered and cannot be finished now (the server gave it up, or the loop
+                    // failed under it). Completing the output would send what it holds and then a FIN, and a
+                    // close-delimited body cut short reads as whole after a FIN (RFC 9112 section 8): reset.
+                    Abort();
+                }
+                registration.Dispose(); // waits for a close callback that is running: none touches the context after this
+                ReturnContext(Interlocked.Exchange(ref _parked, null));
+                ReturnContext(Interlocked.Exchange(ref _context, null));
+                var log = HttpSysLiteEventSource.Log;
+                if (log.IsEnabled())
+                {
+                    log.ConnClose(Id, IsAborted);
+                }
+                if (_peerFinished && !IsAborted)
+                {
+                    Transport.OnPeerFinished(); // before the output completes: its last send can end both directions
+                }
+                await Transport.Input.CompleteAsync().ConfigureAwait(false);
+                await Transport.Output.CompleteAsync().ConfigureAwait(false);
+                await Transport.DisposeAsync().ConfigureAwait(false);
+                Driver.RemoveConnection(this);
+                if (log.IsEnabled())
+                {
+                    log.ConnCleanup(Id);
+                }
             }
-            if (_peerFinished && !IsAborted)
-            {
-                Transport.OnPeerFinished(); // before the output completes: its last send can end both directions
-            }
-            await Transport.Input.CompleteAsync().ConfigureAwait(false);
-            await Transport.Output.CompleteAsync().ConfigureAwait(false);
-            await Transport.DisposeAsync().ConfigureAwait(false);
-            Driver.RemoveConnection(this);
-            if (log.IsEnabled())
-            {
-                log.ConnCleanup(Id);
-            }
+        }
+        if (suspended)
+        {
+            Transport.OnLoopSuspended(); // last: a resume may run this loop again from here
         }
     }
 
@@ -219,7 +260,7 @@ internal sealed class HttpConnection
     ///  5. If the connection persists, skip what the app left of the body (bounded), then go to 1.
     ///     Pipelined requests already buffered are answered in order by the same loop.
     /// </summary>
-    private async Task ProcessRequestsAsync()
+    private async Task<bool> ProcessRequestsAsync()
     {
         var input = Transport.Input;
         var settings = Settings;
@@ -245,6 +286,7 @@ internal sealed class HttpConnection
                         {
                             StartTimer(TimerKind.HeaderWait, settings.HeaderWait);
                         }
+                        result = await input.ReadAsync().ConfigureAwait(false);
                     }
                     else
                     {
@@ -255,8 +297,33 @@ internal sealed class HttpConnection
                         {
                             StartTimer(TimerKind.IdleConnection, settings.IdleConnection);
                         }
+                        // The heartbeat may end this wait if it lasts (see OnHeartbeat): after the read, below.
+                        Volatile.Write(ref _idleWait, Waiting);
+                        result = await input.ReadAsync().ConfigureAwait(false);
+                        if (EndIdleWait())
+                        {
+                            if (!result.IsCanceled)
+                            {
+                                // Bytes came first; the heartbeat's cancel is still in the pipe. Take it with this
+                                // read, so no later read (a body's, an upgraded stream's) mistakes it for its own.
+                                input.AdvanceTo(result.Buffer.Start);
+                                bool taken = input.TryRead(out result);
+                                Debug.Assert(taken && result.IsCanceled);
+                            }
+                            if (result.Buffer.IsEmpty && !result.IsCompleted && !_closing && _timedOut == TimerKind.None)
+                            {
+                                // Still nothing: give the pipes and this loop up until the next byte (or
+                                // deadline, close, abort) resumes the connection.
+                                input.AdvanceTo(result.Buffer.End);
+                                ReturnContext(Interlocked.Exchange(ref _parked, null));
+                                if (Transport.TrySuspend())
+                                {
+                                    return true;
+                                }
+                                continue;
+                            }
+                        }
                     }
-                    result = await input.ReadAsync().ConfigureAwait(false);
                 }
                 var buffer = result.Buffer;
                 if (!buffer.IsEmpty)
@@ -305,7 +372,7 @@ internal sealed class HttpConnection
                 }
                 if (result.IsCompleted || (_closing && !headStarted))
                 {
-                    return; // the client closed between requests (or mid-head), or the port closes while idle
+                    return false; // the client closed between requests (or mid-head), or the port closes while idle
                 }
                 if (result.IsCanceled && _timedOut != TimerKind.None)
                 {
@@ -315,7 +382,7 @@ internal sealed class HttpConnection
                     {
                         await RejectAsync(RequestRejectionReason.RequestHeadersTimeout).ConfigureAwait(false);
                     }
-                    return;
+                    return false;
                 }
             }
             StopTimer();
@@ -365,7 +432,7 @@ internal sealed class HttpConnection
                 if (!KeepAlive)
                 {
                     _peerFinished = ClientHasFinished();
-                    return;
+                    return false;
                 }
                 continue;
             }
@@ -379,7 +446,7 @@ internal sealed class HttpConnection
             if (rejection != RequestRejectionReason.None)
             {
                 await RejectAsync(rejection).ConfigureAwait(false);
-                return;
+                return false;
             }
 
             // 4. Deliver: inline while the queue's apps have capacity, else wait in the queue (bounded).
@@ -395,7 +462,7 @@ internal sealed class HttpConnection
                     if (outcome != QueueOutcome.Granted)
                     {
                         await RejectFromQueueAsync(queue, outcome).ConfigureAwait(false);
-                        return;
+                        return false;
                     }
                 }
                 var consumer = queue.NextConsumer();
@@ -403,7 +470,7 @@ internal sealed class HttpConnection
                 {
                     queue.Exit();
                     await RejectFromQueueAsync(queue, QueueOutcome.NoConsumer).ConfigureAwait(false);
-                    return;
+                    return false;
                 }
                 ActiveGroup = registration.Group;
                 Context.BeginBody(); // again for a delegated request: its body is still unread
@@ -461,14 +528,14 @@ internal sealed class HttpConnection
             }
             if (!Context.IsResponseCompleted || IsAborted)
             {
-                return; // the server abandoned the response: the connection cannot be trusted
+                return false; // the server abandoned the response: the connection cannot be trusted
             }
 
             // 5. Persist.
             if (!KeepAlive || _closing || !await Context.DrainBodyAsync().ConfigureAwait(false))
             {
                 _peerFinished = ClientHasFinished();
-                return;
+                return false;
             }
         }
     }
@@ -500,6 +567,29 @@ internal sealed class HttpConnection
         return any;
     }
 
+    /// <summary>
+    /// The idle read returned: leaves the idle wait, and says whether the heartbeat asked this read to end
+    /// for a suspension (its cancel then issued; in this read's result or still in the pipe).
+    /// </summary>
+    private bool EndIdleWait()
+    {
+        var spin = new SpinWait();
+        while (true)
+        {
+            int state = Interlocked.CompareExchange(ref _idleWait, NotWaiting, Waiting);
+            if (state == Waiting)
+            {
+                return false; // the usual case: bytes came, no cancel was or will be issued
+            }
+            if (state == SuspendRequested)
+            {
+                Volatile.Write(ref _idleWait, NotWaiting);
+                return true;
+            }
+            spin.SpinOnce(); // the heartbeat is between asking and cancelling: a few instructions
+        }
+    }
+
     /// <summary>Arms the connection's request timer; the heartbeat fires it once the deadline passes.</summary>
     internal void StartTimer(TimerKind kind, TimeSpan timeout) => Transport.Timeouts.StartRequestTimer(kind, timeout);
 
@@ -514,7 +604,8 @@ internal sealed class HttpConnection
     /// </summary>
     internal void OnHeartbeat(long now)
     {
-        if (Volatile.Read(ref _parked) is not null && now - Volatile.Read(ref _idleSince) >= (long)IdleContextRelease.TotalMilliseconds)
+        bool released = now - Volatile.Read(ref _idleSince) >= (long)IdleContextRelease.TotalMilliseconds;
+        if (released && Volatile.Read(ref _parked) is not null)
         {
             ReturnContext(Interlocked.Exchange(ref _parked, null)); // null if the loop took it back first
         }
@@ -524,14 +615,23 @@ internal sealed class HttpConnection
         {
             _timedOut = expired;
             ReportTimeout(expired);
+            Transport.CancelPendingRead();
+        }
+        else if (Volatile.Read(ref _idleWait) == Waiting && Transport.CanSuspend
+            && now - Volatile.Read(ref _idleSince) >= (long)IdleContextRelease.TotalMilliseconds // read after the wait began: this wait's start
+            && Interlocked.CompareExchange(ref _idleWait, SuspendRequesting, Waiting) == Waiting)
+        {
+            // Silent that long: end the idle read, so the loop gives the pipes up (TrySuspend). The loop
+            // waits in that read until this is Requested, so this cancel reaches it and nothing else.
             Transport.Input.CancelPendingRead();
+            Volatile.Write(ref _idleWait, SuspendRequested);
         }
         if (timeouts.TakeExpiredBodyRate(now))
         {
             // As EntityBody: the waiting body read sees why and fails with 408.
             _timedOut = TimerKind.MinRequestBodyRate;
             ReportTimeout(TimerKind.MinRequestBodyRate);
-            Transport.Input.CancelPendingRead();
+            Transport.CancelPendingRead();
         }
         if (timeouts.IsLingerExpired(now))
         {

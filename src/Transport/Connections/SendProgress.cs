@@ -38,6 +38,9 @@ internal sealed class SendProgress : IValueTaskSource
         _core.RunContinuationsAsynchronously = true;
     }
 
+    /// <summary>True when every byte flushed so far was handed to the socket (the HTTP connection's thread, between flushes).</summary>
+    public bool AllSent => Volatile.Read(ref _sent) == _flushed;
+
     /// <summary>Counts bytes the HTTP connection is about to flush (its thread only).</summary>
     public void OnFlushing(long bytes) => _flushed += bytes;
 

@@ -14,6 +14,10 @@ namespace HttpSysLite.Transport.Connections;
 /// <see cref="EndOutput"/>); the send loop, the lingering close, abort and the MinSendBytesPerSecond
 /// deadlines are written once, here. Each pipe end has one owner: the transport owns the network
 /// sides, the HTTP connection the others. The first close reason wins.
+/// A transport that can (<see cref="CanSuspend"/>: epoll) lets an idle connection give its pipes and
+/// its loops up (<see cref="TrySuspend"/>): while suspended the connection is this object, its socket
+/// and its deadlines; what wakes it (bytes, the peer's FIN or reset, a deadline, a close, an abort)
+/// makes new pipes and runs the loops again (<see cref="Resume"/>).
 /// </summary>
 internal abstract class TransportConnection
 {
@@ -36,8 +40,26 @@ internal abstract class TransportConnection
     /// </summary>
     public const int UnbufferedSendWindow = 16 * 1024;
 
-    private readonly Pipe _input;
-    private readonly Pipe _output;
+    // Suspension (docs/design.md section 12): Active, then Suspending while the HTTP loop and the send
+    // loop end (_suspendParts counts them down), then Suspended with no pipes, then Active again.
+    private const int Active = 0;
+    private const int Suspending = 1;
+    private const int Suspended = 2;
+
+    private readonly PipeScheduler _inputReaderScheduler;
+    private readonly PipeScheduler _inputWriterScheduler;
+    private readonly PipeScheduler _outputReaderScheduler;
+    // The current pipes: replaced only by Resume (under the transport's receive side, while suspended),
+    // dropped at the end of a suspension. Another thread that reads them may find a pipe that was given
+    // up; what it does there (cancel a read) reaches nobody, and the wake it meant is kept in _wakePending.
+    private Pipe? _input;
+    private Pipe? _output;
+    private int _suspendState;
+    private int _suspendParts;
+    private int _wakePending;
+    // The send loop's: 0 while it runs, 1 once it ended on its own; 2 when a suspension asked it to end
+    // first (then it ends as a part of the suspension, whatever ends it).
+    private int _sendLoopState;
     private readonly CancellationTokenSource _closed = new();
     private readonly SendProgress _progress;
     private readonly long _minSendBytesPerSecond;
@@ -64,25 +86,34 @@ internal abstract class TransportConnection
         _minSendBytesPerSecond = settings.MinSendBytesPerSecond;
         Timeouts = new ConnectionTimeouts(clock);
         _progress = new SendProgress(this, _minSendBytesPerSecond);
-        _input = new Pipe(new PipeOptions(
-            pool: BlockMemoryPool.Default, minimumSegmentSize: BlockMemoryPool.BlockSize,
-            pauseWriterThreshold: InputPauseThreshold, resumeWriterThreshold: InputPauseThreshold / 2,
-            readerScheduler: inputReader, writerScheduler: inputWriter, useSynchronizationContext: false));
-        _output = new Pipe(new PipeOptions(
-            pool: BlockMemoryPool.Default, minimumSegmentSize: BlockMemoryPool.BlockSize,
-            pauseWriterThreshold: OutputPauseThreshold, resumeWriterThreshold: OutputPauseThreshold / 2,
-            readerScheduler: outputReader, writerScheduler: PipeScheduler.Inline, useSynchronizationContext: false));
+        _inputReaderScheduler = inputReader;
+        _inputWriterScheduler = inputWriter;
+        _outputReaderScheduler = outputReader;
+        CreatePipes();
     }
 
     public IPEndPoint RemoteEndPoint { get; }
 
     public IPEndPoint LocalEndPoint { get; }
 
-    /// <summary>The request bytes, owned by the HTTP connection.</summary>
-    public PipeReader Input => _input.Reader;
+    /// <summary>The request bytes, owned by the HTTP connection (while its loop runs: not while suspended).</summary>
+    public PipeReader Input => _input!.Reader;
 
-    /// <summary>The response bytes, owned by the HTTP connection.</summary>
-    public PipeWriter Output => _output.Writer;
+    /// <summary>The response bytes, owned by the HTTP connection (while its loop runs: not while suspended).</summary>
+    public PipeWriter Output => _output!.Writer;
+
+    /// <summary>The HTTP connection's loop, which <see cref="Resume"/> runs again (set before <see cref="Start"/>).</summary>
+    public IConnectionLoop? Loop { get; set; }
+
+    /// <summary>
+    /// Whether an idle connection may give its pipes and loops up (<see cref="TrySuspend"/>): where the
+    /// transport watches the socket itself while nobody reads (epoll), not where a pending receive is the
+    /// only way to hear from it.
+    /// </summary>
+    public virtual bool CanSuspend => false;
+
+    /// <summary>True while suspended: no pipes, no loop waiting (the receive side's holder asks before reading; tests ask too).</summary>
+    public bool IsSuspended => Volatile.Read(ref _suspendState) == Suspended;
 
     /// <summary>
     /// Fires once when the peer resets, a send fails, the connection is aborted, or both directions have
@@ -116,7 +147,10 @@ internal abstract class TransportConnection
     public virtual bool OnLoopThread => false;
 
     /// <summary>The transport's network side of the input pipe (its receive path only).</summary>
-    protected PipeWriter InputWriter => _input.Writer;
+    protected PipeWriter InputWriter => _input!.Writer;
+
+    /// <summary>The input pipe's network side if there is one now (null while suspended), for a cancel from another thread.</summary>
+    protected PipeWriter? CurrentInputWriter => _input?.Writer;
 
     /// <summary>True once the receive side was ended on purpose (nothing more is read).</summary>
     protected bool ReceiveShutDown => _receiveShutDown;
@@ -140,7 +174,7 @@ internal abstract class TransportConnection
     {
         // Counted by what the flush committed: one whose token was cancelled already commits nothing, and
         // its bytes are counted by the flush that does send them.
-        var writer = _output.Writer;
+        var writer = _output!.Writer;
         long unflushed = writer.UnflushedBytes;
         var flush = writer.FlushAsync(cancellationToken);
         _progress.OnFlushing(unflushed - writer.UnflushedBytes);
@@ -161,6 +195,152 @@ internal abstract class TransportConnection
     }
 
     /// <summary>
+    /// Cancels the HTTP connection's pending read so its loop looks at why (a deadline, a close; it keeps
+    /// the reason itself); a suspended connection is resumed for it, with its first read cancelled.
+    /// Safe from any thread.
+    /// </summary>
+    public void CancelPendingRead()
+    {
+        if (CanSuspend)
+        {
+            // Kept until a resume or a suspension takes it: whichever pipe this cancel reaches, the loop that
+            // reads next hears of it (a suspension that finds it pending does not happen).
+            Volatile.Write(ref _wakePending, 1);
+        }
+        if (Volatile.Read(ref _suspendState) == Active)
+        {
+            _input?.Reader.CancelPendingRead();
+        }
+        if (CanSuspend)
+        {
+            OnWakeRequested();
+        }
+    }
+
+    /// <summary>
+    /// The HTTP connection's loop would wait for a next request and has waited long already: gives the
+    /// pipes up, so an idle connection holds neither them nor a waiting loop. True when the transport took
+    /// the connection: the caller's pipe ends are completed for it, and it returns without touching them,
+    /// then calls <see cref="OnLoopSuspended"/> as its last act. False, and nothing changed, when the
+    /// connection is not quiet: input arrived or waits to be read, output is not all sent, it is closing.
+    /// Only from the HTTP connection's loop, with nothing of a request buffered.
+    /// </summary>
+    public bool TrySuspend()
+    {
+        if (!CanSuspend || Volatile.Read(ref _aborted) != 0 || !_progress.AllSent || _output!.Writer.UnflushedBytes != 0)
+        {
+            return false;
+        }
+        if (!TryTakeReceiveSide())
+        {
+            return false;
+        }
+        // The receive side is held from here until the suspension is over: what arrives meanwhile is noted,
+        // and seen when it is released (OnSuspendPartEnded). But bytes the receive side wrote before it was taken
+        // (after the loop's read came back empty) are in the input now, and a suspension would drop them
+        // with the pipe: look, as the loop's reader, and keep the loop if anything is there.
+        var input = _input!;
+        if (input.Reader.TryRead(out var unread))
+        {
+            input.Reader.AdvanceTo(unread.Buffer.Start);
+            if (unread.IsCanceled)
+            {
+                input.Reader.CancelPendingRead(); // a wake's cancel, taken by this look: the loop's next read gets it
+            }
+            if (!unread.Buffer.IsEmpty || unread.IsCompleted || unread.IsCanceled)
+            {
+                ReleaseReceiveSide();
+                return false;
+            }
+        }
+        // A wake asked before this point keeps the loop.
+        if (Interlocked.Exchange(ref _wakePending, 0) != 0)
+        {
+            ReleaseReceiveSide();
+            return false;
+        }
+        _suspendParts = 2; // the HTTP loop and the send loop; set first, as the send loop may end at once
+        if (Interlocked.CompareExchange(ref _sendLoopState, 2, 0) != 0)
+        {
+            ReleaseReceiveSide(); // the send loop has ended (a send failed, or an abort): the connection is ending
+            return false;
+        }
+        Volatile.Write(ref _suspendState, Suspending);
+        input.Writer.Complete(); // the transport's end: the receive side is held, nothing is being written
+        input.Reader.Complete(); // the HTTP connection's, for it (it is the caller)
+        _output!.Writer.Complete(); // the HTTP connection's: the send loop, all sent, ends without a FIN
+        return true;
+    }
+
+    /// <summary>The HTTP connection's loop has returned after <see cref="TrySuspend"/>; a resume may run it again from here.</summary>
+    public void OnLoopSuspended() => OnSuspendPartEnded();
+
+    /// <summary>
+    /// Runs a suspended connection again, because something arrived for it (called under the receive
+    /// side): new pipes, the send loop, then the HTTP connection's loop. An abort or a wake that came
+    /// while suspended cancels the new pipes' first reads, so each loop sees it at once.
+    /// </summary>
+    protected void Resume()
+    {
+        CreatePipes();
+        Volatile.Write(ref _suspendState, Active);
+        bool aborted = Volatile.Read(ref _aborted) != 0;
+        if (aborted)
+        {
+            _output!.Reader.CancelPendingRead();
+        }
+        if (Interlocked.Exchange(ref _wakePending, 0) != 0 || aborted)
+        {
+            _input!.Reader.CancelPendingRead();
+        }
+        _sendLoopState = 0;
+        _sendTask = SendLoopAsync();
+        Loop!.Resume();
+    }
+
+    /// <summary>True when a wake waits for a suspended connection (the receive side's holder asks on release).</summary>
+    protected bool WakePending => Volatile.Read(ref _wakePending) != 0;
+
+    /// <summary>Takes the receive side, as an event would: false if it is busy (bytes are being read, or wait on a flush).</summary>
+    protected virtual bool TryTakeReceiveSide() => false;
+
+    /// <summary>Gives the receive side back, and handles what was noted while it was held.</summary>
+    protected virtual void ReleaseReceiveSide()
+    {
+    }
+
+    /// <summary>A wake for a suspended connection: resume it, if the receive side is free (else its holder does).</summary>
+    protected virtual void OnWakeRequested()
+    {
+    }
+
+    private void CreatePipes()
+    {
+        _input = new Pipe(new PipeOptions(
+            pool: BlockMemoryPool.Default, minimumSegmentSize: BlockMemoryPool.BlockSize,
+            pauseWriterThreshold: InputPauseThreshold, resumeWriterThreshold: InputPauseThreshold / 2,
+            readerScheduler: _inputReaderScheduler, writerScheduler: _inputWriterScheduler, useSynchronizationContext: false));
+        _output = new Pipe(new PipeOptions(
+            pool: BlockMemoryPool.Default, minimumSegmentSize: BlockMemoryPool.BlockSize,
+            pauseWriterThreshold: OutputPauseThreshold, resumeWriterThreshold: OutputPauseThreshold / 2,
+            readerScheduler: _outputReaderScheduler, writerScheduler: PipeScheduler.Inline, useSynchronizationContext: false));
+    }
+
+    /// <summary>One of the two loops has ended for a suspension; the last drops the pipes and releases the receive side.</summary>
+    private void OnSuspendPartEnded()
+    {
+        if (Interlocked.Decrement(ref _suspendParts) != 0)
+        {
+            return;
+        }
+        _input = null;
+        _output = null;
+        _sendTask = Task.CompletedTask; // the ended loop's state, which its task is
+        Volatile.Write(ref _suspendState, Suspended);
+        ReleaseReceiveSide(); // resumes at once if bytes, a close or a wake came meanwhile
+    }
+
+    /// <summary>
     /// Ends the connection at once: unsent output is dropped and, unless the output had already ended
     /// whole (all of it sent, then our FIN), the peer sees a reset, not a FIN. A response cut short must
     /// not read as a whole one, and after a FIN a close-delimited body does (RFC 9112 section 8: only an
@@ -174,7 +354,7 @@ internal abstract class TransportConnection
         {
             return;
         }
-        _output.Reader.CancelPendingRead();
+        _output?.Reader.CancelPendingRead(); // none while suspended: a resume finds the connection aborted
         AbortTransport(reset: !_outputEnded);
         SignalClosed();
         _progress.OnConnectionClosed();
@@ -264,11 +444,11 @@ internal abstract class TransportConnection
             // and a client that resets between requests is a usual end of a connection, not a failure to
             // throw about. A read that needed more (a body cut short) asks InputReset why it ended.
             InputReset = reset;
-            _input.Writer.Complete();
+            _input!.Writer.Complete();
         }
         else
         {
-            _input.Writer.Complete(error);
+            _input!.Writer.Complete(error);
         }
         if (error is not null)
         {
@@ -300,7 +480,7 @@ internal abstract class TransportConnection
     /// </summary>
     private async Task SendLoopAsync()
     {
-        var reader = _output.Reader;
+        var reader = _output!.Reader;
         Exception? error = null;
         try
         {
@@ -321,6 +501,10 @@ internal abstract class TransportConnection
                 {
                     break;
                 }
+            }
+            if (Volatile.Read(ref _sendLoopState) == 2)
+            {
+                return; // the output ended for a suspension, all of it sent: no FIN, the connection stays
             }
             // Everything is sent: a graceful FIN tells the client the response is whole. If the client has
             // finished too, one call ends both directions, and the receive side with it.
@@ -347,8 +531,16 @@ internal abstract class TransportConnection
             {
                 SignalClosed();
             }
-            // Nothing more reaches the peer: a write waiting for its bytes to go out never will.
-            _progress.OnConnectionClosed();
+            if (Interlocked.CompareExchange(ref _sendLoopState, 1, 0) == 2)
+            {
+                // Ended for a suspension (or aborted as it began: the resume that follows sees the abort).
+                OnSuspendPartEnded();
+            }
+            else
+            {
+                // Nothing more reaches the peer: a write waiting for its bytes to go out never will.
+                _progress.OnConnectionClosed();
+            }
         }
     }
 }

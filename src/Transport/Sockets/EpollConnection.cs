@@ -42,17 +42,28 @@ internal sealed class EpollConnection : SocketConnection, IEpollRegistration
             inputReader: inputScheduler,
             // A paused epoll read resumes on the thread pool, not inside the reader's AdvanceTo.
             inputWriter: PipeScheduler.ThreadPool,
-            outputReader: new LoopScheduler(IOQueue.Next(), allowInline: true))
+            outputReader: NextOutputScheduler())
     {
         _loop = loop;
         _inputScheduler = inputScheduler;
     }
+
+    // The send loops' schedulers: one per IOQueue, shared, as they hold no state of a connection's
+    // (an object per connection would be 32 B more an idle connection keeps).
+    private static readonly LoopScheduler[] s_outputSchedulers = Array.ConvertAll(IOQueue.Shared, q => new LoopScheduler(q, allowInline: true));
+    private static int s_nextOutput;
 
     public int EpollSlot { get; set; } = -1;
 
     public uint EpollToken { get; set; }
 
     public override bool OnLoopThread => EpollLoop.OnLoopThread;
+
+    private static LoopScheduler NextOutputScheduler() =>
+        s_outputSchedulers[(int)((uint)Interlocked.Increment(ref s_nextOutput) % (uint)s_outputSchedulers.Length)];
+
+    /// <summary>The socket stays in epoll while suspended: its next event resumes the connection.</summary>
+    public override bool CanSuspend => true;
 
     public override void AllowReadsOnLoopThread() => _inputScheduler.AllowInline = true;
 
@@ -175,20 +186,59 @@ internal sealed class EpollConnection : SocketConnection, IEpollRegistration
         while (true)
         {
             Volatile.Write(ref _receiveSignaled, 0);
+            if (IsSuspended)
+            {
+                // Bytes, the peer's FIN or reset, an abort, a deadline or a close: run the connection again,
+                // then read into its new input as for any event.
+                Resume();
+            }
             if (!ReceiveAvailable())
             {
                 return;
             }
             Volatile.Write(ref _receiveOwner, 0);
             // An event that arrived while this thread owned the receive side found it taken: look again.
-            if (Volatile.Read(ref _receiveSignaled) == 0 && !_abortRequested)
+            if (!HasNoteWaiting() || Interlocked.CompareExchange(ref _receiveOwner, 1, 0) != 0)
             {
                 return;
             }
-            if (Interlocked.CompareExchange(ref _receiveOwner, 1, 0) != 0)
-            {
-                return;
-            }
+        }
+    }
+
+    /// <summary>Something came for the receive side while another held it: an event, an abort, or a wake for a suspended connection.</summary>
+    private bool HasNoteWaiting() =>
+        Volatile.Read(ref _receiveSignaled) != 0 || _abortRequested || (IsSuspended && WakePending);
+
+    /// <summary>A suspension takes the receive side as an event would, and only when nothing waits to be read.</summary>
+    protected override bool TryTakeReceiveSide()
+    {
+        if (_peerClosed || _discarding || _abortRequested || Interlocked.CompareExchange(ref _receiveOwner, 1, 0) != 0)
+        {
+            return false; // the peer's end is being read, input is thrown away, or bytes are being read now
+        }
+        if (Volatile.Read(ref _receiveSignaled) != 0 || _peerClosed || _abortRequested)
+        {
+            ReleaseReceiveSide(); // an event came as the loop decided: read it instead
+            return false;
+        }
+        return true;
+    }
+
+    protected override void ReleaseReceiveSide()
+    {
+        Volatile.Write(ref _receiveOwner, 0);
+        if (HasNoteWaiting() && Interlocked.CompareExchange(ref _receiveOwner, 1, 0) == 0)
+        {
+            ReceiveWhileSignaled();
+        }
+    }
+
+    protected override void OnWakeRequested()
+    {
+        Volatile.Write(ref _receiveSignaled, 1);
+        if (Interlocked.CompareExchange(ref _receiveOwner, 1, 0) == 0)
+        {
+            ReceiveWhileSignaled();
         }
     }
 
@@ -283,7 +333,7 @@ internal sealed class EpollConnection : SocketConnection, IEpollRegistration
     private void RequestReceiveEnd()
     {
         _abortRequested = true;
-        InputWriter.CancelPendingFlush();
+        CurrentInputWriter?.CancelPendingFlush(); // none while suspended: the resume that follows sees the abort
         ReleaseWriter(); // a send waiting for EPOLLOUT would wait forever: the socket left epoll when it closed
         if (Interlocked.CompareExchange(ref _receiveOwner, 1, 0) == 0)
         {

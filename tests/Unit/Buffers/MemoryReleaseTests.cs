@@ -34,4 +34,22 @@ public sealed class MemoryReleaseTests
         }
         Assert.True(collectAt.SequenceEqual(collected), $"{name}: collected at [{string.Join(", ", collected)}]");
     }
+
+    [Fact]
+    public void ABurstThatOpensAndGoesIdleBetweenTwoTrimsIsSeenByTheHeartbeats()
+    {
+        // 9,000 connections open and are suspended idle between two trims: only the heartbeats saw them
+        // hold memory. The next trim finds none holding any and none since the trim before: collect.
+        int collections = 0;
+        var release = new MemoryRelease(() => collections++);
+        Assert.False(release.OnTrim(0));
+        foreach (int holding in new[] { 2_000, 6_000, 9_000, 3_000, 0 })
+        {
+            release.Observe(holding);
+        }
+        Assert.True(release.OnTrim(0));
+        Assert.Equal(1, collections);
+        release.Observe(0);
+        Assert.False(release.OnTrim(0)); // once
+    }
 }
