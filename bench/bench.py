@@ -439,7 +439,11 @@ def measure_idle(sample, kind, count, hold, tls=False, websocket=False, probe_se
     port = next_port()
     process = start_server(sample, kind, port, tls=tls)
     try:
-        time.sleep(1)
+        # The request path jitted and its pools warm before the baseline (as bench/idle_gcdump.py does),
+        # so the growth is what the connections hold, not the first requests' one-time costs.
+        for _ in range(200):
+            probe(port, tls)
+        time.sleep(2)
         before = rss_kib(process.pid)
         client, opened = open_idle(port, count, hold, tls, websocket)
         time.sleep(IDLE_SETTLE)

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 using HttpSysLite.Transport.Connections;
@@ -19,7 +18,7 @@ public sealed class HttpDriver : IDisposable
     private readonly object _sync = new();
     private readonly Dictionary<int, List<ConnectionListener>> _listeners = new();
     private readonly List<PrefixRegistration> _registrations = new();
-    private readonly ConcurrentDictionary<ulong, HttpConnection> _connections = new();
+    private readonly ConnectionTable<HttpConnection> _connections = new();
     private readonly Dictionary<string, RequestQueue> _namedQueues = new(StringComparer.OrdinalIgnoreCase);
     private volatile PrefixTable _table = PrefixTable.Empty;
     private readonly Heartbeat _heartbeat;
@@ -96,7 +95,7 @@ public sealed class HttpDriver : IDisposable
     internal RequestContextPool Contexts { get; } = new();
 
     /// <summary>The open connections (tests wait on their timers).</summary>
-    internal ICollection<HttpConnection> Connections => _connections.Values;
+    internal ConnectionTable<HttpConnection> Connections => _connections;
 
     /// <summary>The endpoints being listened on, one per bound socket.</summary>
     public IReadOnlyList<IPEndPoint> ListenEndPoints
@@ -279,7 +278,7 @@ public sealed class HttpDriver : IDisposable
         foreach (var listener in closing)
         {
             listener.Dispose();
-            foreach (var connection in _connections.Values)
+            foreach (var connection in _connections)
             {
                 if (connection.Transport.LocalEndPoint.Port == listener.EndPoint.Port)
                 {
@@ -292,7 +291,7 @@ public sealed class HttpDriver : IDisposable
 
     internal void AbortRequestsOf(UrlGroup group)
     {
-        foreach (var connection in _connections.Values)
+        foreach (var connection in _connections)
         {
             if (ReferenceEquals(connection.ActiveGroup, group))
             {
@@ -529,7 +528,7 @@ public sealed class HttpDriver : IDisposable
         bool admitted = binding.TryAdmit();
         transport.Id = id;
         var connection = new HttpConnection(this, transport, id, binding, admitted);
-        _connections[id] = connection;
+        connection.Slot = _connections.Add(connection);
         // The transport starts here, so a request that came with the connection is read before the
         // next accept (which then finds more connections waiting, rather than none).
         transport.Start();
@@ -548,8 +547,10 @@ public sealed class HttpDriver : IDisposable
 
     internal void RemoveConnection(HttpConnection connection)
     {
-        if (_connections.TryRemove(connection.Id, out _))
+        int slot = connection.TakeSlot();
+        if (slot >= 0)
         {
+            _connections.Remove(slot);
             connection.Binding.Release();
         }
     }
@@ -557,16 +558,8 @@ public sealed class HttpDriver : IDisposable
     /// <summary>One walk over the open connections per heartbeat: fire the deadlines that passed.</summary>
     private void OnHeartbeat(long now)
     {
-        int holding = 0; // open and not suspended: the connections that hold pipes and loops
-        foreach (var pair in _connections)
-        {
-            var connection = pair.Value;
-            connection.OnHeartbeat(now);
-            if (!connection.Transport.IsSuspended)
-            {
-                holding++;
-            }
-        }
+        // Suspended connections are looked at only when their one deadline has come (ConnectionTable).
+        int holding = _connections.Walk(now, now, static (connection, now) => connection.OnHeartbeat(now));
         _memoryRelease.Observe(holding);
         if (now >= _nextTrim)
         {

@@ -28,6 +28,9 @@ internal sealed class ConnectionTimeouts
     /// <summary>The clock's reading, in milliseconds.</summary>
     public long Now => _clock.Now;
 
+    /// <summary>The request timer's deadline (clock milliseconds), or <see cref="Never"/>.</summary>
+    public long RequestDeadline => Volatile.Read(ref _request);
+
     /// <summary>The request timer armed now, or <see cref="TimerKind.None"/>.</summary>
     public TimerKind RequestTimer => _requestKind;
 

@@ -71,6 +71,14 @@ internal sealed class HttpConnection : IConnectionLoop
 
     public ulong Id { get; }
 
+    /// <summary>The connection's slot in the driver's <see cref="ConnectionTable{T}"/> (set at accept; -1 once removed).</summary>
+    internal int Slot { get => _slot; set => _slot = value; }
+
+    private int _slot = -1;
+
+    /// <summary>Takes the slot for the removal, once: -1 if it was taken already.</summary>
+    internal int TakeSlot() => Interlocked.Exchange(ref _slot, -1);
+
     /// <summary>The port this connection arrived on, whose connection count it holds.</summary>
     public PortBinding Binding { get; }
 
@@ -164,8 +172,16 @@ internal sealed class HttpConnection : IConnectionLoop
     }
 
     /// <summary>The transport resumed a suspended connection: the loop runs again, off the I/O loop's caller unless on it.</summary>
+    void IConnectionLoop.Suspended()
+    {
+        // Nothing runs for the connection now but its IdleConnection deadline: the heartbeat need look
+        // at it only then (anything sooner that wakes it resumes it, below, first).
+        Driver.Connections.SetDue(_slot, Transport.Timeouts.RequestDeadline);
+    }
+
     void IConnectionLoop.Resume()
     {
+        Driver.Connections.SetDue(_slot, ConnectionTable<HttpConnection>.Always); // before the loop arms its deadlines again
         if (Transport.OnLoopThread)
         {
             _ = RunAsync(); // as at accept: until it waits for the head, which the loop then reads and parses here

@@ -7,6 +7,9 @@ namespace HttpSysLite.Transport.Connections;
 /// </summary>
 internal interface IConnectionLoop
 {
+    /// <summary>The connection is suspended from now (its pipes gone, the loops returned), until <see cref="Resume"/>; called under the transport's receive side.</summary>
+    void Suspended();
+
     /// <summary>Runs the loop again on the transport's new pipes; called under the transport's receive side.</summary>
     void Resume();
 }

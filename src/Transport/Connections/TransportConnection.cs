@@ -336,6 +336,7 @@ internal abstract class TransportConnection
         _input = null;
         _output = null;
         _sendTask = Task.CompletedTask; // the ended loop's state, which its task is
+        Loop!.Suspended(); // before a release can resume it
         Volatile.Write(ref _suspendState, Suspended);
         ReleaseReceiveSide(); // resumes at once if bytes, a close or a wake came meanwhile
     }

@@ -42,6 +42,9 @@ internal sealed class TlsEpollStream : TlsNetworkStream, IEpollRegistration
     private volatile bool _peerClosed; // the loop saw RDHUP, HUP or ERR: the end waits behind the data
     private volatile bool _detached;
 
+    /// <summary>True while a read-ahead block is held (tests: a drained, silent connection holds none).</summary>
+    internal bool HoldsReadAhead => Volatile.Read(ref _block) is not null;
+
     public TlsEpollStream(Socket socket, EpollLoop loop)
     {
         _socket = socket;

@@ -68,7 +68,9 @@ public sealed class ReadinessWaiterTests
         var continuedOn = new TaskCompletionSource<int>();
         // Attached before the release, on this thread, and as the driver awaits (no scheduling context:
         // the test runner's would take the continuation elsewhere).
+#pragma warning disable xUnit1030 // the point of the test: where the continuation runs with no context
         wait.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(() => continuedOn.SetResult(Environment.CurrentManagedThreadId));
+#pragma warning restore xUnit1030
         var thread = new Thread(() =>
         {
             releasing = Environment.CurrentManagedThreadId;
