@@ -566,7 +566,7 @@ public sealed class HttpDriver : IDisposable
             _nextTrim = now + (long)TrimPeriod.TotalMilliseconds;
             Contexts.Trim();
             Buffers.BlockMemoryPool.Default.Trim();
-            _memoryRelease.OnTrim(holding);
+            _memoryRelease.OnTrim(_connections.Count, holding);
         }
     }
 

@@ -31,30 +31,56 @@ internal sealed class MemoryRelease
     public const int QuietTrims = 1;
 
     private readonly Action _collect;
-    private int _peak;
-    private int _last;
-    private int _quiet;
+    private Drop _open;
+    private Drop _holding;
 
     /// <param name="collect">The collection to run (tests count it); by default an aggressive, compacting, blocking full GC.</param>
     public MemoryRelease(Action? collect = null) => _collect = collect ?? Collect;
 
     /// <summary>Called at each heartbeat with the connections holding memory (open, not suspended): their peak.</summary>
-    public void Observe(int connections) => _peak = Math.Max(_peak, connections);
+    public void Observe(int holding) => _holding.See(holding);
 
-    /// <summary>Called after each trim with the connections holding memory; true when it asked for a collection.</summary>
-    public bool OnTrim(int connections)
+    /// <summary>
+    /// Called after each trim with the open connections and those of them holding memory; true when it
+    /// asked for a collection. Either count falling far is reason enough: connections that close (each
+    /// resumed first, if it was suspended, so the close makes garbage of its own), or connections that
+    /// stay open and go idle.
+    /// </summary>
+    public bool OnTrim(int open, int holding)
     {
-        _quiet = connections <= _last && _last - connections < MinimumDrop ? _quiet + 1 : 0;
-        _last = connections;
-        _peak = Math.Max(_peak, connections);
-        // Far below the peak in count and in share: 1,000 closed of 100,000 open is not worth a pause.
-        if (_quiet < QuietTrims || _peak - connections < MinimumDrop || connections > _peak / 2)
+        bool closed = _open.Fell(open);
+        bool idled = _holding.Fell(holding); // both read at every trim: each keeps its own quiet count
+        if (!closed && !idled)
         {
             return false;
         }
-        _peak = connections;
         _collect();
         return true;
+    }
+
+    /// <summary>One count's peak and quiet trims.</summary>
+    private struct Drop
+    {
+        private int _peak;
+        private int _last;
+        private int _quiet;
+
+        public void See(int count) => _peak = Math.Max(_peak, count);
+
+        /// <summary>True when the count has fallen far from its peak and stopped falling (then the peak starts over).</summary>
+        public bool Fell(int count)
+        {
+            _quiet = count <= _last && _last - count < MinimumDrop ? _quiet + 1 : 0;
+            _last = count;
+            See(count);
+            // Far below the peak in count and in share: 1,000 closed of 100,000 open is not worth a pause.
+            if (_quiet < QuietTrims || _peak - count < MinimumDrop || count > _peak / 2)
+            {
+                return false;
+            }
+            _peak = count;
+            return true;
+        }
     }
 
     private static void Collect() => GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);

@@ -79,6 +79,15 @@ internal sealed class HttpConnection : IConnectionLoop
     /// <summary>Takes the slot for the removal, once: -1 if it was taken already.</summary>
     internal int TakeSlot() => Interlocked.Exchange(ref _slot, -1);
 
+    private void SetDue(long due)
+    {
+        int slot = Volatile.Read(ref _slot);
+        if (slot >= 0) // removed: the slot may be another connection's now
+        {
+            Driver.Connections.SetDue(slot, due);
+        }
+    }
+
     /// <summary>The port this connection arrived on, whose connection count it holds.</summary>
     public PortBinding Binding { get; }
 
@@ -176,12 +185,12 @@ internal sealed class HttpConnection : IConnectionLoop
     {
         // Nothing runs for the connection now but its IdleConnection deadline: the heartbeat need look
         // at it only then (anything sooner that wakes it resumes it, below, first).
-        Driver.Connections.SetDue(_slot, Transport.Timeouts.RequestDeadline);
+        SetDue(Transport.Timeouts.RequestDeadline);
     }
 
     void IConnectionLoop.Resume()
     {
-        Driver.Connections.SetDue(_slot, ConnectionTable<HttpConnection>.Always); // before the loop arms its deadlines again
+        SetDue(ConnectionTable<HttpConnection>.Always); // before the loop arms its deadlines again
         if (Transport.OnLoopThread)
         {
             _ = RunAsync(); // as at accept: until it waits for the head, which the loop then reads and parses here

@@ -30,26 +30,33 @@ public sealed class MemoryReleaseTests
         var release = new MemoryRelease(() => collected.Add(trim));
         for (; trim < open.Length; trim++)
         {
-            Assert.Equal(release.OnTrim(open[trim]), collected.Contains(trim));
+            Assert.Equal(release.OnTrim(open[trim], open[trim]), collected.Contains(trim)); // all of them running
         }
         Assert.True(collectAt.SequenceEqual(collected), $"{name}: collected at [{string.Join(", ", collected)}]");
     }
 
     [Fact]
-    public void ABurstThatOpensAndGoesIdleBetweenTwoTrimsIsSeenByTheHeartbeats()
+    public void ABurstThatGoesIdleIsCollectedAndAgainWhenItCloses()
     {
         // 9,000 connections open and are suspended idle between two trims: only the heartbeats saw them
         // hold memory. The next trim finds none holding any and none since the trim before: collect.
+        // (The open count's first sight of them is a rise, not a fall.)
         int collections = 0;
         var release = new MemoryRelease(() => collections++);
-        Assert.False(release.OnTrim(0));
+        Assert.False(release.OnTrim(0, 0));
         foreach (int holding in new[] { 2_000, 6_000, 9_000, 3_000, 0 })
         {
             release.Observe(holding);
         }
-        Assert.True(release.OnTrim(0));
+        Assert.True(release.OnTrim(9_000, 0));
         Assert.Equal(1, collections);
         release.Observe(0);
-        Assert.False(release.OnTrim(0)); // once
+        Assert.False(release.OnTrim(9_000, 0)); // once
+
+        // Then they close: each is resumed to close, which makes garbage again; the open count's fall
+        // collects it, at the trim after the one that saw them go.
+        Assert.False(release.OnTrim(0, 0));
+        Assert.True(release.OnTrim(0, 0));
+        Assert.Equal(2, collections);
     }
 }
