@@ -14,6 +14,8 @@ namespace HttpSysLite.Tests.Functional;
 /// request calls GetClientCertificateAsync (HTTP.sys's HttpReceiveClientCertificate): TLS 1.2
 /// renegotiation, or TLS 1.3 post-handshake authentication. The connection goes on serving afterwards.
 /// </summary>
+// Not beside each other: both read the process-wide trace events of their client certificates.
+[Collection("TlsClientCertificates")]
 public class TlsClientCertificateTests : IDisposable
 {
     /// <summary>Which of our socket engines carries the TLS connections: epoll on Linux by default.</summary>
@@ -191,6 +193,8 @@ public class TlsClientCertificateTests : IDisposable
 }
 
 /// <summary>The same tests on HttpSysLite's portable path (.NET's socket engine under SslStream), which Linux otherwise never runs.</summary>
+// Not beside each other: both read the process-wide trace events of their client certificates.
+[Collection("TlsClientCertificates")]
 public sealed class SocketEngineTlsClientCertificateTests : TlsClientCertificateTests
 {
     protected override ServerKind Kind => ServerKind.HttpSysLiteSocketEngine;
