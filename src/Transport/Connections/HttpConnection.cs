@@ -41,6 +41,8 @@ internal sealed class HttpConnection : IConnectionLoop
     // heartbeat took it first (whoever exchanges _parked to null owns it).
     private RequestContext? _context;
     private RequestContext? _parked;
+    // The upgraded stream whose read gave the pipes up (UpgradedStream.TrySuspend): a resume is its, not this loop's.
+    private UpgradedStream? _suspendedStream;
     private long _idleSince;
     private int _idleWait;
     private readonly bool _admitted;
@@ -191,6 +193,12 @@ internal sealed class HttpConnection : IConnectionLoop
     void IConnectionLoop.Resume()
     {
         SetDue(ConnectionTable<HttpConnection>.Always); // before the loop arms its deadlines again
+        if (Interlocked.Exchange(ref _suspendedStream, null) is { } upgraded)
+        {
+            // This loop still waits for the app; the upgraded stream's read (and any write) goes on.
+            upgraded.OnResumed();
+            return;
+        }
         if (Transport.OnLoopThread)
         {
             _ = RunAsync(); // as at accept: until it waits for the head, which the loop then reads and parses here
@@ -235,6 +243,10 @@ internal sealed class HttpConnection : IConnectionLoop
             }
             else
             {
+                if (_context is { IsUpgraded: true } upgraded)
+                {
+                    await upgraded.EndUpgradedSuspensionsAsync().ConfigureAwait(false); // the loop failed under a suspended stream
+                }
                 ActiveGroup = null;
                 StopTimer();
                 if (_context is { IsResponseUnfinished: true })
@@ -287,11 +299,13 @@ internal sealed class HttpConnection : IConnectionLoop
     /// </summary>
     private async Task<bool> ProcessRequestsAsync()
     {
-        var input = Transport.Input;
         var settings = Settings;
         var log = HttpSysLiteEventSource.Log;
         while (true)
         {
+            // Read per request, and let go of before the app runs: an upgraded stream may give the pipes up
+            // while this loop waits for the app, and this method's state must not keep them.
+            var input = Transport.Input;
             // 1. Read and parse a head: on Linux a head that has to wait for the network is parsed on
             // the epoll loop thread that read it, so a cache hit or a rejection never changes threads.
             Transport.AllowReadsOnLoopThread();
@@ -474,6 +488,8 @@ internal sealed class HttpConnection : IConnectionLoop
                 return false;
             }
 
+            input = null!;
+
             // 4. Deliver: inline while the queue's apps have capacity, else wait in the queue (bounded).
             // A consumer that delegated the request (HttpDelegateRequestEx) hands it to another queue's
             // prefix: it is delivered again there, as if routed to it, before the response is looked at.
@@ -531,6 +547,10 @@ internal sealed class HttpConnection : IConnectionLoop
                     {
                         RecordDuration(Context.StatusCode); // a delegated request's duration is the last queue's
                     }
+                }
+                if (Context.IsUpgraded)
+                {
+                    await Context.EndUpgradedSuspensionsAsync().ConfigureAwait(false); // the pipes back, if a silent stream gave them up
                 }
                 if (Context.TakeDelegation() is not { } delegated)
                 {
@@ -593,10 +613,30 @@ internal sealed class HttpConnection : IConnectionLoop
     }
 
     /// <summary>
+    /// An upgraded stream's read waits for bytes: the heartbeat may end it for a suspension as it ends an
+    /// idle connection's wait (a fresh wait is idle from now; a wait again after a refused suspension
+    /// keeps its start, so the heartbeat asks again at its next tick).
+    /// </summary>
+    internal void BeginIdleWait(bool fresh)
+    {
+        if (fresh)
+        {
+            _idleSince = Transport.Timeouts.Now;
+        }
+        Volatile.Write(ref _idleWait, Waiting); // after _idleSince: the heartbeat reads them in the other order
+    }
+
+    /// <summary>An upgraded stream is about to give the pipes up: the resume that follows is its.</summary>
+    internal void OnUpgradedSuspending(UpgradedStream stream) => Volatile.Write(ref _suspendedStream, stream);
+
+    /// <summary>The transport refused that suspension: nothing will resume it.</summary>
+    internal void OnUpgradedSuspendRefused() => Volatile.Write(ref _suspendedStream, null);
+
+    /// <summary>
     /// The idle read returned: leaves the idle wait, and says whether the heartbeat asked this read to end
     /// for a suspension (its cancel then issued; in this read's result or still in the pipe).
     /// </summary>
-    private bool EndIdleWait()
+    internal bool EndIdleWait()
     {
         var spin = new SpinWait();
         while (true)

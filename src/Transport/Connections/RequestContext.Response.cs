@@ -37,6 +37,7 @@ public sealed partial class RequestContext
     private int _pendingCount;
     private bool _upgrading;
     private bool _upgraded;
+    private UpgradedStream? _upgradedStream;
     private Memory<byte> _directMemory;
     private PrefixRegistration? _delegatedTo;
 
@@ -76,6 +77,12 @@ public sealed partial class RequestContext
     internal bool IsUpgraded => _upgraded;
 
     /// <summary>
+    /// The upgraded request is over: its connection gets its pipes back if its stream gave them up while
+    /// silent, and keeps them, so the server's own writes and closes find them.
+    /// </summary>
+    internal ValueTask EndUpgradedSuspensionsAsync() => _upgradedStream?.EndSuspensionsAsync() ?? default;
+
+    /// <summary>
     /// True while a delivered response is neither complete nor handed over as a raw stream: ending the
     /// connection now would cut it short.
     /// </summary>
@@ -111,6 +118,7 @@ public sealed partial class RequestContext
         }
         _upgrading = false;
         _upgraded = false;
+        _upgradedStream = null;
         _directMemory = default;
         _delegatedTo = null;
         _capture.Reset();
@@ -345,6 +353,10 @@ public sealed partial class RequestContext
             ThrowIfIdle();
             throw new InvalidOperationException("The response must be started before it is completed.");
         }
+        if (_upgradedStream is { } upgraded)
+        {
+            await upgraded.EndSuspensionsAsync().ConfigureAwait(false); // what follows writes to the output
+        }
         if (_headerSource!.HasTrailers)
         {
             // Before the head or the last chunk goes out: a trailer with a line break would forge a field
@@ -368,6 +380,7 @@ public sealed partial class RequestContext
             var writer = HeaderWriter;
             writer.Reset(output);
             _headerSource.WriteTrailers(writer);
+            writer.EndSection();
             output.Write("\r\n"u8);
         }
         _responseState = ResponseState.Completed;
@@ -416,7 +429,7 @@ public sealed partial class RequestContext
         _bodyComplete = true;
         _connection.EndKeepAlive(KeepAliveEndReason.Upgraded);
         await FlushOutputAsync(default).ConfigureAwait(false);
-        return new UpgradedStream(_connection.Transport);
+        return _upgradedStream = new UpgradedStream(_connection);
     }
 
     private void ThrowIfCannotWrite()
@@ -581,6 +594,7 @@ public sealed partial class RequestContext
         var writer = HeaderWriter;
         writer.Reset(output);
         source.WriteHeaders(writer);
+        writer.EndSection();
         if (writer.HasTransferEncoding && framing is ResponseFraming.Chunked or ResponseFraming.ContentLength)
         {
             // The app frames its own body; we cannot know where it ends, so the connection ends with it.

@@ -57,6 +57,9 @@ internal abstract class TransportConnection
     private int _suspendState;
     private int _suspendParts;
     private int _wakePending;
+    // A resume asked for by a write (or the end of the request) on a suspended upgraded connection: unlike
+    // a wake, it cancels no read (the stream's reader would take a cancel for the end of the stream).
+    private int _resumeWanted;
     // The send loop's: 0 while it runs, 1 once it ended on its own; 2 when a suspension asked it to end
     // first (then it ends as a part of the suspension, whatever ends it).
     private int _sendLoopState;
@@ -218,12 +221,27 @@ internal abstract class TransportConnection
     }
 
     /// <summary>
+    /// Runs a suspended (or suspending) connection again without cancelling its reads: a write on an
+    /// upgraded stream needs the pipes back. Refuses a suspension that has not yet taken the receive side.
+    /// Safe from any thread.
+    /// </summary>
+    public void RequestResume()
+    {
+        if (CanSuspend)
+        {
+            Volatile.Write(ref _resumeWanted, 1);
+            OnWakeRequested();
+        }
+    }
+
+    /// <summary>
     /// The HTTP connection's loop would wait for a next request and has waited long already: gives the
     /// pipes up, so an idle connection holds neither them nor a waiting loop. True when the transport took
     /// the connection: the caller's pipe ends are completed for it, and it returns without touching them,
     /// then calls <see cref="OnLoopSuspended"/> as its last act. False, and nothing changed, when the
     /// connection is not quiet: input arrived or waits to be read, output is not all sent, it is closing.
-    /// Only from the HTTP connection's loop, with nothing of a request buffered.
+    /// Only from the input's reader (the HTTP connection's loop, or an upgraded stream's read), with
+    /// nothing of a request buffered; the output's writer must be quiet (an upgraded stream holds its gate).
     /// </summary>
     public bool TrySuspend()
     {
@@ -253,13 +271,13 @@ internal abstract class TransportConnection
                 return false;
             }
         }
-        // A wake asked before this point keeps the loop.
-        if (Interlocked.Exchange(ref _wakePending, 0) != 0)
+        // A wake or a resume asked before this point keeps the loop.
+        if (Interlocked.Exchange(ref _wakePending, 0) != 0 | Interlocked.Exchange(ref _resumeWanted, 0) != 0)
         {
             ReleaseReceiveSide();
             return false;
         }
-        _suspendParts = 2; // the HTTP loop and the send loop; set first, as the send loop may end at once
+        _suspendParts = 2; // the input's reader (the HTTP loop, or an upgraded stream's read) and the send loop; set first, as the send loop may end at once
         if (Interlocked.CompareExchange(ref _sendLoopState, 2, 0) != 0)
         {
             ReleaseReceiveSide(); // the send loop has ended (a send failed, or an abort): the connection is ending
@@ -282,6 +300,7 @@ internal abstract class TransportConnection
     /// </summary>
     protected void Resume()
     {
+        Volatile.Write(ref _resumeWanted, 0);
         CreatePipes();
         Volatile.Write(ref _suspendState, Active);
         bool aborted = Volatile.Read(ref _aborted) != 0;
@@ -299,7 +318,7 @@ internal abstract class TransportConnection
     }
 
     /// <summary>True when a wake waits for a suspended connection (the receive side's holder asks on release).</summary>
-    protected bool WakePending => Volatile.Read(ref _wakePending) != 0;
+    protected bool WakePending => Volatile.Read(ref _wakePending) != 0 || Volatile.Read(ref _resumeWanted) != 0;
 
     /// <summary>Takes the receive side, as an event would: false if it is busy (bytes are being read, or wait on a flush).</summary>
     protected virtual bool TryTakeReceiveSide() => false;

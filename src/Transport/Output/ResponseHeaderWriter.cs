@@ -57,6 +57,9 @@ public sealed class ResponseHeaderWriter
         HasConnection = HasConnectionClose = HasTransferEncoding = HasDate = HasServer = false;
     }
 
+    /// <summary>The section is written: the output is let go of (a suspended connection's pipes must not be kept by its request).</summary>
+    internal void EndSection() => _output = null;
+
     /// <summary>
     /// True when the <paramref name="index"/>th field of the last head this writer wrote was this very
     /// name and value (the same string objects), which were valid then and so are now.
