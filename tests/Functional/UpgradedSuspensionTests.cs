@@ -129,6 +129,27 @@ public sealed class UpgradedSuspensionTests
         return await ReceiveTextAsync(socket);
     }
 
+    /// <summary>A server, a WebSocket that echoed once, and the connection suspended since.</summary>
+    private sealed record Session(FakeClock Clock, AppSide Side, TestServer Server, ClientWebSocket Socket) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            Socket.Dispose();
+            await Server.DisposeAsync();
+        }
+    }
+
+    private static async Task<Session> SuspendedSessionAsync()
+    {
+        var clock = new FakeClock();
+        var side = new AppSide();
+        var server = await StartAsync(clock, side);
+        var socket = await ConnectAsync(server);
+        Assert.Equal("first", await EchoAsync(socket, "first"));
+        await SuspendAsync(clock);
+        return new Session(clock, side, server, socket);
+    }
+
     [Fact]
     public async Task ASilentWebSocketIsSuspendedAndEchoesWhenTheClientSpeaks()
     {
@@ -151,12 +172,8 @@ public sealed class UpgradedSuspensionTests
     [Fact]
     public async Task TheAppSendsToASuspendedWebSocket()
     {
-        var clock = new FakeClock();
-        var side = new AppSide();
-        await using var server = await StartAsync(clock, side);
-        using var socket = await ConnectAsync(server);
-        Assert.Equal("first", await EchoAsync(socket, "first"));
-        await SuspendAsync(clock);
+        await using var session = await SuspendedSessionAsync();
+        var (clock, side, socket) = (session.Clock, session.Side, session.Socket);
         side.Act.SetResult("pushed while suspended");
         Assert.Equal("pushed while suspended", await ReceiveTextAsync(socket));
         // The read the app had pending goes on across the resume: the connection still echoes.
@@ -168,12 +185,8 @@ public sealed class UpgradedSuspensionTests
     [Fact]
     public async Task AClientCloseWhileSuspendedIsAnsweredAndTheConnectionEnds()
     {
-        var clock = new FakeClock();
-        var side = new AppSide();
-        await using var server = await StartAsync(clock, side);
-        using var socket = await ConnectAsync(server);
-        Assert.Equal("first", await EchoAsync(socket, "first"));
-        await SuspendAsync(clock);
+        await using var session = await SuspendedSessionAsync();
+        var (clock, side, socket) = (session.Clock, session.Side, session.Socket);
         using var timeout = new CancellationTokenSource(Bound);
         await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "done", timeout.Token);
         Assert.Equal(WebSocketState.Closed, socket.State);
@@ -187,12 +200,8 @@ public sealed class UpgradedSuspensionTests
     [InlineData("abort")]
     public async Task TheAppEndingASuspendedWebSocketsRequestEndsTheConnection(string act)
     {
-        var clock = new FakeClock();
-        var side = new AppSide();
-        await using var server = await StartAsync(clock, side);
-        using var socket = await ConnectAsync(server);
-        Assert.Equal("first", await EchoAsync(socket, "first"));
-        await SuspendAsync(clock);
+        await using var session = await SuspendedSessionAsync();
+        var (clock, side, socket) = (session.Clock, session.Side, session.Socket);
         side.Act.SetResult(act);
         Assert.Null(await side.Ended.Task.WaitAsync(Bound));
         // The client sees its connection end: no close frame came, so its receive fails.
