@@ -109,6 +109,7 @@ public sealed class RequestQueue
     {
         TaskCompletionSource<QueueOutcome> waiter;
         LinkedListNode<TaskCompletionSource<QueueOutcome>> node;
+        CancellationTokenSource timeout;
         lock (_gate)
         {
             if (_active < MaxConcurrentRequests && _waiting.Count == 0)
@@ -122,11 +123,14 @@ public sealed class RequestQueue
             }
             // Granted from another connection's thread: continue on the pool, not inside that thread's Exit.
             waiter = new TaskCompletionSource<QueueOutcome>(TaskCreationOptions.RunContinuationsAsynchronously);
+            // The wait ends at the queue's timeout (on the driver's clock) or when the client leaves. Its
+            // clock starts before the request is seen waiting, so whoever counts it waiting and then moves
+            // the clock on (the fake clock in tests) moves this deadline too.
+            timeout = new CancellationTokenSource(Timeout, Time);
             node = _waiting.AddLast(waiter);
         }
 
-        // The wait ends at the queue's timeout (on the driver's clock) or when the client leaves.
-        using var timeout = new CancellationTokenSource(Timeout, Time);
+        using var owned = timeout;
         using var registration = timeout.Token.UnsafeRegister(static state => ((TaskCompletionSource<QueueOutcome>)state!).TrySetResult(QueueOutcome.TimedOut), waiter);
         using var closed = connectionClosed.UnsafeRegister(static state => ((TaskCompletionSource<QueueOutcome>)state!).TrySetResult(QueueOutcome.TimedOut), waiter);
         var outcome = await waiter.Task.ConfigureAwait(false);
